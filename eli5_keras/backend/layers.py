@@ -1,0 +1,194 @@
+"""Find the layer to explain at: by index, name, instance, path, or automatically.
+
+A layer is addressed by a *path*, a tuple of layers from the outermost model down,
+so that layers inside nested models (transfer-learning backbones) are reachable:
+``"backbone/conv5_block3_out"`` names ``(model.get_layer("backbone"),
+backbone.get_layer("conv5_block3_out"))``. Nothing here calls, builds or changes
+the model.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Optional, Sequence, Union
+
+import keras
+
+from .graph import LayerPath, is_container
+
+LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
+
+_SEPARATOR = "/"
+
+
+def path_name(path: LayerPath) -> str:
+    """``(backbone, conv)`` -> ``"backbone/conv"``."""
+    return _SEPARATOR.join(layer.name for layer in path)
+
+
+def iter_paths(model: keras.Model, prefix: LayerPath = ()) -> Iterator[LayerPath]:
+    """Every layer path in ``model``, in topological order, nested models expanded
+    right after the container itself."""
+    for layer in model.layers:
+        path = prefix + (layer,)
+        yield path
+        if is_container(layer):
+            yield from iter_paths(layer, path)
+
+
+def output_shape(layer: keras.layers.Layer) -> Optional[tuple]:
+    """The layer's (first) output shape with the batch axis, or None if unknown."""
+    try:
+        out = layer.output
+    except (AttributeError, ValueError, RuntimeError):
+        return None
+    out = keras.tree.flatten(out)
+    if len(out) != 1:
+        return None
+    return tuple(out[0].shape)
+
+
+def input_ranks(model: keras.Model) -> list:
+    """Ranks (batch included) of the model's inputs."""
+    return [len(x.shape) for x in model.inputs]
+
+
+def is_spatial(layer: keras.layers.Layer, ranks: Sequence[int]) -> bool:
+    """Output has a batch axis, one or more spatial axes and a channel axis, with the
+    rank of one of the model's inputs (what a CAM map can be resized onto)."""
+    shape = output_shape(layer)
+    return shape is not None and len(shape) >= 3 and len(shape) in ranks
+
+
+def _is_auto_candidate(layer: keras.layers.Layer, ranks: Sequence[int]) -> bool:
+    if is_container(layer) or isinstance(layer, keras.layers.InputLayer):
+        return False
+    if "Pooling" in type(layer).__name__:
+        # A pooled map is coarser than the conv output it reduces; prefer the latter.
+        return False
+    if not is_spatial(layer, ranks):
+        return False
+    spatial = output_shape(layer)[1:-1]
+    return not all(d == 1 for d in spatial)
+
+
+def auto_layer(model: keras.Model) -> LayerPath:
+    """The last layer with a spatial output, walking back from the model's output and
+    descending into nested models. Pooling, dense and container layers are skipped.
+
+    Raises
+    ------
+    ValueError
+        If the model has no such layer.
+    """
+    ranks = input_ranks(model)
+    for path in reversed(list(iter_paths(model))):
+        if _is_auto_candidate(path[-1], ranks):
+            return path
+    raise ValueError(
+        f"Could not find a suitable target layer automatically in model {model.name!r}: "
+        "no layer has a spatial output (batch, *spatial, channels) of the input's rank. "
+        "Pass layer= with a convolutional layer's name, index or instance."
+    )
+
+
+def _find_by_name(model: keras.Model, name: str) -> LayerPath:
+    if _SEPARATOR in name:
+        path: LayerPath = ()
+        container = model
+        for part in name.split(_SEPARATOR):
+            if not is_container(container):
+                raise ValueError(
+                    f"layer path {name!r}: {path_name(path)!r} is not a model, "
+                    f"so it has no layer {part!r}."
+                )
+            found = [layer for layer in container.layers if layer.name == part]
+            if not found:
+                raise ValueError(
+                    f"layer path {name!r}: no layer named {part!r} in {container.name!r}. "
+                    f"Its layers are: {[layer.name for layer in container.layers]}."
+                )
+            path += (found[0],)
+            container = found[0]
+        return path
+    matches = [p for p in iter_paths(model) if p[-1].name == name]
+    top = [p for p in matches if len(p) == 1]
+    if top:
+        return top[0]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ValueError(
+            f"No such layer: {name!r} in model {model.name!r} or its nested models. "
+            f"Top-level layers: {[layer.name for layer in model.layers]}."
+        )
+    raise ValueError(
+        f"layer name {name!r} is ambiguous in model {model.name!r}: it is in "
+        f"{[path_name(p) for p in matches]}. Pass the full path."
+    )
+
+
+def _find_instance(model: keras.Model, layer: keras.layers.Layer) -> LayerPath:
+    for path in iter_paths(model):
+        if path[-1] is layer:
+            return path
+    raise ValueError(
+        f"layer {layer.name!r} is not part of model {model.name!r} "
+        "(nor of any model nested in it)."
+    )
+
+
+def resolve_layer(model: keras.Model, layer: LayerSpec) -> LayerPath:
+    """Turn a user's ``layer`` argument into a layer path.
+
+    Parameters
+    ----------
+    layer : None, int, str, keras.layers.Layer or sequence of layers
+        None picks automatically (:func:`auto_layer`); an int indexes
+        ``model.layers`` (negative counts from the end); a str is a name, searched
+        in the model then in nested models, or a ``"outer/inner"`` path; a layer
+        instance is found wherever it is nested.
+
+    Raises
+    ------
+    TypeError
+        If ``layer`` is of another type.
+    ValueError
+        If the layer cannot be found.
+    """
+    if layer is None:
+        return auto_layer(model)
+    if isinstance(layer, bool):
+        raise TypeError(_type_error(layer))
+    if isinstance(layer, keras.layers.Layer):
+        return _find_instance(model, layer)
+    if isinstance(layer, int) or _is_numpy_int(layer):
+        index = int(layer)
+        n = len(model.layers)
+        if not -n <= index < n:
+            raise ValueError(
+                f"layer index {index} is out of range: model {model.name!r} has {n} layers "
+                f"(valid: {-n}..{n - 1})."
+            )
+        return (model.layers[index],)
+    if isinstance(layer, str):
+        return _find_by_name(model, layer)
+    if isinstance(layer, (tuple, list)) and layer and all(
+        isinstance(x, keras.layers.Layer) for x in layer
+    ):
+        path = _find_instance(model, layer[-1])
+        if tuple(layer) != path[-len(layer):]:
+            raise ValueError(f"layer path {[x.name for x in layer]} is not a path in {model.name!r}.")
+        return path
+    raise TypeError(_type_error(layer))
+
+
+def _is_numpy_int(x: object) -> bool:
+    import numpy as np
+
+    return isinstance(x, np.integer)
+
+
+def _type_error(layer: object) -> str:
+    return (
+        "Invalid layer (must be str, int, keras.layers.Layer, or None): "
+        f"{layer!r} of type {type(layer).__name__}"
+    )

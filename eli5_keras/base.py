@@ -1,0 +1,101 @@
+"""eli5's plain explanation objects, kept field for field.
+
+Every explainer returns these; formatters only read them. The field order of
+``Explanation`` and ``TargetExplanation`` is eli5's, so positional construction
+written for ``eli5.base`` works unchanged. ``Explanation.layer`` is new: the
+path of the layer a CAM method was computed at.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional, Union
+
+import numpy as np
+
+
+def _values_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and bool(np.array_equal(a, b))
+        )
+    return a == b
+
+
+class _FieldEquality:
+    """Field-wise ``==`` that compares numpy arrays by value (eli5 compares fields)."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        return all(
+            _values_equal(getattr(self, f.name), getattr(other, f.name))
+            for f in fields(self)  # type: ignore[arg-type]
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue
+            if isinstance(value, np.ndarray):
+                text = f"array(shape={value.shape}, dtype={value.dtype})"
+            else:
+                text = repr(value)
+            parts.append(f"{f.name}={text}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@dataclass(eq=False)
+class TargetExplanation(_FieldEquality):
+    """Explanation for one target (class).
+
+    Attributes
+    ----------
+    target : int or str
+        The explained class index (or name).
+    feature_weights, weighted_spans
+        Kept for eli5 compatibility; unused by image explanations.
+    proba : float, optional
+        The target's probability when the model's output is one.
+    score : float, optional
+        The model's output for the target, as the model returns it.
+    heatmap : numpy.ndarray, optional
+        Localisation map, values in [0, 1], shape ``S`` (spatial shape of the
+        layer's grid for eli5 functions).
+    """
+
+    target: Union[str, int]
+    feature_weights: Any = None
+    proba: Optional[float] = None
+    score: Optional[float] = None
+    weighted_spans: Any = None
+    heatmap: Optional[np.ndarray] = None
+
+
+@dataclass(eq=False)
+class Explanation(_FieldEquality):
+    """An explanation of a prediction (eli5's ``eli5.base.Explanation``).
+
+    ``image`` is a PIL image of the input when the input is an image; ``targets``
+    is a list of :class:`TargetExplanation`; ``error`` is a message when the
+    model or input could not be explained (no exception is raised then, as in eli5).
+    """
+
+    estimator: str
+    description: Optional[str] = None
+    error: Optional[str] = None
+    method: Optional[str] = None
+    is_regression: bool = False
+    targets: Optional[list] = None
+    feature_importances: Any = None
+    decision_tree: Any = None
+    highlight_spaces: Optional[bool] = None
+    transition_features: Any = None
+    image: Any = None
+    layer: Optional[str] = field(default=None)

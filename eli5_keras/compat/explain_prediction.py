@@ -1,0 +1,215 @@
+"""eli5's ``explain_prediction`` for Keras models (eli5 0.16 API, kept).
+
+This module only validates and dispatches: numbers come from
+:func:`~eli5_keras.compat.gradcam.gradcam_backend` and
+:func:`~eli5_keras.compat.gradcam.gradcam`. Differences from eli5, all additive:
+several ``targets`` give several :class:`TargetExplanation` (eli5 raised); layers
+inside nested models are reachable; ``Explanation.layer`` names the layer used.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
+from ..base import Explanation, TargetExplanation
+from .gradcam import gradcam, gradcam_backend, validate_target
+
+DESCRIPTION_KERAS = """Grad-CAM visualization for image classification; 
+output is explanation object that contains input image 
+and heatmap image for a target.
+"""
+
+_IMAGE_LAYERS = (
+    keras.layers.Conv2D,
+    keras.layers.Conv2DTranspose,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv2D,
+    keras.layers.MaxPooling2D,
+    keras.layers.AveragePooling2D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.GlobalAveragePooling2D,
+)
+
+
+def explain_prediction(
+    model: Any,
+    doc: Any,
+    targets: Optional[list] = None,
+    layer: Union[None, int, str, keras.layers.Layer] = None,
+    image: Any = None,
+) -> Explanation:
+    """Explain a Keras classifier's prediction for ``doc`` with Grad-CAM.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Image classifier. Other objects give an ``Explanation`` whose ``error`` says
+        they are not supported.
+    doc : numpy.ndarray, shape (1, H, W, C)
+        One input, batch axis included (``model.input.shape`` with batch size 1).
+    targets : list of int, optional
+        Classes to explain; None explains the top prediction. Each gives one
+        :class:`TargetExplanation`.
+    layer : int, str or keras.layers.Layer, optional
+        Layer to compute Grad-CAM at (``"outer/inner"`` reaches nested models); None
+        picks the last layer whose output has the input's rank.
+    image : PIL.Image.Image, optional
+        Image to overlay the heatmap on; made from ``doc`` when not given.
+
+    Returns
+    -------
+    Explanation
+        ``image``, ``targets`` (``TargetExplanation(target, score, proba=None,
+        heatmap)``, heatmap at the layer's grid, in [0, 1]), ``method='Grad-CAM'``,
+        ``layer``. A model/input that is not an image model gives ``error`` instead.
+
+    Raises
+    ------
+    TypeError
+        ``doc`` not an array; ``targets`` not a list or None or holding non-ints;
+        ``layer`` of a wrong type; ``image`` not a PIL image.
+    ValueError
+        ``doc`` shape not ``(1, *input_shape)``; target out of range; unsuitable layer.
+    """
+    if not isinstance(model, keras.Model):
+        return Explanation(
+            estimator=repr(model),
+            error=f"estimator {model!r} is not supported: explain_prediction takes a keras.Model.",
+        )
+    if image is not None or _maybe_image(model, doc):
+        return explain_prediction_keras_image(model, doc, image=image, targets=targets, layer=layer)
+    return explain_prediction_keras_not_supported(model, doc)
+
+
+explain_prediction_keras = explain_prediction
+
+
+def explain_prediction_keras_not_supported(model: keras.Model, doc: Any) -> Explanation:
+    """The explanation returned for models and inputs that are not images."""
+    return Explanation(
+        model.name,
+        error=(
+            f'model "{model.name}" is not supported, '
+            'try passing the "image" argument if explaining an image model.'
+        ),
+    )
+
+
+def explain_prediction_keras_image(
+    model: keras.Model,
+    doc: Any,
+    image: Any = None,
+    targets: Optional[list] = None,
+    layer: Union[None, int, str, keras.layers.Layer] = None,
+) -> Explanation:
+    """Grad-CAM explanation of an image model (see :func:`explain_prediction`)."""
+    _validate_doc(model, doc)
+    if image is None:
+        image = _extract_image(doc)
+    else:
+        _validate_image(image)
+    activation_layer = _get_activation_layer(model, layer)
+    path = resolve_layer(model, activation_layer)
+    output_shape_ = tuple(keras.tree.flatten(model.outputs)[0].shape)
+    if targets is None:
+        per_target = [None]
+    elif isinstance(targets, list) and targets:
+        for target in targets:
+            validate_target(target, output_shape_)
+        per_target = [[int(t)] for t in targets]
+    else:
+        raise TypeError(f'Invalid argument "targets" (must be a non-empty list or None): {targets!r}')
+    explained = []
+    for target in per_target:
+        weights, activations, _, predicted_idx, predicted_val = gradcam_backend(model, doc, target, path)
+        explained.append(
+            TargetExplanation(predicted_idx, score=predicted_val, heatmap=gradcam(weights, activations))
+        )
+    return Explanation(
+        model.name,
+        description=DESCRIPTION_KERAS,
+        error="",
+        method="Grad-CAM",
+        image=image,
+        targets=explained,
+        is_regression=False,
+        highlight_spaces=None,
+        layer=path_name(path),
+    )
+
+
+def _maybe_image(model: keras.Model, doc: Any) -> bool:
+    """Heuristic (eli5's): a rank 3/4 input and a model with 2-D image layers."""
+    return _maybe_image_input(doc) and _maybe_image_model(model)
+
+
+def _maybe_image_input(doc: Any) -> bool:
+    shape = getattr(doc, "shape", None)
+    return shape is not None and len(shape) in (3, 4)
+
+
+def _maybe_image_model(model: keras.Model) -> bool:
+    return any(isinstance(path[-1], _IMAGE_LAYERS) for path in iter_paths(model))
+
+
+def _extract_image(doc: Any) -> Any:
+    """The PIL image of a ``(1, H, W, C)`` doc (keras' ``array_to_img`` scaling)."""
+    from ..utils.images import array_to_image
+
+    return array_to_image(np.asarray(doc)[0])
+
+
+def _validate_image(image: Any) -> None:
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"image must be a PIL.Image.Image; got {type(image).__name__}.")
+
+
+def _validate_doc(model: keras.Model, doc: Any) -> None:
+    """``doc`` must be an array of shape ``(1, *input_shape)`` (None matches any size)."""
+    if isinstance(doc, tf.Tensor):
+        doc = doc.numpy()
+    if not isinstance(doc, np.ndarray):
+        raise TypeError(f"doc must be a numpy.ndarray, got: {type(doc).__name__} {doc!r}")
+    input_sh = tuple(model.inputs[0].shape)
+    doc_sh = doc.shape
+    expected = (1,) + input_sh[1:] if len(input_sh) == 4 else input_sh
+    matches = len(doc_sh) == len(expected) and all(e is None or e == g for e, g in zip(expected, doc_sh))
+    if not matches:
+        if len(input_sh) == 4:
+            raise ValueError(
+                f"Batch size does not match (must be 1). doc must be of shape: {expected}, got: {doc_sh}"
+            )
+        raise ValueError(f"Input and doc shapes do not match. input: {input_sh}, doc: {doc_sh}")
+
+
+def _get_activation_layer(
+    model: keras.Model, layer: Union[None, int, str, keras.layers.Layer]
+) -> keras.layers.Layer:
+    """The layer instance to run Grad-CAM on (eli5's rules).
+
+    Raises
+    ------
+    TypeError
+        ``layer`` is not None, int, str or a Layer.
+    ValueError
+        Not found, or its output rank differs from the input's.
+    """
+    if layer is None:
+        try:
+            return resolve_layer(model, None)[-1]
+        except (AttributeError, ValueError) as e:
+            raise ValueError(f"Could not find a suitable target layer automatically. {e}") from None
+    activation_layer = resolve_layer(model, layer)[-1]
+    shape = output_shape(activation_layer)
+    if shape is None or len(shape) != len(model.inputs[0].shape):
+        raise ValueError(
+            f"Can not perform Grad-CAM on the retrieved activation layer {activation_layer.name!r}: "
+            f"its output shape {shape} does not have the rank of the input {tuple(model.inputs[0].shape)}."
+        )
+    return activation_layer

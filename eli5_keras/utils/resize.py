@@ -1,0 +1,62 @@
+"""Rank-generic (1-D, 2-D, 3-D) linear resizing and per-map normalisation, in TF.
+
+Linear interpolation is separable, so one routine resizes any number of spatial axes:
+along each axis it multiplies by an ``(out, in)`` interpolation matrix. Sampling uses
+half-pixel centres with edge clamping, the convention of ``tf.image.resize(...,
+'bilinear')`` (align_corners=False), which it reproduces exactly in 2-D.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import tensorflow as tf
+
+EPSILON = 1e-7
+"""Added to the denominator of every per-map normalisation (pytorch-grad-cam's value)."""
+
+
+def interpolation_matrix(in_size: tf.Tensor, out_size: tf.Tensor, dtype=tf.float32) -> tf.Tensor:
+    """``(out_size, in_size)`` matrix ``W`` with ``y = W @ x`` the linear resize of ``x``.
+
+    Output sample ``i`` reads the source at ``(i + 0.5) * in / out - 0.5``, clamped to
+    ``[0, in - 1]``, and interpolates its two neighbours.
+    """
+    in_size = tf.cast(in_size, tf.int32)
+    out_size = tf.cast(out_size, tf.int32)
+    scale = tf.cast(in_size, dtype) / tf.cast(out_size, dtype)
+    src = (tf.cast(tf.range(out_size), dtype) + 0.5) * scale - 0.5
+    src = tf.clip_by_value(src, 0.0, tf.cast(in_size - 1, dtype))
+    low = tf.cast(tf.floor(src), tf.int32)
+    high = tf.minimum(low + 1, in_size - 1)
+    frac = src - tf.cast(low, dtype)
+    return tf.one_hot(low, in_size, dtype=dtype) * (1.0 - frac)[:, None] + tf.one_hot(
+        high, in_size, dtype=dtype
+    ) * frac[:, None]
+
+
+def resize_linear(x: tf.Tensor, size: Sequence, first_axis: int) -> tf.Tensor:
+    """Resize the spatial axes ``first_axis, first_axis + 1, ...`` of ``x`` to ``size``.
+
+    Parameters
+    ----------
+    x : tf.Tensor, shape (..., *s, ...)
+    size : sequence of ints or scalar tensors, one per spatial axis
+    first_axis : int
+        Index of the first spatial axis (non-negative).
+    """
+    rank = x.shape.rank
+    for i, out in enumerate(size):
+        axis = first_axis + i
+        matrix = interpolation_matrix(tf.shape(x)[axis], out, x.dtype)
+        y = tf.tensordot(x, matrix, axes=[[axis], [1]])  # resized axis moves last
+        perm = list(range(axis)) + [rank - 1] + list(range(axis, rank - 1))
+        x = tf.transpose(y, perm)
+    return x
+
+
+def minmax_normalize(maps: tf.Tensor, first_axis: int) -> tf.Tensor:
+    """Per-map ``(L - min) / (max - min + EPSILON)`` over axes ``first_axis..``."""
+    axes = list(range(first_axis, maps.shape.rank))
+    low = tf.reduce_min(maps, axis=axes, keepdims=True)
+    high = tf.reduce_max(maps, axis=axes, keepdims=True)
+    return (maps - low) / (high - low + EPSILON)

@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="eli5-keras",
+    version="0.1.0",
+    description="Explain Keras model predictions: eli5's Keras API on a compiled, batched backend.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["eli5_keras", "eli5_keras.*"]),
+    include_package_data=True,
+    install_requires=[
+        "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
+        "tensorflow>=2.16; platform_system == 'Darwin'",
+        "keras>=3.0",
+        "numpy>=1.23",
+        "pillow>=9.1",
+        "matplotlib>=3.5",
+        "jinja2>=3.0",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "bench": ["eli5==0.16.0"],
+    },
+)
