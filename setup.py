@@ -24,7 +24,8 @@ setup(
         "jinja2>=3.0",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        # eli5 0.16 is the reference the compatibility tests compare numbers against.
+        "test": ["pytest>=7", "eli5==0.16.0"],
         "bench": ["eli5==0.16.0"],
     },
 )
