@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from . import methods as _methods
 from .backend.cache import cached
+from .backend.graph import model_inputs, model_outputs
 from .backend.inputs import prepare_inputs, spatial_input_index
 from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
 from .backend.probe import LayerProbe, compiled
@@ -151,21 +152,22 @@ class Explainer:
         self.path = resolve_layer(model, layer)
         self.layer_name = path_name(self.path)
         shape = output_shape(self.path[-1])
-        ranks = [len(x.shape) for x in model.inputs]
+        inputs = model_inputs(model)
+        ranks = [len(x.shape) for x in inputs]
         if shape is not None and not (len(shape) >= 3 and len(shape) in ranks):
             raise ValueError(
                 f"layer {self.layer_name!r} has output shape {shape}, which has no spatial axes matching "
-                f"the model's inputs {[tuple(x.shape) for x in model.inputs]}: a CAM map needs a layer with "
+                f"the model's inputs {[tuple(x.shape) for x in inputs]}: a CAM map needs a layer with "
                 "output (batch, *spatial, channels), e.g. the last convolutional layer."
             )
         self.spatial_input = spatial_input_index(model, len(shape) if shape else max(ranks))
         self.options = dict(relu=bool(relu), normalize=bool(normalize), resize=bool(resize))
         self.probe = LayerProbe(model, self.path, use_logits=use_logits, output_index=output_index)
-        out_shape = tuple(keras.tree.flatten(model.outputs)[output_index].shape)
-        self.num_classes = out_shape[-1] if len(out_shape) == 2 else None
+        self._output_shape = tuple(model_outputs(model)[output_index].shape)
+        self.num_classes = self._output_shape[-1] if len(self._output_shape) == 2 else None
         self._input_specs = [
             tf.TensorSpec((None,) + tuple(x.shape[1:]), keras.backend.standardize_dtype(x.dtype))
-            for x in model.inputs
+            for x in inputs
         ]
         self._functions: Dict[int, Any] = {}
 
@@ -220,7 +222,7 @@ class Explainer:
         if self.num_classes is None:
             raise ValueError(
                 f"model {model.name!r} output {self.probe.output_index} has shape "
-                f"{tuple(keras.tree.flatten(model.outputs)[self.probe.output_index].shape)}; "
+                f"{self._output_shape}; "
                 "class targets need a (batch, classes) output."
             )
         code = encode_targets(targets, top_k, n, self.num_classes)

@@ -38,6 +38,46 @@ def is_graph_model(model: Any) -> bool:
     )
 
 
+def model_inputs(model: keras.Model) -> list:
+    """The model's symbolic inputs (each with ``shape``, ``dtype`` and ``name``).
+
+    Functional and Sequential models have ``model.inputs``. A subclassed model has
+    none; once built by a call on one tensor, its input is described by the shape it
+    was built with, batch axis free.
+
+    Raises
+    ------
+    ValueError
+        A subclassed model that is not built (or was built on several inputs).
+    """
+    inputs = getattr(model, "inputs", None)
+    if inputs:
+        return list(inputs)
+    shapes = list((getattr(model, "_build_shapes_dict", None) or {}).values())
+    if (
+        getattr(model, "built", False)
+        and len(shapes) == 1
+        and isinstance(shapes[0], (tuple, list))
+        and all(d is None or isinstance(d, int) for d in shapes[0])
+    ):
+        dtype = getattr(model, "input_dtype", None) or keras.backend.floatx()
+        return [keras.KerasTensor((None,) + tuple(shapes[0][1:]), dtype=dtype, name="input")]
+    raise ValueError(
+        f"model {model.name!r} has no known input shape: call a subclassed model on an example "
+        "(one input tensor) before explaining it, or build it functionally."
+    )
+
+
+def model_outputs(model: keras.Model) -> list:
+    """The model's symbolic outputs, flat (computed from :func:`model_inputs` for a
+    subclassed model, without running or changing it)."""
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        return keras.tree.flatten(outputs)
+    specs = model_inputs(model)
+    return keras.tree.flatten(model.compute_output_spec(specs[0] if len(specs) == 1 else specs))
+
+
 def _call_inference(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
     if getattr(layer, "_call_has_training_arg", False):
         kwargs = dict(kwargs, training=False)

@@ -6,10 +6,12 @@ from typing import Any, List, Sequence
 import keras
 import numpy as np
 
+from .graph import model_inputs
+
 
 def model_input_shapes(model: keras.Model) -> List[tuple]:
     """Input shapes with the batch axis (``None`` for free dimensions)."""
-    return [tuple(x.shape) for x in model.inputs]
+    return [tuple(x.shape) for x in model_inputs(model)]
 
 
 def _to_array(x: Any, name: str) -> np.ndarray:
@@ -30,7 +32,7 @@ def _to_array(x: Any, name: str) -> np.ndarray:
 
 
 def _split_per_input(model: keras.Model, inputs: Any, name: str) -> list:
-    n = len(model.inputs)
+    n = len(model_inputs(model))
     if n == 1:
         if isinstance(inputs, dict):
             if len(inputs) != 1:
@@ -40,7 +42,7 @@ def _split_per_input(model: keras.Model, inputs: Any, name: str) -> list:
             return [inputs[0]]
         return [inputs]
     if isinstance(inputs, dict):
-        names = [x.name for x in model.inputs]
+        names = [x.name for x in model_inputs(model)]
         missing = [k for k in names if k not in inputs]
         if missing:
             raise ValueError(f"{name}: missing entries {missing} for model inputs {names}; got keys {list(inputs)}.")
@@ -75,16 +77,17 @@ def prepare_inputs(
     parts = _split_per_input(model, inputs, name)
     expected = model_input_shapes(model)
     arrays = []
-    for i, (x, shape, spec) in enumerate(zip(parts, expected, model.inputs)):
+    for i, (x, shape, spec) in enumerate(zip(parts, expected, model_inputs(model))):
         label = name if len(parts) == 1 else f"{name}[{i}]"
         arr = _to_array(x, label)
+        given = arr.shape
         if allow_unbatched and arr.ndim == len(shape) - 1:
             arr = arr[None]
         if arr.ndim != len(shape) or any(
             e is not None and e != g for e, g in zip(shape[1:], arr.shape[1:])
         ):
             raise ValueError(
-                f"{label} has shape {arr.shape}, but model {model.name!r} expects "
+                f"{label} has shape {given}, but model {model.name!r} expects "
                 f"{shape} (batch first; None is any size)."
             )
         dtype = np.dtype(keras.backend.standardize_dtype(spec.dtype))

@@ -12,7 +12,7 @@ from typing import Iterator, Optional, Sequence, Union
 
 import keras
 
-from .graph import LayerPath, is_container
+from .graph import LayerPath, is_container, model_inputs
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -48,7 +48,7 @@ def output_shape(layer: keras.layers.Layer) -> Optional[tuple]:
 
 def input_ranks(model: keras.Model) -> list:
     """Ranks (batch included) of the model's inputs."""
-    return [len(x.shape) for x in model.inputs]
+    return [len(x.shape) for x in model_inputs(model)]
 
 
 def is_spatial(layer: keras.layers.Layer, ranks: Sequence[int]) -> bool:

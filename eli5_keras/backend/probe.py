@@ -20,7 +20,6 @@ through a weak reference so cached probes never keep a model alive.
 """
 from __future__ import annotations
 
-import copy
 import weakref
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Tuple
@@ -50,12 +49,16 @@ def _activation_name(fn: object) -> str:
 
 
 def _producing_path(model: keras.Model, output_index: int) -> LayerPath:
-    """Path to the layer that produces ``model.outputs[output_index]``."""
+    """Path to the layer that produces ``model.outputs[output_index]``. For a
+    subclassed ``model`` that is its last layer: the probe explains one only after
+    :meth:`LayerProbe.verify` checked that its ``call`` chains its layers."""
     path: LayerPath = ()
     current = model
     index = output_index
     while True:
         if isinstance(current, keras.Sequential) and getattr(current, "_functional", None) is None:
+            layer = current.layers[-1]
+        elif current is model and not is_graph_model(model) and model.layers:
             layer = current.layers[-1]
         elif is_graph_model(current):
             history = current.outputs[index]._keras_history
@@ -89,7 +92,10 @@ class _LinearCall:
         if isinstance(layer, (keras.layers.Activation, keras.layers.Softmax)):
             self.linear = None
         else:
-            clone = copy.copy(layer)
+            # Not copy.copy: Keras layers pickle themselves through the saving
+            # library, which would give a deep copy with its own (stale) variables.
+            clone = object.__new__(type(layer))
+            clone.__dict__.update(layer.__dict__)
             object.__setattr__(clone, "activation", keras.activations.linear)
             self.linear = clone
 
@@ -172,7 +178,8 @@ class LayerProbe:
         """Traceable: one forward pass, and the batch Jacobian of the T target scores
         with respect to the layer's activations when ``with_gradients``."""
         runner = self._runner()
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
+        several = int(code.shape[1]) > 1
+        with tf.GradientTape(watch_accessed_variables=False, persistent=several) as tape:
             tapped, outs = runner(inputs, on_tap=tape.watch if with_gradients else None)
             activations = tapped[0]
             raw = outs[self.output_index]
@@ -184,12 +191,17 @@ class LayerProbe:
             _check_class_axis(outputs, self.model_name)
             classes = decode_targets(code, outputs)
             selected = gather_scores(logits, classes)
+            first = selected[:, :1] if several else selected
         grads = None
         if with_gradients:
-            if int(code.shape[1]) == 1:
-                grads = tape.gradient(selected, activations)[:, None]
-            else:
-                grads = tape.batch_jacobian(selected, activations, experimental_use_pfor=True)
+            # tape.gradient is None when the scores do not depend on the layer;
+            # batch_jacobian would silently return zeros, so it is only asked after.
+            grads = tape.gradient(first, activations)
+            if grads is not None:
+                if several:
+                    grads = tape.batch_jacobian(selected, activations, experimental_use_pfor=True)
+                else:
+                    grads = grads[:, None]
             if grads is None:
                 raise ValueError(
                     f"the target score of model {self.model_name!r} does not depend on layer "

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..backend.graph import is_graph_model, model_inputs, model_outputs
 from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
 from ..base import Explanation, TargetExplanation
 from .gradcam import gradcam, gradcam_backend, validate_target
@@ -114,7 +115,7 @@ def explain_prediction_keras_image(
         _validate_image(image)
     activation_layer = _get_activation_layer(model, layer)
     path = resolve_layer(model, activation_layer)
-    output_shape_ = tuple(keras.tree.flatten(model.outputs)[0].shape)
+    output_shape_ = tuple(model_outputs(model)[0].shape)
     if targets is None:
         per_target = [None]
     elif isinstance(targets, list) and targets:
@@ -176,7 +177,7 @@ def _validate_doc(model: keras.Model, doc: Any) -> None:
         doc = doc.numpy()
     if not isinstance(doc, np.ndarray):
         raise TypeError(f"doc must be a numpy.ndarray, got: {type(doc).__name__} {doc!r}")
-    input_sh = tuple(model.inputs[0].shape)
+    input_sh = tuple(model_inputs(model)[0].shape)
     doc_sh = doc.shape
     expected = (1,) + input_sh[1:] if len(input_sh) == 4 else input_sh
     matches = len(doc_sh) == len(expected) and all(e is None or e == g for e, g in zip(expected, doc_sh))
@@ -207,9 +208,12 @@ def _get_activation_layer(
             raise ValueError(f"Could not find a suitable target layer automatically. {e}") from None
     activation_layer = resolve_layer(model, layer)[-1]
     shape = output_shape(activation_layer)
-    if shape is None or len(shape) != len(model.inputs[0].shape):
+    input_shape = tuple(model_inputs(model)[0].shape)
+    # The layers of a subclassed model have no symbolic output shape to check.
+    unknown = shape is None and not is_graph_model(model)
+    if not unknown and (shape is None or len(shape) != len(input_shape)):
         raise ValueError(
             f"Can not perform Grad-CAM on the retrieved activation layer {activation_layer.name!r}: "
-            f"its output shape {shape} does not have the rank of the input {tuple(model.inputs[0].shape)}."
+            f"its output shape {shape} does not have the rank of the input {input_shape}."
         )
     return activation_layer

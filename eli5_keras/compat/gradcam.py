@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..backend.cache import cached
+from ..backend.graph import model_inputs, model_outputs
 from ..backend.inputs import prepare_inputs
 from ..backend.layers import LayerSpec, resolve_layer
 from ..backend.probe import LayerProbe, compiled
@@ -88,7 +89,7 @@ class _Eli5Backend:
         self.probe = LayerProbe(model, resolve_layer(model, layer), use_logits=False)
         specs = [
             tf.TensorSpec((None,) + tuple(x.shape[1:]), keras.backend.standardize_dtype(x.dtype))
-            for x in model.inputs
+            for x in model_inputs(model)
         ]
         self.function = compiled(self._graph, specs, targets=1)
 
@@ -127,7 +128,7 @@ def gradcam_backend(
     TypeError, ValueError
         eli5's target errors; ValueError when ``doc`` is not a single input.
     """
-    target = validate_targets(targets, tuple(keras.tree.flatten(model.outputs)[0].shape))
+    target = validate_targets(targets, tuple(model_outputs(model)[0].shape))
     arrays = prepare_inputs(model, doc, name="doc", allow_unbatched=False)
     if len(arrays[0]) != 1:
         raise ValueError(f"doc must hold a single input (batch size 1); got batch size {len(arrays[0])}.")
