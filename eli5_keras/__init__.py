@@ -18,7 +18,8 @@ from .base import Explanation, TargetExplanation
 from .compat.explain_prediction import explain_prediction, explain_prediction_keras
 from .compat.gradcam import gradcam, gradcam_backend
 from .compat.show import show_prediction
-from .explain import Explainer, ExplanationBatch, explain
+from .explain import Explainer, explain
+from .result import ExplanationBatch
 
 __version__ = "0.1.0"
 

@@ -68,6 +68,9 @@ class TargetExplanation(_FieldEquality):
     heatmap : numpy.ndarray, optional
         Localisation map, values in [0, 1], shape ``S`` (spatial shape of the
         layer's grid for eli5 functions).
+    raw_heatmap : numpy.ndarray, optional
+        The map before it was scaled into ``heatmap`` (possibly signed), when the
+        explainer was asked not to normalise. New in eli5-keras.
     """
 
     target: Union[str, int]
@@ -76,6 +79,7 @@ class TargetExplanation(_FieldEquality):
     score: Optional[float] = None
     weighted_spans: Any = None
     heatmap: Optional[np.ndarray] = None
+    raw_heatmap: Optional[np.ndarray] = None
 
 
 @dataclass(eq=False)
@@ -85,6 +89,8 @@ class Explanation(_FieldEquality):
     ``image`` is a PIL image of the input when the input is an image; ``targets``
     is a list of :class:`TargetExplanation`; ``error`` is a message when the
     model or input could not be explained (no exception is raised then, as in eli5).
+    New in eli5-keras: ``layer`` (the explained layer's path), ``normalization`` (how
+    heatmaps were scaled, in words) and ``signed`` (raw maps may be negative).
     """
 
     estimator: str
@@ -99,3 +105,5 @@ class Explanation(_FieldEquality):
     transition_features: Any = None
     image: Any = None
     layer: Optional[str] = field(default=None)
+    normalization: Optional[str] = None
+    signed: bool = False

@@ -8,8 +8,7 @@ compiled graph without retracing. Work is chunked so that one chunk holds at mos
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import keras
 import numpy as np
@@ -22,89 +21,8 @@ from .backend.inputs import prepare_inputs, spatial_input_index
 from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
 from .backend.probe import LayerProbe, compiled
 from .backend.targets import encode_targets
-from .base import Explanation, TargetExplanation
-from .utils.resize import EPSILON, minmax_normalize, resize_linear
-
-DESCRIPTION = (
-    "{title} localisation map for a Keras model: which regions of the input drove the "
-    "score of each target. Heatmap values are in [0, 1]."
-)
-
-
-@dataclass
-class ExplanationBatch:
-    """Explanations of a batch of ``N`` inputs for ``T`` targets each.
-
-    Attributes
-    ----------
-    maps : numpy.ndarray, float32, shape (N, T, *S)
-        ``S`` is the input's spatial shape (or the layer's grid with ``resize=False``).
-    targets : numpy.ndarray, int, shape (N, T)
-        The explained class of each map.
-    scores : numpy.ndarray, float32, shape (N, T)
-        The model's output for each target, as the model returns it.
-    method, layer : str
-        Method title (e.g. ``'Grad-CAM'``) and the explained layer's path.
-    """
-
-    maps: np.ndarray
-    targets: np.ndarray
-    scores: np.ndarray
-    method: str
-    layer: str
-    model_name: str
-    normalized: bool
-    probabilities: bool
-    inputs: Optional[np.ndarray] = field(default=None, repr=False)
-
-    def __len__(self) -> int:
-        return len(self.maps)
-
-    def __iter__(self) -> Iterator[Explanation]:
-        return (self[i] for i in range(len(self)))
-
-    def __getitem__(self, index: int) -> Explanation:
-        """The eli5 :class:`Explanation` of input ``index`` (one target per map)."""
-        if not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an int; got {type(index).__name__}.")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for {n} explanations.")
-        index = int(index) % n
-        targets = [
-            TargetExplanation(
-                target=int(self.targets[index, t]),
-                score=float(self.scores[index, t]),
-                proba=float(self.scores[index, t]) if self.probabilities else None,
-                heatmap=self.maps[index, t] if self.normalized else _unit_range(self.maps[index, t]),
-            )
-            for t in range(self.targets.shape[1])
-        ]
-        return Explanation(
-            self.model_name,
-            description=DESCRIPTION.format(title=self.method),
-            error="",
-            method=self.method,
-            targets=targets,
-            is_regression=False,
-            highlight_spaces=None,
-            image=_maybe_image(self.inputs, index),
-            layer=self.layer,
-        )
-
-
-def _unit_range(heatmap: np.ndarray) -> np.ndarray:
-    low = min(float(heatmap.min()), 0.0)
-    return ((heatmap - low) / (float(heatmap.max()) - low + EPSILON)).astype(np.float32)
-
-
-def _maybe_image(inputs: Optional[np.ndarray], index: int) -> Any:
-    from .utils.images import array_to_image, is_image_array
-
-    if inputs is None or not is_image_array(inputs.shape[1:]):
-        return None
-    return array_to_image(inputs[index])
-
+from .result import ExplanationBatch
+from .utils.resize import minmax_normalize, resize_linear
 
 class Explainer:
     """One method at one layer of one model, compiled once, applied to many batches.
@@ -247,8 +165,21 @@ class Explainer:
             model_name=model.name,
             normalized=self.options["normalize"],
             probabilities=bool(self.probe.squashing),
+            signed=not self.options["relu"],
+            normalization=describe_normalization(**self.options),
             inputs=arrays[self.spatial_input],
         )
+
+
+def describe_normalization(relu: bool, normalize: bool, resize: bool) -> str:
+    """How the pipeline scaled the maps, in words (shown by the formatters)."""
+    steps = ["ReLU (negative evidence dropped)"] if relu else []
+    steps.append(
+        "min-max per map: (L - min) / (max - min + 1e-7)" if normalize else "raw values, not normalised"
+    )
+    if resize:
+        steps.append("linear resize onto the input")
+    return ", then ".join(steps)
 
 
 def ensure_built(model: keras.Model, inputs: Any) -> None:

@@ -1,0 +1,130 @@
+"""The result of :func:`eli5_keras.explain`: maps of a batch, and eli5 objects per input.
+
+Formatters read these fields to draw honestly: ``signed`` says whether maps can be
+negative (then a diverging colormap centred at 0 is the faithful rendering) and
+``normalization`` says in words how the numbers were scaled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+
+from .base import Explanation, TargetExplanation
+from .utils.resize import EPSILON
+
+DESCRIPTION = (
+    "{title} map for a Keras model: which parts of the input drove the score of each "
+    "target. Heatmap values are in [0, 1] ({normalization})."
+)
+
+
+@dataclass
+class ExplanationBatch:
+    """Explanations of a batch of ``N`` inputs for ``T`` targets each.
+
+    Attributes
+    ----------
+    maps : numpy.ndarray, float32, shape (N, T, *S)
+        ``S`` is the input's spatial shape (or the layer's grid with ``resize=False``).
+        In ``[0, 1]`` when ``normalized``; raw (possibly signed) otherwise.
+    targets : numpy.ndarray, int, shape (N, T)
+        The explained class (or output index) of each map.
+    scores : numpy.ndarray, float32, shape (N, T)
+        The model's output for each target, as the model returns it.
+    method : str
+        Method title (e.g. ``'Grad-CAM'``).
+    layer : str or None
+        The explained layer's path; None for methods on the input.
+    model_name : str
+    normalized : bool
+        Each map was min-max normalised to [0, 1].
+    probabilities : bool
+        ``scores`` are probabilities (the model ends in softmax/sigmoid).
+    signed : bool
+        Maps may hold negative values (no ReLU, or a signed method such as
+        Integrated Gradients before normalisation).
+    normalization : str
+        How the map values were scaled, in words (shown by formatters).
+    target_names : sequence of str, optional
+        Names of the classes, indexed by ``targets``.
+    inputs : numpy.ndarray, optional
+        The explained inputs (the one the maps are resized onto), for overlays.
+    """
+
+    maps: np.ndarray
+    targets: np.ndarray
+    scores: np.ndarray
+    method: str
+    layer: Optional[str]
+    model_name: str
+    normalized: bool
+    probabilities: bool
+    signed: bool = False
+    normalization: str = ""
+    target_names: Optional[Sequence[str]] = None
+    inputs: Optional[np.ndarray] = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.maps)
+
+    def __iter__(self) -> Iterator[Explanation]:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, index: int) -> Explanation:
+        """The eli5 :class:`Explanation` of input ``index`` (one target per map).
+
+        Each ``TargetExplanation.heatmap`` is in [0, 1]: the map itself when
+        ``normalized``, else the raw map scaled by ``(m - min(m.min(), 0)) /
+        (m.max() - min(m.min(), 0) + 1e-7)`` (zero stays zero for non-negative maps).
+        The raw map is kept in ``TargetExplanation.raw_heatmap`` when it differs.
+        """
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an int; got {type(index).__name__}.")
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {n} explanations.")
+        index = int(index) % n
+        targets = [
+            TargetExplanation(
+                target=self._target_label(int(self.targets[index, t])),
+                score=float(self.scores[index, t]),
+                proba=float(self.scores[index, t]) if self.probabilities else None,
+                heatmap=self.maps[index, t] if self.normalized else unit_range(self.maps[index, t]),
+                raw_heatmap=None if self.normalized else self.maps[index, t],
+            )
+            for t in range(self.targets.shape[1])
+        ]
+        return Explanation(
+            self.model_name,
+            description=DESCRIPTION.format(title=self.method, normalization=self.normalization),
+            error="",
+            method=self.method,
+            targets=targets,
+            is_regression=False,
+            highlight_spaces=None,
+            image=_maybe_image(self.inputs, index),
+            layer=self.layer,
+            normalization=self.normalization,
+            signed=self.signed,
+        )
+
+    def _target_label(self, target: int) -> Any:
+        if self.target_names is None:
+            return target
+        return self.target_names[target]
+
+
+def unit_range(heatmap: np.ndarray) -> np.ndarray:
+    """``(m - low) / (m.max() - low + 1e-7)`` with ``low = min(m.min(), 0)``: into [0, 1]."""
+    low = min(float(heatmap.min()), 0.0)
+    return ((heatmap - low) / (float(heatmap.max()) - low + EPSILON)).astype(np.float32)
+
+
+def _maybe_image(inputs: Optional[np.ndarray], index: int) -> Any:
+    from .utils.images import array_to_image, is_image_array
+
+    if inputs is None or not is_image_array(inputs.shape[1:]):
+        return None
+    return array_to_image(inputs[index])
