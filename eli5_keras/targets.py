@@ -313,28 +313,17 @@ class FunctionTarget(Target):
         return data, tf.cast(scores, tf.float32)
 
 
-class NegatedTarget(Target):
+class NegatedTarget(OutputTarget):
     """The opposite score ``-S`` of another target: a gradient method then explains
     what pushes ``S`` down (Grad-CAM's counterfactual explanations, Selvaraju et al.
     2017, section 5.2: negated gradients), a perturbation method what raises it when
-    removed. ``explain(..., counterfactual=True)`` wraps its target in this."""
+    removed. ``explain(..., counterfactual=True)`` wraps its target in this. Labels
+    (e.g. the top class) are still chosen on the original scores."""
 
     def __init__(self, target: Target) -> None:
         if not isinstance(target, Target):
             raise TypeError(f"NegatedTarget wraps a Target; got {type(target).__name__}.")
-        self.inner = target
-        self.output_index = target.output_index
-
-    def bind(self, output_shapes, n):
-        self.inner.bind(output_shapes, n)
-        self.output_index = self.inner.output_index
-
-    @property
-    def num_targets(self):
-        return self.inner.num_targets
-
-    def encode(self, n):
-        return self.inner.encode(n)
+        super().__init__(target.output_index, target)
 
     def key(self):
         return ("negated", self.inner.key())

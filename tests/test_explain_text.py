@@ -8,7 +8,7 @@ from conftest import images
 from eli5_keras.explain import get_explainer
 from eli5_keras.targets import ClassTarget, NegatedTarget
 from eli5_keras.utils.interpolation import resize_1d
-from text_models import LENGTH, documents, plain_text_gradcam, tokens_of
+from text_models import LENGTH, documents, plain_text_gradcam, tokens_of, untrained_model
 
 L = keras.layers
 EPS = 1e-7
@@ -18,13 +18,7 @@ DEFAULT_OPTIONS = dict(use_logits=True, relu=None, normalize=None, resize=True, 
 @pytest.fixture(scope="module")
 def text_model():
     """Untrained: ids (12,) -> emb -> conv 'valid' (10 steps) -> dropout -> 3 classes."""
-    keras.utils.set_random_seed(32)
-    inp = keras.Input((LENGTH,), dtype="int32")
-    h = L.Embedding(20, 6, name="emb")(inp)
-    h = L.Conv1D(5, 3, activation="relu", name="conv")(h)
-    h = L.Dropout(0.2, name="drop")(h)
-    h = L.GlobalAveragePooling1D(name="gap")(h)
-    return keras.Model(inp, L.Dense(3, activation="softmax", name="dense")(h), name="text_model")
+    return untrained_model(L.Dropout(0.2, name="drop"), seed=32, name="text_model")
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,18 @@ def text_lstm():
     return _train(keras.Model(inp, out, name="text_lstm"), seed=101)
 
 
+def untrained_model(after_conv, seed, name):
+    """ids (12,) -> Embedding 'emb' (12 steps) -> Conv1D 'conv' ('valid': 10 steps) ->
+    ``after_conv`` -> global average pooling -> Dense(3, softmax) 'dense'."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((LENGTH,), dtype="int32")
+    h = L.Embedding(VOCAB, 6, name="emb")(inp)
+    h = L.Conv1D(5, 3, activation="relu", name="conv")(h)
+    h = after_conv(h)
+    h = L.GlobalAveragePooling1D(name="gap")(h)
+    return keras.Model(inp, L.Dense(3, activation="softmax", name="dense")(h), name=name)
+
+
 def plain_text_gradcam(model, layer_name, doc, class_index=None, relu=True, counterfactual=False, logits=False):
     """Text Grad-CAM from scratch for one document ``(1, L)`` of a chain model.
 

@@ -21,6 +21,7 @@ from text_models import (
     text_cnn,
     text_lstm,
     tokens_of,
+    untrained_model,
 )
 
 L = keras.layers
@@ -40,13 +41,7 @@ def lstm():
 @pytest.fixture(scope="module")
 def shape_model():
     """Untrained: ids (12,) -> emb (12 steps) -> conv 'valid' (10) -> pool (5) -> 3 classes."""
-    keras.utils.set_random_seed(31)
-    inp = keras.Input((LENGTH,), dtype="int32")
-    h = L.Embedding(20, 6, name="emb")(inp)
-    h = L.Conv1D(5, 3, activation="relu", name="conv")(h)
-    h = L.MaxPooling1D(2, name="pool")(h)
-    h = L.GlobalAveragePooling1D(name="gap")(h)
-    return keras.Model(inp, L.Dense(3, activation="softmax", name="dense")(h), name="shape_model")
+    return untrained_model(L.MaxPooling1D(2, name="pool"), seed=31, name="shape_model")
 
 
 def doc_and_tokens(seed=0, padding=("none",)):
@@ -175,6 +170,26 @@ def test_character_tokens_make_a_document_without_spaces(shape_model):
     chars = list("abcdefghijkl")
     spans = explain_prediction(shape_model, doc, tokens=chars).targets[0].weighted_spans.docs_weighted_spans[0]
     assert spans.document == "abcdefghijkl" and spans.spans[4][1] == [(4, 5)]
+
+
+def test_masked_and_variable_length_models():
+    """Embedding(mask_zero=True) masks flow through the replayed graph: the explained
+    score is the model's own; documents of any length for an input (None,)."""
+    keras.utils.set_random_seed(33)
+    inp = keras.Input((None,), dtype="int32")
+    h = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)
+    h = L.LSTM(3, return_sequences=True, name="rnn")(h)
+    h = L.GlobalAveragePooling1D()(h)
+    model = keras.Model(inp, L.Dense(2, activation="softmax")(h))
+    for length in (7, 12):
+        doc = np.array([[0, 0] + list(range(7, 5 + length))], np.int32)
+        tokens = ["<pad>", "<pad>"] + [f"w{i}" for i in range(length - 2)]
+        expl = explain_prediction(model, doc, tokens=tokens, pad_value=0)
+        (target,) = expl.targets
+        assert expl.layer == "rnn" and target.heatmap.shape == (length - 2,)
+        assert target.score == pytest.approx(float(model.predict(doc, verbose=0)[0, target.target]), rel=1e-5)
+        lmap, _, _ = plain_text_gradcam(model, "rnn", doc, class_index=target.target)
+        np.testing.assert_allclose(target.heatmap, lmap[2:], atol=1e-5)
 
 
 # -- trained models: the deciding words get the weight ----------------------------------------
