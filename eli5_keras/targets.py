@@ -207,7 +207,10 @@ class SegmentationTarget(Target):
         self.output_index = _check_output_index(self.output_index, output_shapes)
         shape = tuple(output_shapes[self.output_index])
         if len(shape) < 3:
-            raise ValueError(f"SegmentationTarget needs an output (batch, *spatial, classes); got {shape}.")
+            raise ValueError(
+                f"SegmentationTarget needs a dense output (batch, *spatial, classes); got model output "
+                f"{self.output_index} with shape {shape}."
+            )
         if not 0 <= self.class_index < shape[-1]:
             raise ValueError(f"class_index={self.class_index} is out of range for {shape[-1]} classes.")
         self._spatial = shape[1:-1]
