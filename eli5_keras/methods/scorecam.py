@@ -144,7 +144,7 @@ class ScoreCAM(Method):
             high = tf.reduce_max(masks, axis=axes, keepdims=True)
             valid = high > low
             masks = (masks - low) / tf.where(valid, high - low, tf.ones_like(high))
-            masks = tf.experimental.numpy.moveaxis(masks, -1, 1)[..., None]  # (n, b, *S, 1)
+            masks = tf.cast(tf.experimental.numpy.moveaxis(masks, -1, 1)[..., None], x.dtype)  # (n, b, *S, 1)
             masked = tf.reshape(x[:, None] * masks, tf.concat([[n * count], tf.shape(x)[1:]], axis=0))
             out = forward_copies(probe, inputs, pinned, count, replaced={index: masked})
             scores = per_channel(out.reported if use_probabilities else out.scores, n, count)
