@@ -68,6 +68,17 @@ class Target(abc.ABC):
         """What a compiled graph depends on (not the per-input data)."""
         return (type(self).__name__, self.output_index, self.num_targets)
 
+    def pin(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Data that selects, on another forward pass (masked, ablated or perturbed
+        copies of the inputs), the scores that ``labels`` named on the clean pass.
+
+        Perturbation methods compare ``S(x)`` with ``S(x')`` for the *same* target: a
+        target resolved from the outputs ("the top class") must not be re-resolved on
+        ``x'``. The default returns ``data`` unchanged (the target does not depend on
+        the outputs); traceable.
+        """
+        return data
+
     def _output(self, outputs: Sequence[tf.Tensor]) -> tf.Tensor:
         return outputs[self.output_index]
 
@@ -135,6 +146,10 @@ class ClassTarget(Target):
 
     def key(self) -> Hashable:
         return ("class", self.output_index, self.num_targets, self.binary)
+
+    def pin(self, data, labels):
+        """The resolved class indices (``>= 0``): "top class" codes become classes."""
+        return tf.cast(labels, data.dtype)
 
     def __call__(self, outputs, data, probabilities):
         scores = self._output(outputs)
@@ -270,6 +285,9 @@ class OutputTarget(Target):
 
     def key(self):
         return ("output", self.inner.key())
+
+    def pin(self, data, labels):
+        return self.inner.pin(data, labels)
 
     def __call__(self, outputs, data, probabilities):
         return self.inner(outputs, data, probabilities)

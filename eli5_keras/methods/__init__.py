@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any, Dict, List, Type, Union
 
 from .base import ChannelWeightCAM, Context, GradientCAM, Method, MethodOutput
+from .ablationcam import AblationCAM
+from .fullgrad import FullGrad
 from .gradcam import GradCAM
+from .scorecam import ScoreCAM
 
-REGISTRY: Dict[str, Type[Method]] = {cls.name: cls for cls in (GradCAM,)}
+REGISTRY: Dict[str, Type[Method]] = {cls.name: cls for cls in (GradCAM, ScoreCAM, AblationCAM, FullGrad)}
 
 
 def available() -> List[str]:
@@ -57,6 +60,9 @@ __all__ = [
     "GradientCAM",
     "ChannelWeightCAM",
     "GradCAM",
+    "ScoreCAM",
+    "AblationCAM",
+    "FullGrad",
     "REGISTRY",
     "available",
     "describe",
