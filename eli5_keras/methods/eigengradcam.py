@@ -1,7 +1,8 @@
 """Eigen-Grad-CAM (pytorch-grad-cam's ``EigenGradCAM``).
 
-Eigen-CAM's projection (:mod:`.eigencam`) applied per image and target to the
-gradient x activation product instead of the activations::
+Eigen-CAM's projection (:mod:`.eigencam`; Muhammad & Yeasin, 2020,
+https://arxiv.org/abs/2008.00299) applied per image and target to the gradient x
+activation product instead of the activations (no paper of its own)::
 
     X[n, t] = (g[n, t] * A[n]) reshaped (Z, C)
     L[n, t] = +/- (X - mean_z X) @ V[:, 0]     first right singular vector of the centred X

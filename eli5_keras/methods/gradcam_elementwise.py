@@ -6,7 +6,9 @@ HiResCAM with a ReLU on every gradient x activation product before the channel s
 (only positive contributions add up), then the shared ReLU / min-max / resize;
 ``g = dS/dA`` with ``S`` the class score before the final softmax/sigmoid by default.
 Any number of spatial axes. As pytorch-grad-cam (``grad_cam_elementwise.py``); there
-is no paper of its own.
+is no paper of its own: it combines Grad-CAM (Selvaraju et al., 2017,
+https://arxiv.org/abs/1610.02391) with HiResCAM's element-wise products (Draelos &
+Carin, 2020, https://arxiv.org/abs/2011.08891).
 """
 from __future__ import annotations
 
