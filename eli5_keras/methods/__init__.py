@@ -11,14 +11,20 @@ from typing import Any, Dict, List, Type, Union
 from .base import ChannelWeightCAM, Context, GradientCAM, Method, MethodOutput
 from .ablationcam import AblationCAM
 from .cam import CAM
+from .deconvnet import Deconvnet
 from .eigencam import EigenCAM
 from .eigengradcam import EigenGradCAM
 from .fullgrad import FullGrad
 from .gradcam import GradCAM
 from .gradcam_elementwise import GradCAMElementWise
 from .gradcam_plus_plus import GradCAMPlusPlus
+from .gradient_input import GradientInput
+from .guided_backprop import GuidedBackprop
+from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
+from .integrated_gradients import IntegratedGradients
 from .layercam import LayerCAM
+from .saliency import Saliency
 from .scorecam import ScoreCAM
 from .xgradcam import XGradCAM
 
@@ -37,6 +43,12 @@ REGISTRY: Dict[str, Type[Method]] = {
         ScoreCAM,
         AblationCAM,
         FullGrad,
+        Saliency,
+        GradientInput,
+        IntegratedGradients,
+        GuidedBackprop,
+        Deconvnet,
+        GuidedGradCAM,
     )
 }
 
@@ -105,6 +117,12 @@ __all__ = [
     "ScoreCAM",
     "AblationCAM",
     "FullGrad",
+    "Saliency",
+    "GradientInput",
+    "IntegratedGradients",
+    "GuidedBackprop",
+    "Deconvnet",
+    "GuidedGradCAM",
     "REGISTRY",
     "available",
     "describe",

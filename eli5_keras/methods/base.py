@@ -84,6 +84,9 @@ class Method(abc.ABC):
     ``aliases``
         Other names :func:`eli5_keras.methods.get` accepts for the method (e.g.
         ``"gradcam_pp"`` for ``"gradcam++"``); not listed by ``available()``.
+    ``maps_at_input``
+        A method at a layer (``uses_layer``) whose maps already have the input's
+        spatial shape (Guided Grad-CAM): the driver does not resize them.
 
     Options are keyword arguments of ``__init__``; unknown options raise TypeError.
     """
@@ -95,6 +98,7 @@ class Method(abc.ABC):
     signed: ClassVar[bool] = False
     per_target_work: ClassVar[bool] = True
     aliases: ClassVar[Tuple[str, ...]] = ()
+    maps_at_input: ClassVar[bool] = False
 
     def setup(self, context: Context) -> None:
         """One-time checks and lookups for a model (e.g. find CAM's dense layer).
