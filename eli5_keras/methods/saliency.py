@@ -19,8 +19,8 @@ reduce : {"max_abs", "sum_abs", "l2"}, default "max_abs"
 """
 from __future__ import annotations
 
-from .input_gradients import InputGradientMethod, check_choice, reduce_channels
 from .base import MethodOutput
+from .input_gradients import InputGradientMethod, check_choice, reduce_channels
 
 SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2")
 
