@@ -77,19 +77,3 @@ def rule_chain_logits(model, relu):
         return dense_logits(head, h)
 
     return logits
-
-
-def linear_resize(values, size, first_axis):
-    """Separable linear resize with half-pixel centres and clamped edges, in numpy."""
-    for i, out in enumerate(size):
-        axis = first_axis + i
-        n = values.shape[axis]
-        source = np.clip((np.arange(out) + 0.5) * n / out - 0.5, 0, n - 1)
-        values = np.apply_along_axis(lambda v: np.interp(source, np.arange(n), v), axis, values)
-    return values
-
-
-def minmax(maps):
-    axes = tuple(range(2, maps.ndim))
-    low, high = maps.min(axis=axes, keepdims=True), maps.max(axis=axes, keepdims=True)
-    return (maps - low) / (high - low + 1e-7)

@@ -9,7 +9,8 @@ from eli5_keras import methods
 
 from conftest import dense_logits, images, signals, top_classes, volumes
 from explain_checks import check_batch_size_and_tracing
-from plain_gradients import chain_logits, input_gradients, minmax
+from plain_gradients import chain_logits, input_gradients
+from plain_ops import relu_minmax
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -61,7 +62,7 @@ def test_saliency_default_pipeline_is_minmax_of_the_magnitude(seq_model):
     classes = np.array([[0], [4]])
     grads, _ = input_gradients(chain_logits(seq_model), x, classes)
     result = eli5.explain(seq_model, x, method="saliency", targets=[0, 4])
-    np.testing.assert_allclose(result.maps, minmax(np.abs(grads).max(axis=-1)), atol=1e-5)
+    np.testing.assert_allclose(result.maps, relu_minmax(np.abs(grads).max(axis=-1)), atol=1e-5)
     assert result.normalized and not result.signed
 
 

@@ -20,10 +20,9 @@ from plain_gradients import (
     deconv_relu,
     guided_relu,
     input_gradients,
-    linear_resize,
-    minmax,
     rule_chain_logits,
 )
+from plain_ops import relu_minmax, upsample_maps
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -154,7 +153,7 @@ def test_every_rank_against_a_custom_gradient_reference(request, fixture, method
     np.testing.assert_array_equal(result.targets, classes)
     np.testing.assert_allclose(result.maps, grads.sum(-1), rtol=1e-4, atol=1e-6 * np.abs(grads).max())
     default = eli5.explain(model, x, method=method, top_k=2)
-    np.testing.assert_allclose(default.maps, minmax(np.maximum(grads.sum(-1), 0)), atol=1e-5)
+    np.testing.assert_allclose(default.maps, relu_minmax(grads.sum(-1)), atol=1e-5)
 
 
 def test_non_relu_activations_are_named_once_per_explainer(seq_model):
@@ -214,7 +213,7 @@ def plain_guided_gradcam(model, x, classes, layer_name, interpolation="bilinear"
 
     cam, _ = plain_gradcam(features, rest, x, classes, relu=True, normalize=False)
     if interpolation == "bilinear":
-        cam = linear_resize(cam, x.shape[1:-1], first_axis=2)
+        cam = upsample_maps(cam, x.shape[1:-1])
     else:
         for i, out in enumerate(x.shape[1:-1]):
             cam = np.take(cam, np.floor(np.arange(out) * cam.shape[2 + i] / out).astype(int), axis=2 + i)
@@ -232,7 +231,7 @@ def test_guided_gradcam_is_guided_backprop_times_upsampled_gradcam(interpolation
     assert result.maps.shape == (3, 2, 8, 8) and result.layer == "c2"
     np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
     default = eli5.explain(model, x, method="guided_gradcam", layer="c2", top_k=2, interpolation=interpolation)
-    np.testing.assert_allclose(default.maps, minmax(np.maximum(expected, 0)), atol=1e-5)
+    np.testing.assert_allclose(default.maps, relu_minmax(expected), atol=1e-5)
     assert "resize" not in default.normalization
 
 

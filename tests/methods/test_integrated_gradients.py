@@ -11,6 +11,7 @@ from eli5_keras.explain import get_explainer
 from conftest import dense_logits, images, signals, top_classes, volumes
 from explain_checks import PIPELINE, check_batch_size_and_tracing
 from plain_gradients import chain_logits, input_gradients
+from plain_ops import BatchMonitor
 
 L = keras.layers
 RULES = ["trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre"]
@@ -158,6 +159,17 @@ def test_batch_size_does_not_change_results_and_nothing_retraces(seq_model):
     small = check_batch_size_and_tracing(seq_model, x, images(2, seed=8), "integrated_gradients", steps=6)
     blocks = eli5.explain(seq_model, x, method="integrated_gradients", top_k=2, steps=6, batch_size=5)
     np.testing.assert_allclose(small.maps, blocks.maps, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("batch_size, largest", [(4, 4), (14, 14), (64, 21)])
+def test_batch_size_bounds_the_points_in_flight(seq_model, batch_size, largest):
+    """7 points per input (steps=6): blocks of 4 points of one input; 2 inputs x 7 points; all 3 x 7."""
+    x = images(3, seed=12)
+    monitor = BatchMonitor(column=2)
+    result = eli5.explain(seq_model, x, method="integrated_gradients", steps=6, targets=monitor, batch_size=batch_size)
+    assert int(monitor.largest.numpy()) == largest
+    reference = eli5.explain(seq_model, x, method="integrated_gradients", steps=6, targets=2, batch_size=64)
+    np.testing.assert_allclose(result.maps, reference.maps, rtol=1e-4, atol=1e-7)
 
 
 def test_input_equal_to_baseline_gives_zeros(seq_model):
