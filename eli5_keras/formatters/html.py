@@ -79,17 +79,23 @@ class Rendered:
 
     Attributes
     ----------
-    input : markupsafe.Markup or None
-        The explained input (None when the kind has no separate input picture).
-    targets : list of markupsafe.Markup
-        One block per target, in ``expl.targets`` order.
+    input : str or None
+        HTML of the explained input (None when the kind has no separate input picture).
+    targets : list of str
+        HTML of each target, in ``expl.targets`` order.
     notes : list of str
-        Plain-text remarks on how the pictures were drawn (shown once per page).
+        Plain-text remarks on how the pictures were drawn (shown once per page, escaped).
+
+    ``input`` and ``targets`` are inserted as they are: a renderer escapes its own text.
     """
 
-    input: Optional[Markup]
-    targets: List[Markup]
+    input: Optional[str]
+    targets: List[str]
     notes: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.input = None if self.input is None else Markup(self.input)
+        self.targets = [Markup(target) for target in self.targets]
 
 
 @dataclass(frozen=True)
@@ -200,13 +206,13 @@ def format_as_html(
     )
     common = dict(include_styles=include_styles, css=stylesheet(), show=_check_show(show))
     if isinstance(explanation, ExplanationBatch):
-        return _format_batch(explanation, context, common, max_inputs, options)
+        return str(_format_batch(explanation, context, common, max_inputs, options))
     expl = explanation
     rendered, kind = None, None
     if expl.targets or getattr(expl, "image", None) is not None:
         kind = explanation_kind(expl)
         rendered = render_explanation(expl, context, **options)
-    return render(
+    return str(render(
         "explanation.html",
         kind=kind,
         rendered=rendered,
@@ -218,7 +224,7 @@ def format_as_html(
         scaling=getattr(expl, "normalization", None) or UNRECORDED_SCALING,
         horizontal_layout=horizontal_layout,
         **common,
-    )
+    ))
 
 
 def render_explanation(expl: Any, context: RenderContext, **options: Any) -> Rendered:
@@ -355,7 +361,7 @@ def _gif_width(gif: bytes) -> int:
 
 
 def _format_batch(batch: Any, context: RenderContext, common: Dict[str, Any], max_inputs: Optional[int],
-                  options: Dict[str, Any]) -> str:
+                  options: Dict[str, Any]) -> Markup:
     if max_inputs is not None and (isinstance(max_inputs, bool) or not isinstance(max_inputs, int) or max_inputs < 1):
         raise ValueError(f"max_inputs must be a positive int or None; got {max_inputs!r}.")
     names = context.target_names if context.target_names is not None else batch.target_names
