@@ -28,11 +28,13 @@ __all__ = [
     "cap_alpha",
     "composite",
     "expand_heatmap",
+    "explained_input",
     "heatmap_to_image",
     "map_values",
     "overlay_map",
     "require_pil_image",
     "select_target",
+    "target_map",
     "update_alpha",
     "validate_heatmap",
 ]
@@ -114,6 +116,47 @@ def map_values(
     heatmap = target.heatmap
     validate_heatmap(heatmap)
     return heatmap, ColorScale(resolve_colormap(DEFAULT_COLORMAP if colormap is None else colormap))
+
+
+def target_map(
+    expl: Any,
+    target: int,
+    colormap: Optional[Union[Colormap, str]],
+    signed: Union[bool, str],
+    rank: int,
+    drawing: str,
+) -> Tuple[np.ndarray, ColorScale]:
+    """:func:`map_values` of ``expl.targets[target]``, checked to have ``rank`` axes.
+
+    ``drawing`` says what is drawn, for messages (e.g. ``"a volume montage"``).
+    """
+    if not expl.targets:
+        raise ValueError(f"expl has no targets: {drawing} needs a target with a heatmap.")
+    values, scale = map_values(expl, select_target(expl.targets, target), colormap, signed)
+    if values.ndim != rank:
+        raise ValueError(
+            f"heatmap must have rank {rank} for {drawing}; got rank {values.ndim}, shape {values.shape}."
+        )
+    return values, scale
+
+
+def explained_input(expl: Any, ranks: Tuple[int, ...], expected: str, heatmap_shape: Tuple[int, ...]) -> np.ndarray:
+    """``expl.input`` as an array of one of ``ranks``, non-empty, real and finite.
+
+    Raises
+    ------
+    ValueError
+        Naming ``expl.input``, the ``expected`` shape (in words) and the one got.
+    """
+    array = np.asarray(expl.input)
+    if array.ndim not in ranks or array.dtype.kind not in "biuf" or array.size == 0:
+        raise ValueError(
+            f"expl.input must be {expected} for a heatmap of shape {heatmap_shape}; "
+            f"got shape {array.shape}, dtype {array.dtype}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("expl.input must hold finite values, got NaN or infinite values.")
+    return array
 
 
 def require_pil_image(image: Any, name: str) -> Image.Image:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from ..utils.resize import resize_array
 from .colormaps import DEFAULT_COLORMAP, Colormap, colorize
-from .overlay import expand_heatmap, map_values, overlay_map, select_target
+from .overlay import expand_heatmap, explained_input, overlay_map, target_map
 
 __all__ = ["format_signal", "signal_layout", "PLOT_HEIGHT", "BAND_GAP", "BAND_HEIGHT"]
 
@@ -68,22 +68,8 @@ def format_signal(
         ``expl.input`` is not ``(L,)`` or ``(L, C)`` or holds NaN/inf; the map is not
         rank 1 or is outside [0, 1].
     """
-    if not expl.targets:
-        raise ValueError("expl has no targets: a signal plot needs a target with a heatmap.")
-    values, scale = map_values(expl, select_target(expl.targets, target), colormap, signed)
-    if values.ndim != 1:
-        raise ValueError(
-            f"heatmap must have rank 1, shape (length,), for a signal plot; "
-            f"got rank {values.ndim}, shape {values.shape}."
-        )
-    signal = np.asarray(expl.input)
-    if signal.ndim not in (1, 2) or signal.dtype.kind not in "biuf" or signal.shape[0] < 1:
-        raise ValueError(
-            f"expl.input must be a signal of shape (L,) or (L, C) for a heatmap of shape {values.shape}; "
-            f"got shape {signal.shape}, dtype {signal.dtype}."
-        )
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("expl.input must hold finite values, got NaN or infinite values.")
+    values, scale = target_map(expl, target, colormap, signed, 1, "a signal plot")
+    signal = explained_input(expl, (1, 2), "a signal of shape (L,) or (L, C)", values.shape)
     channels = signal.reshape(len(signal), -1).astype(np.float64)
     values = resize_array(values, channels.shape[:1])
     _, width = signal_layout(len(channels))

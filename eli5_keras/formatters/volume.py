@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from ..utils.images import scaled_to_bytes
 from ..utils.resize import resize_array
 from .colormaps import DEFAULT_COLORMAP, Colormap, ColorScale
-from .overlay import map_values, overlay_map, select_target
+from .overlay import explained_input, overlay_map, target_map
 
 __all__ = ["format_volume", "format_volume_as_gif", "montage_boxes", "select_slices", "DEFAULT_SLICES"]
 
@@ -205,22 +205,8 @@ def montage_boxes(count: int, tile_size: Tuple[int, int]) -> List[Tuple[int, int
 
 def _prepare(expl: Any, target: int, colormap: Any, signed: Union[bool, str]) -> Tuple[np.ndarray, np.ndarray, ColorScale]:
     """The volume as bytes ``(D, H, W[, C'])``, the map on its grid ``(D, H, W)``, the scale."""
-    if not expl.targets:
-        raise ValueError("expl has no targets: a volume montage needs a target with a heatmap.")
-    values, scale = map_values(expl, select_target(expl.targets, target), colormap, signed)
-    if values.ndim != 3:
-        raise ValueError(
-            f"heatmap must have rank 3, shape (depth, height, width), for a volume montage; "
-            f"got rank {values.ndim}, shape {values.shape}."
-        )
-    volume = np.asarray(expl.input)
-    if volume.ndim not in (3, 4) or volume.dtype.kind not in "biuf" or min(volume.shape) < 1:
-        raise ValueError(
-            f"expl.input must be a volume of shape (D, H, W) or (D, H, W, C) for a heatmap of shape "
-            f"{values.shape}; got shape {volume.shape}, dtype {volume.dtype}."
-        )
-    if volume.dtype.kind == "f" and not np.all(np.isfinite(volume)):
-        raise ValueError("expl.input must hold finite values, got NaN or infinite values.")
+    values, scale = target_map(expl, target, colormap, signed, 3, "a volume montage")
+    volume = explained_input(expl, (3, 4), "a volume of shape (D, H, W) or (D, H, W, C)", values.shape)
     if volume.ndim == 4 and volume.shape[-1] not in (1, 3, 4):
         volume = volume.mean(axis=-1)  # no colour meaning: show the channel mean
     return scaled_to_bytes(volume), resize_array(values, volume.shape[:3]), scale

@@ -1,8 +1,6 @@
 """format_as_html: pictures equal format_as_image, names, scores, scaling, escaping, batches, kinds."""
-import base64
 import io
 import re
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -15,31 +13,16 @@ from eli5_keras.formatters.html import Rendered, format_as_html, register_html_r
 from eli5_keras.formatters.image import format_as_image
 
 from conftest import images
-
-
-class _Collector(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
+from html_parsing import decode_picture, parse_tags
 
 
 def tags(html, name, css_class=None):
-    collector = _Collector()
-    collector.feed(html)
-    return [a for t, a in collector.tags if t == name and (css_class is None or css_class in a.get("class", ""))]
+    return [a for t, a in parse_tags(html) if t == name and (css_class is None or css_class in a.get("class", ""))]
 
 
 def pictures(html):
     """The decoded main pictures (not legends) of an HTML fragment, in order."""
-    out = []
-    for attrs in tags(html, "img", "eli5k-picture"):
-        header, data = attrs["src"].split(",", 1)
-        assert header in ("data:image/png;base64", "data:image/gif;base64")
-        out.append(Image.open(io.BytesIO(base64.b64decode(data))))
-    return out
+    return [decode_picture(attrs["src"]) for attrs in tags(html, "img", "eli5k-picture")]
 
 
 def text(html):
