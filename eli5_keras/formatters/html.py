@@ -121,6 +121,11 @@ class RenderContext:
     display_width: Optional[int] = None
     eli5_options: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        width = self.display_width
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+            raise ValueError(f"display_width must be a positive int (CSS pixels) or None; got {width!r}.")
+
     def width(self, natural: int) -> int:
         return self.display_width if self.display_width is not None else max(natural, MIN_DISPLAY_WIDTH)
 
@@ -196,7 +201,7 @@ def format_as_html(
     context = RenderContext(
         target_names=check_target_names(target_names),
         show_input=bool(show_input),
-        display_width=_check_width(display_width),
+        display_width=display_width,
         eli5_options=dict(
             force_weights=force_weights,
             preserve_density=preserve_density,
@@ -398,14 +403,6 @@ def _check_show(show: Any) -> Tuple[str, ...]:
     if unknown:
         raise ValueError(f"show must hold names from {fields.ALL}; got unknown {unknown}.")
     return tuple(show)
-
-
-def _check_width(width: Any) -> Optional[int]:
-    if width is None:
-        return None
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"display_width must be a positive int (CSS pixels) or None; got {width!r}.")
-    return width
 
 
 _RENDERERS: Dict[str, Renderer] = {kind: render_maps for kind in MAP_KINDS}

@@ -33,11 +33,11 @@ from .signal import format_signal
 from .volume import format_volume
 
 # eli5's private helpers keep their eli5 names here (its tests and user code import them).
-from .colormaps import colorize as _colorize  # noqa: F401, E402
-from .overlay import cap_alpha as _cap_alpha  # noqa: F401, E402
-from .overlay import composite as _overlay_heatmap  # noqa: F401, E402
-from .overlay import update_alpha as _update_alpha  # noqa: F401, E402
-from .overlay import validate_heatmap as _validate_heatmap  # noqa: F401, E402
+from .colormaps import colorize as _colorize  # noqa: F401
+from .overlay import cap_alpha as _cap_alpha  # noqa: F401
+from .overlay import composite as _overlay_heatmap  # noqa: F401
+from .overlay import update_alpha as _update_alpha  # noqa: F401
+from .overlay import validate_heatmap as _validate_heatmap  # noqa: F401
 
 __all__ = ["format_as_image", "heatmap_to_image", "expand_heatmap"]
 
@@ -129,6 +129,8 @@ def format_as_image(
     _reject_volume_options(axis, slices, rank)
 
     image = as_rgba(require_pil_image(expl.image, "expl.image"))
+    if 0 in image.size:
+        raise ValueError(f"expl.image must be at least 1x1 pixels to draw on; got size {image.size}")
     if not expl.targets:
         return image
     # The map's values become the opacity of the colourised map.

@@ -88,3 +88,10 @@ def test_input_field_does_not_change_the_2d_drawing():
     with_input = Explanation("m", targets=[TargetExplanation(0, heatmap=heatmap)], image=image,
                              input=np.asarray(image, np.float32))
     np.testing.assert_array_equal(np.asarray(format_as_image(without)), np.asarray(format_as_image(with_input)))
+
+
+def test_empty_image_names_expl_image():
+    expl = Explanation("m", targets=[TargetExplanation(0, heatmap=np.zeros((2, 2)))], image=Image.new("RGB", (0, 4)))
+    with pytest.raises(ValueError, match=r"^expl\.image must be at least 1x1 pixels to draw on; got size \(0, 4\)"):
+        format_as_image(expl)
+
