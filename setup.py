@@ -15,7 +15,7 @@ setup(
     packages=find_packages(include=["eli5_keras", "eli5_keras.*"]),
     include_package_data=True,
     # HTML templates and their CSS, read by eli5_keras.formatters.templating
-    package_data={"eli5_keras": ["templates/*.html", "templates/*.css"]},
+    package_data={"eli5_keras.templates": ["*.html", "*.css"]},
     install_requires=[
         "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
         "tensorflow>=2.16; platform_system == 'Darwin'",

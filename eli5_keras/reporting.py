@@ -173,17 +173,18 @@ def report(
             hits = pointing_hits(result.maps[:, 0], mask_array)
         runs.append(MethodRun(name, result.method, result, first_call, per_input, hits))
 
-    views = [dataclasses.replace(run.result, target_names=None) for run in runs]
+    views = [dataclasses.replace(run.result, target_names=None) for run in runs]  # names come from context
     cell_context = dataclasses.replace(context, show_input=False)
     rows, notes = [], []
     for i in range(count):
-        cells = []
-        for run, view in zip(runs, views):
-            rendered = render_explanation(view[i], cell_context, **drawing)
+        row = dict(index=i, input=None, cells=[])
+        for k, (run, view) in enumerate(zip(runs, views)):
+            # the first method's renderer also draws the input, shown once per row
+            rendered = render_explanation(view[i], context if k == 0 else cell_context, **drawing)
+            row["input"] = row["input"] or rendered.input
+            row["cells"].append(dict(targets=rendered.targets, hit=None if run.hits is None else bool(run.hits[i])))
             notes.extend(rendered.notes)
-            cells.append(dict(targets=rendered.targets, hit=None if run.hits is None else bool(run.hits[i])))
-        first = render_explanation(views[0][i], context, **drawing)
-        rows.append(dict(index=i, input=first.input, cells=cells))
+        rows.append(row)
 
     from . import __version__
 
