@@ -1,14 +1,19 @@
 """Batched explanations: ``explain(model, inputs, method=..., targets=...)``.
 
 Configuration apart from data: an :class:`Explainer` is built once per (model, layer,
-method, options) and compiles one graph per number of targets ``T``; ``explain()``
-looks it up in a per-model cache, so calling it again on the same shapes runs the
-compiled graph without retracing. Work is chunked so that one chunk holds at most
-``batch_size`` (input, target) pairs.
+method, options) and compiles one graph per kind of target (e.g. per number of
+classes ``T``); ``explain()`` looks it up in a per-model cache, so calling it again on
+the same shapes runs the compiled graph without retracing.
+
+Memory is bounded by one ``batch_size``: a chunk of ``n`` inputs with ``T`` targets and
+a method expanding each into ``E`` passes (steps, masks, channels, samples) holds at
+most ``batch_size`` of them at once (``n * T * E <= batch_size``, or one input whose
+expansion is processed in blocks of ``batch_size // T``).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import weakref
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
@@ -17,12 +22,16 @@ import tensorflow as tf
 from . import methods as _methods
 from .backend.cache import cached
 from .backend.graph import model_inputs, model_outputs
-from .backend.inputs import prepare_inputs, spatial_input_index
+from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
-from .backend.probe import LayerProbe, compiled
-from .backend.targets import encode_targets
+from .backend.probe import ModelProbe
+from .methods.base import Context, Method
 from .result import ExplanationBatch
+from .targets import Target, as_target
 from .utils.resize import minmax_normalize, resize_linear
+
+TargetNames = Union[Sequence[str], Mapping[int, str], None]
+
 
 class Explainer:
     """One method at one layer of one model, compiled once, applied to many batches.
@@ -32,85 +41,154 @@ class Explainer:
     model : keras.Model
         Functional, Sequential, nested (backbone as a layer), multi-input or
         variable-size model; a subclassed model when its ``call`` chains its layers.
-    method : str
-        A name from :func:`eli5_keras.methods.available`.
+    method : str or Method
+        A name from :func:`eli5_keras.methods.available`, or a configured instance.
     layer : None, int, str, keras.layers.Layer
-        Layer to explain at: index, name, instance or ``"outer/inner"`` path; None
-        picks the last layer with a spatial output (descending into nested models).
+        Layer to explain at (CAM methods): index, name, instance or ``"outer/inner"``
+        path; None picks the last layer with a spatial output (descending into nested
+        models). Methods on the input take no layer.
     use_logits : bool, default True
-        Differentiate the class score before a final softmax/sigmoid (the papers'
-        definition); False differentiates the model's output as it is (eli5).
-    relu : bool, default True
-        Keep only positive evidence (Grad-CAM's ReLU). False for Captum parity.
-    normalize : bool, default True
+        Differentiate (or compare) scores before a final softmax/sigmoid (the papers'
+        definition); False uses the model's output as it is (eli5's numbers).
+    relu : bool, optional
+        Keep only positive evidence. Default: True, except for signed methods
+        (Integrated Gradients, gradient x input), whose sign is the information.
+    normalize : bool, optional
         Min-max normalise each map to [0, 1] (``(L - min) / (max - min + 1e-7)``)
-        before resizing (pytorch-grad-cam's order).
+        before resizing (pytorch-grad-cam's order). Default: True, except for signed
+        methods (raw values, so maps stay comparable and sums stay meaningful).
     resize : bool, default True
-        Resize maps onto the input's spatial shape (linear, half-pixel centres);
-        False keeps the layer's grid.
-    output_index : int, default 0
-        Which model output holds the class scores.
+        Resize layer maps onto the input's spatial shape (linear, half-pixel
+        centres); False keeps the layer's grid.
+    input_index : int, optional
+        For multi-input models, the input that methods on the input explain (default:
+        the first input with spatial axes).
+    **method_options
+        Options of the method (e.g. ``steps=`` for Integrated Gradients).
     """
 
     def __init__(
         self,
         model: keras.Model,
-        method: str = "gradcam",
+        method: Union[str, Method] = "gradcam",
         layer: LayerSpec = None,
         *,
         use_logits: bool = True,
-        relu: bool = True,
-        normalize: bool = True,
+        relu: Optional[bool] = None,
+        normalize: Optional[bool] = None,
         resize: bool = True,
-        output_index: int = 0,
+        input_index: Optional[int] = None,
+        **method_options: Any,
     ) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
-        self.method = _methods.get(method)
-        self.path = resolve_layer(model, layer)
-        self.layer_name = path_name(self.path)
-        shape = output_shape(self.path[-1])
+        self.method = _methods.get(method, **method_options)
+        self._model = weakref.ref(model)
+        self.model_name = model.name
         inputs = model_inputs(model)
-        ranks = [len(x.shape) for x in inputs]
-        if shape is not None and not (len(shape) >= 3 and len(shape) in ranks):
-            raise ValueError(
-                f"layer {self.layer_name!r} has output shape {shape}, which has no spatial axes matching "
-                f"the model's inputs {[tuple(x.shape) for x in inputs]}: a CAM map needs a layer with "
-                "output (batch, *spatial, channels), e.g. the last convolutional layer."
-            )
-        self.spatial_input = spatial_input_index(model, len(shape) if shape else max(ranks))
-        self.options = dict(relu=bool(relu), normalize=bool(normalize), resize=bool(resize))
-        self.probe = LayerProbe(model, self.path, use_logits=use_logits, output_index=output_index)
-        self._output_shape = tuple(model_outputs(model)[output_index].shape)
-        self.num_classes = self._output_shape[-1] if len(self._output_shape) == 2 else None
         self._input_specs = [
-            tf.TensorSpec((None,) + tuple(x.shape[1:]), keras.backend.standardize_dtype(x.dtype))
-            for x in inputs
+            tf.TensorSpec((None,) + tuple(x.shape[1:]), keras.backend.standardize_dtype(x.dtype)) for x in inputs
         ]
-        self._functions: Dict[int, Any] = {}
+        self._input_shapes = [tuple(x.shape) for x in inputs]
+        self._output_shapes = [tuple(o.shape) for o in model_outputs(model)]
+        self.path, self.layer_shape = None, None
+        if self.method.uses_layer:
+            self.path = resolve_layer(model, layer)
+            self.layer_shape = output_shape(self.path[-1])
+            self.input_index = self._layer_input(model)
+        else:
+            if layer is not None:
+                raise ValueError(
+                    f"method {self.method.name!r} explains the input itself, so layer= does not apply; "
+                    f"got layer={layer!r}."
+                )
+            self.input_index = self._explained_input(input_index)
+        self.layer_name = path_name(self.path) if self.path else None
+        self.use_logits = bool(use_logits)
+        self.options = dict(
+            relu=(not self.method.signed) if relu is None else bool(relu),
+            normalize=(not self.method.signed) if normalize is None else bool(normalize),
+            resize=bool(resize),
+        )
+        self._functions: Dict[Any, Tuple[ModelProbe, Context, Any]] = {}
+
+    def _layer_input(self, model: keras.Model) -> int:
+        spatial = [input_spatial_rank(s) for s in model_inputs(model)]
+        shape = self.layer_shape
+        if shape is None:  # a layer of a subclassed model: no symbolic shape
+            return int(np.argmax(spatial))
+        if not (len(shape) >= 3 and len(shape) - 2 in spatial):
+            raise ValueError(
+                f"layer {path_name(self.path)!r} has output shape {shape}, which has no spatial axes matching "
+                f"the model's inputs {self._input_shapes}: a CAM map needs a layer with output "
+                "(batch, *spatial, channels), e.g. the last convolutional layer."
+            )
+        return spatial_input_index(model, len(shape))
+
+    def _explained_input(self, input_index: Optional[int]) -> int:
+        spatial = [input_spatial_rank(s) for s in self._input_specs]
+        if input_index is None:
+            candidates = [i for i, r in enumerate(spatial) if r >= 1]
+            if not candidates:
+                raise ValueError(
+                    f"model {self.model_name!r} has no input with spatial axes to explain; inputs are "
+                    f"{self._input_shapes}."
+                )
+            return candidates[0]
+        if isinstance(input_index, bool) or not isinstance(input_index, (int, np.integer)) or not (
+            0 <= input_index < len(spatial)
+        ):
+            raise ValueError(
+                f"input_index must be an int in [0, {len(spatial)}); got {input_index!r}."
+            )
+        return int(input_index)
 
     @property
     def model(self) -> keras.Model:
-        return self.probe.model
+        model = self._model()
+        if model is None:
+            raise ReferenceError("the model of this explainer has been deleted.")
+        return model
 
-    def _graph(self, inputs: List[tf.Tensor], code: tf.Tensor):
-        result = self.probe.run(inputs, code)
-        maps = self.method.maps(result)
+    def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor):
+        out = self.method.compute(context, inputs, data, block)
+        maps = out.maps
         if self.options["relu"]:
             maps = tf.nn.relu(maps)
         if self.options["normalize"]:
             maps = minmax_normalize(maps, first_axis=2)
-        if self.options["resize"]:
-            reference = inputs[self.spatial_input]
-            size = [tf.shape(reference)[1 + i] for i in range(reference.shape.rank - 2)]
-            maps = resize_linear(maps, size, first_axis=2)
-        return maps, result.classes, result.scores
+        if self.options["resize"] and self.path is not None:
+            spec = self._input_specs[self.input_index]
+            maps = resize_linear(maps, spatial_size(spec, inputs[self.input_index]), first_axis=2)
+        return maps, out.labels, out.scores, out.extras
 
-    def function(self, num_targets: int):
-        """The compiled graph for ``num_targets`` targets per input (built on first use)."""
-        if num_targets not in self._functions:
-            self._functions[num_targets] = compiled(self._graph, self._input_specs, num_targets)
-        return self._functions[num_targets]
+    def function(self, target: Target, data: np.ndarray):
+        """``(probe, context, compiled graph)`` for a kind of target and its encoded
+        ``data`` (built on first use)."""
+        key = target.key()
+        if key not in self._functions:
+            probe = ModelProbe(self.model, target, use_logits=self.use_logits)
+            token = is_token_input(self._input_specs[self.input_index])
+            context = Context(probe, self.path, self.input_index, self.layer_shape, channels_last=not token)
+            self.method.setup(context)
+            data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
+            signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
+            fn = tf.function(
+                lambda inputs, data, block: self._graph(context, inputs, data, block),
+                input_signature=signature,
+                reduce_retracing=False,
+            )
+            self._functions[key] = (probe, context, fn)
+        return self._functions[key]
+
+    def chunking(self, context: Context, n: int, num_targets: int, batch_size: int) -> Tuple[int, int]:
+        """``(inputs per chunk, expanded items per block)`` so that at most
+        ``batch_size`` (input, target, item) triples are in flight."""
+        expansion = max(1, int(self.method.expansion(context)))
+        per_item = num_targets if self.method.per_target_work else 1
+        if expansion * per_item <= batch_size:
+            return max(1, batch_size // (expansion * per_item)), expansion
+        return 1, max(1, batch_size // per_item)
 
     def explain(
         self,
@@ -118,68 +196,63 @@ class Explainer:
         targets: Any = None,
         *,
         top_k: Optional[int] = None,
+        output_index: int = 0,
         batch_size: int = 32,
+        target_names: TargetNames = None,
     ) -> ExplanationBatch:
-        """Explain ``inputs`` (N examples) for ``targets``.
-
-        Parameters
-        ----------
-        inputs : array-like (N, *input_shape), or a list/dict of them for multi-input models
-        targets : None, int, sequence (N,), or array (N, T)
-            None: each input's top class. See :func:`eli5_keras.backend.targets.encode_targets`.
-        top_k : int, optional
-            Explain each input's ``top_k`` highest-scoring classes in one pass.
-        batch_size : int
-            At most this many (input, target) pairs are processed at once.
-        """
+        """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
         model = self.model
         arrays = prepare_inputs(model, inputs)
         n = len(arrays[0])
-        if self.num_classes is None:
-            raise ValueError(
-                f"model {model.name!r} output {self.probe.output_index} has shape "
-                f"{self._output_shape}; "
-                "class targets need a (batch, classes) output."
-            )
-        code = encode_targets(targets, top_k, n, self.num_classes)
-        self.probe.verify(arrays)
-        fn = self.function(code.shape[1])
-        chunk = max(1, int(batch_size) // code.shape[1])
-        maps = classes = scores = None
+        target = as_target(targets, top_k, output_index)
+        target.bind(self._output_shapes, n)
+        data = target.encode(n)
+        probe, context, fn = self.function(target, data)
+        probe.target = target
+        probe.verify(arrays, self.path)
+        chunk, block = self.chunking(context, n, data.shape[1], int(batch_size))
+        maps = labels = scores = None
+        extras: Dict[str, np.ndarray] = {}
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            m, c, s = fn([tf.constant(a[start:stop]) for a in arrays], tf.constant(code[start:stop]))
+            m, c, s, e = fn([tf.constant(a[start:stop]) for a in arrays], tf.constant(data[start:stop]), block)
             if maps is None:
                 maps = np.empty((n,) + tuple(m.shape[1:]), np.float32)
-                classes = np.empty(code.shape, np.int64)
-                scores = np.empty(code.shape, np.float32)
-            maps[start:stop], classes[start:stop], scores[start:stop] = m.numpy(), c.numpy(), s.numpy()
+                labels = np.empty((n, c.shape[1]), np.int64)
+                scores = np.empty((n, s.shape[1]), np.float32)
+                extras = {k: np.empty((n,) + tuple(v.shape[1:]), np.float32) for k, v in e.items()}
+            maps[start:stop], labels[start:stop], scores[start:stop] = m.numpy(), c.numpy(), s.numpy()
+            for k, v in e.items():
+                extras[k][start:stop] = v.numpy()
         return ExplanationBatch(
             maps=maps,
-            targets=classes,
+            targets=labels,
             scores=scores,
             method=self.method.title,
             layer=self.layer_name,
             model_name=model.name,
             normalized=self.options["normalize"],
-            probabilities=bool(self.probe.squashing),
-            signed=not self.options["relu"],
-            normalization=describe_normalization(**self.options),
-            inputs=arrays[self.spatial_input],
+            probabilities=probe.probabilities[target.output_index],
+            signed=not self.options["relu"] and not self.options["normalize"],
+            normalization=describe_normalization(
+                self.options["relu"], self.options["normalize"], self.options["resize"] and self.path is not None
+            ),
+            target_names=_names_list(target_names),
+            extras=extras,
+            inputs=arrays[self.input_index],
         )
 
 
-def describe_normalization(relu: bool, normalize: bool, resize: bool) -> str:
-    """How the pipeline scaled the maps, in words (shown by the formatters)."""
-    steps = ["ReLU (negative evidence dropped)"] if relu else []
-    steps.append(
-        "min-max per map: (L - min) / (max - min + 1e-7)" if normalize else "raw values, not normalised"
-    )
-    if resize:
-        steps.append("linear resize onto the input")
-    return ", then ".join(steps)
+def _names_list(target_names: TargetNames) -> Optional[Any]:
+    if target_names is None:
+        return None
+    if isinstance(target_names, Mapping):
+        return dict(target_names)
+    if isinstance(target_names, str) or not isinstance(target_names, Sequence):
+        raise TypeError(f"target_names must be a list of names or a dict index -> name; got {target_names!r}.")
+    return list(target_names)
 
 
 def ensure_built(model: keras.Model, inputs: Any) -> None:
@@ -193,28 +266,39 @@ def ensure_built(model: keras.Model, inputs: Any) -> None:
     model(tf.constant(arr[:1]), training=False)
 
 
-def get_explainer(model: keras.Model, method: str = "gradcam", layer: LayerSpec = None, **options: Any) -> Explainer:
-    """A cached :class:`Explainer` for (model, layer, method, options)."""
-    method_name = _methods.get(method).name
-    path = resolve_layer(model, layer)
-    key = ("explainer", method_name, tuple(id(x) for x in path), tuple(sorted(options.items())))
-    return cached(model, key, lambda: Explainer(model, method_name, list(path), **options))
+def get_explainer(
+    model: keras.Model, method: Union[str, Method] = "gradcam", layer: LayerSpec = None, **options: Any
+) -> Explainer:
+    """A cached :class:`Explainer` for (model, method and its options, layer, options)."""
+    pipeline_keys = ("use_logits", "relu", "normalize", "resize", "input_index")
+    pipeline = {k: options.pop(k) for k in pipeline_keys if k in options}
+    instance = _methods.get(method, **options)
+    path = resolve_layer(model, layer) if instance.uses_layer else None
+    if path is None and layer is not None:
+        raise ValueError(
+            f"method {instance.name!r} explains the input itself, so layer= does not apply; got layer={layer!r}."
+        )
+    key = ("explainer", instance.key(), tuple(id(x) for x in path or ()), tuple(sorted(pipeline.items())))
+    return cached(model, key, lambda: Explainer(model, instance, list(path) if path else None, **pipeline))
 
 
 def explain(
     model: keras.Model,
     inputs: Any,
-    method: str = "gradcam",
+    method: Union[str, Method] = "gradcam",
     targets: Any = None,
     layer: LayerSpec = None,
     batch_size: int = 32,
     *,
     top_k: Optional[int] = None,
     use_logits: bool = True,
-    relu: bool = True,
-    normalize: bool = True,
+    relu: Optional[bool] = None,
+    normalize: Optional[bool] = None,
     resize: bool = True,
     output_index: int = 0,
+    input_index: Optional[int] = None,
+    target_names: TargetNames = None,
+    **method_options: Any,
 ) -> ExplanationBatch:
     """Explain a batch of inputs: ``(N, *input_shape) -> maps (N, T, *S)``.
 
@@ -223,26 +307,33 @@ def explain(
     model : keras.Model
     inputs : array-like, shape (N, *input_shape) (or one example without the batch axis);
         a list or dict of arrays for a multi-input model. Integer images are cast.
-    method : str, default "gradcam"
-        See :func:`eli5_keras.methods.available`.
-    targets : None, int, sequence of N ints, or (N, T) int array
+    method : str or Method, default "gradcam"
+        See :func:`eli5_keras.methods.available`; options go in ``**method_options``.
+    targets : None, int, sequence of N ints, (N, T) int array, a Target, or a callable
         None: each input's top class; an int: that class for all inputs; a sequence:
         one class per input; a 2-D array: T classes per input, computed in one pass.
+        A :mod:`eli5_keras.targets` object explains a regression unit, a segmentation
+        region, one output of several; a callable ``fn(outputs) -> (N,)`` any score.
     layer : None, int, str or keras.layers.Layer
         Layer to explain at (``"backbone/layer"`` reaches into nested models); None
-        picks the last spatial layer automatically.
+        picks the last spatial layer automatically. CAM methods only.
     batch_size : int, default 32
-        Maximum number of (input, target) pairs processed at once.
+        Bound on the work in flight: (input, target, step/mask/channel/sample) items.
     top_k : int, optional
         Explain the ``top_k`` best classes of each input (instead of ``targets``).
-    use_logits, relu, normalize, resize, output_index
+    use_logits, relu, normalize, resize, input_index
         See :class:`Explainer`.
+    output_index : int, default 0
+        Which model output holds the class scores (class targets).
+    target_names : list or dict, optional
+        Class names, shown instead of indices by ``result[i]`` and the formatters.
 
     Returns
     -------
     ExplanationBatch
         ``maps`` float32 ``(N, T, *S)``, ``targets`` ``(N, T)``, ``scores`` ``(N, T)``
-        (the model's own outputs); ``result[i]`` is an eli5 :class:`Explanation`.
+        (the model's own outputs), ``extras`` (e.g. ``completeness_gap``);
+        ``result[i]`` is an eli5 :class:`Explanation`.
 
     Examples
     --------
@@ -261,6 +352,20 @@ def explain(
         relu=relu,
         normalize=normalize,
         resize=resize,
-        output_index=output_index,
+        input_index=input_index,
+        **method_options,
     )
-    return explainer.explain(inputs, targets, top_k=top_k, batch_size=batch_size)
+    return explainer.explain(
+        inputs, targets, top_k=top_k, output_index=output_index, batch_size=batch_size, target_names=target_names
+    )
+
+
+def describe_normalization(relu: bool, normalize: bool, resize: bool) -> str:
+    """How the pipeline scaled the maps, in words (shown by the formatters)."""
+    steps = ["ReLU (negative evidence dropped)"] if relu else []
+    steps.append(
+        "min-max per map: (L - min) / (max - min + 1e-7)" if normalize else "raw values, not normalised"
+    )
+    if resize:
+        steps.append("linear resize onto the input")
+    return ", then ".join(steps)

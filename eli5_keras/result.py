@@ -7,7 +7,7 @@ negative (then a diverging colormap centred at 0 is the faithful rendering) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional
 
 import numpy as np
 
@@ -47,8 +47,11 @@ class ExplanationBatch:
         Integrated Gradients before normalisation).
     normalization : str
         How the map values were scaled, in words (shown by formatters).
-    target_names : sequence of str, optional
+    target_names : list or dict of str, optional
         Names of the classes, indexed by ``targets``.
+    extras : dict of str to numpy.ndarray
+        Per-map numbers a method reports besides maps, each ``(N, T, ...)``, e.g.
+        Integrated Gradients' ``completeness_gap``.
     inputs : numpy.ndarray, optional
         The explained inputs (the one the maps are resized onto), for overlays.
 
@@ -66,7 +69,8 @@ class ExplanationBatch:
     probabilities: bool
     signed: bool = False
     normalization: str = ""
-    target_names: Optional[Sequence[str]] = None
+    target_names: Optional[Any] = None
+    extras: Dict[str, np.ndarray] = field(default_factory=dict)
     inputs: Optional[np.ndarray] = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -124,7 +128,10 @@ class ExplanationBatch:
     def _target_label(self, target: int) -> Any:
         if self.target_names is None:
             return target
-        return self.target_names[target]
+        try:
+            return self.target_names[target]
+        except (IndexError, KeyError):
+            return target
 
 
 def unit_range(heatmap: np.ndarray) -> np.ndarray:

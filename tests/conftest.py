@@ -267,3 +267,84 @@ def dense_model():
         [keras.Input((10,)), L.Dense(8, activation="relu"), L.Dense(3, activation="softmax")],
         name="dense_model",
     )
+
+
+# --------------------------------------------------------------------------
+# fixtures for every rank and every kind of head (shared by all method tests)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def signal_model():
+    """Conv1D classifier of 1-D signals (N, 16, 2); last conv 'sig_conv2' has 8 steps."""
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((16, 2))
+    h = L.Conv1D(4, 3, padding="same", activation="relu", name="sig_conv1")(inp)
+    h = L.Conv1D(5, 3, strides=2, padding="same", activation="relu", name="sig_conv2")(h)
+    h = L.GlobalAveragePooling1D(name="sig_gap")(h)
+    out = L.Dense(3, activation="softmax", name="sig_dense")(h)
+    return keras.Model(inp, out, name="signal_model")
+
+
+@pytest.fixture(scope="session")
+def volume_model():
+    """Conv3D classifier of volumes (N, 6, 6, 6, 1); last conv 'vol_conv2' is 3x3x3."""
+    keras.utils.set_random_seed(8)
+    inp = keras.Input((6, 6, 6, 1))
+    h = L.Conv3D(3, 3, padding="same", activation="relu", name="vol_conv1")(inp)
+    h = L.Conv3D(4, 3, strides=2, padding="same", activation="relu", name="vol_conv2")(h)
+    h = L.GlobalAveragePooling3D(name="vol_gap")(h)
+    out = L.Dense(3, activation="softmax", name="vol_dense")(h)
+    return keras.Model(inp, out, name="volume_model")
+
+
+@pytest.fixture(scope="session")
+def binary_model():
+    """Single-sigmoid binary classifier: Dense(1, sigmoid) head."""
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    h = L.Conv2D(5, 3, activation="relu", name="bin_conv")(inp)
+    h = L.GlobalAveragePooling2D()(h)
+    out = L.Dense(1, activation="sigmoid", name="bin_dense")(h)
+    return keras.Model(inp, out, name="binary_model")
+
+
+@pytest.fixture(scope="session")
+def regression_model():
+    """Regressor with two linear outputs: Dense(2) head, no activation."""
+    keras.utils.set_random_seed(10)
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    h = L.Conv2D(5, 3, activation="relu", name="reg_conv")(inp)
+    h = L.GlobalAveragePooling2D()(h)
+    out = L.Dense(2, name="reg_dense")(h)
+    return keras.Model(inp, out, name="regression_model")
+
+
+@pytest.fixture(scope="session")
+def segmentation_model():
+    """Fully convolutional segmenter: (N, 12, 12, 3) -> (N, 12, 12, 3) softmax per pixel."""
+    keras.utils.set_random_seed(11)
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    h = L.Conv2D(5, 3, padding="same", activation="relu", name="seg_conv")(inp)
+    out = L.Conv2D(3, 1, activation="softmax", name="seg_out")(h)
+    return keras.Model(inp, out, name="segmentation_model")
+
+
+@pytest.fixture(scope="session")
+def multi_output_model():
+    """Two heads: 'cls' softmax over 4 classes and 'reg' one linear value."""
+    keras.utils.set_random_seed(12)
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    h = L.Conv2D(5, 3, activation="relu", name="mo_conv")(inp)
+    g = L.GlobalAveragePooling2D()(h)
+    cls = L.Dense(4, activation="softmax", name="cls")(g)
+    reg = L.Dense(1, name="reg")(g)
+    return keras.Model(inp, [cls, reg], name="multi_output_model")
+
+
+def signals(n, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 16, 2)).astype(np.float32)
+
+
+def volumes(n, seed=0):
+    return np.random.default_rng(seed).uniform(size=(n, 6, 6, 6, 1)).astype(np.float32)

@@ -10,6 +10,7 @@ from PIL import Image
 import eli5_keras as eli5
 from eli5_keras.base import Explanation
 from eli5_keras.explain import Explainer, get_explainer
+from eli5_keras.targets import ClassTarget
 
 from conftest import (
     CHANNELS,
@@ -24,7 +25,13 @@ from conftest import (
 
 L = keras.layers
 ATOL = 2e-5
-DEFAULT_OPTIONS = dict(use_logits=True, relu=True, normalize=True, resize=True, output_index=0)
+DEFAULT_OPTIONS = dict(use_logits=True, relu=None, normalize=None, resize=True, input_index=None)
+
+
+def compiled_for(explainer, num_targets):
+    """The explainer's compiled graph for class targets with T = num_targets."""
+    (entry,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
+    return entry
 
 
 def model_out(model, x):
@@ -431,12 +438,12 @@ def test_no_retrace_across_batches_and_target_kinds():
     eli5.explain(model, images(3, seed=2), targets=[1, 2, 3])
     eli5.explain(model, images(2, seed=3), targets=4)
     explainer = get_explainer(model, "gradcam", None, **DEFAULT_OPTIONS)
-    assert explainer.function(1).experimental_get_tracing_count() == 1
+    assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
     eli5.explain(model, images(3), targets=[[0, 1]] * 3)
     eli5.explain(model, images(4), top_k=2)
     eli5.explain(model, images(1), targets=[[4, 3]])
-    assert explainer.function(2).experimental_get_tracing_count() == 1
-    assert explainer.function(1).experimental_get_tracing_count() == 1
+    assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
+    assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
     assert get_explainer(model, "gradcam", None, **DEFAULT_OPTIONS) is explainer
 
 
@@ -444,7 +451,7 @@ def test_no_retrace_for_a_new_image_size(variable_model):
     eli5.explain(variable_model, images(1, size=10))
     eli5.explain(variable_model, images(2, size=14))
     explainer = get_explainer(variable_model, "gradcam", None, **DEFAULT_OPTIONS)
-    assert explainer.function(1).experimental_get_tracing_count() == 1
+    assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
 
 
 def test_layer_given_differently_shares_the_explainer(seq_model):
@@ -469,19 +476,25 @@ def test_chunked_batches_equal_one_batch(seq_model):
     np.testing.assert_allclose(small.scores, big.scores, rtol=1e-6)
 
 
+def targets_and_data(model, targets, top_k=None, n=5):
+    target = ClassTarget(targets, top_k=top_k)
+    target.bind([(None, 5)], n)
+    return target, target.encode(n)
+
+
 def test_chunk_holds_batch_size_pairs(seq_model, monkeypatch):
     x = images(5, seed=19)
     targets = np.array([[0, 1]] * 5)
     expected = eli5.explain(seq_model, x, targets=targets, batch_size=32)
     explainer = get_explainer(seq_model, "gradcam", None, **DEFAULT_OPTIONS)
-    compiled = explainer.function(2)
+    probe, context, compiled = explainer.function(*targets_and_data(seq_model, targets))
     chunks = []
 
-    def recording(inputs, code):
+    def recording(inputs, code, block):
         chunks.append((int(inputs[0].shape[0]), tuple(code.shape)))
-        return compiled(inputs, code)
+        return compiled(inputs, code, block)
 
-    monkeypatch.setattr(explainer, "function", lambda num_targets: recording)
+    monkeypatch.setattr(explainer, "function", lambda target, data: (probe, context, recording))
     chunked = eli5.explain(seq_model, x, targets=targets, batch_size=4)
     assert chunks == [(2, (2, 2)), (2, (2, 2)), (1, (1, 2))]  # 4 pairs = 2 inputs x 2 targets
     np.testing.assert_allclose(chunked.maps, expected.maps, rtol=1e-6, atol=1e-6)
@@ -489,14 +502,14 @@ def test_chunk_holds_batch_size_pairs(seq_model, monkeypatch):
 
 def test_batch_size_smaller_than_targets_still_runs_one_input(seq_model, monkeypatch):
     explainer = get_explainer(seq_model, "gradcam", None, **DEFAULT_OPTIONS)
-    compiled = explainer.function(3)
+    probe, context, compiled = explainer.function(*targets_and_data(seq_model, None, top_k=3, n=2))
     sizes = []
 
-    def recording(inputs, code):
+    def recording(inputs, code, block):
         sizes.append(int(inputs[0].shape[0]))
-        return compiled(inputs, code)
+        return compiled(inputs, code, block)
 
-    monkeypatch.setattr(explainer, "function", lambda num_targets: recording)
+    monkeypatch.setattr(explainer, "function", lambda target, data: (probe, context, recording))
     eli5.explain(seq_model, images(2), top_k=3, batch_size=2)
     assert sizes == [1, 1]
 

@@ -15,6 +15,8 @@ from headless_chromium import HeadlessChromium, find_chromium
 from html_parsing import decode_picture, parse_tags
 
 N = 4
+# A few methods keep the test fast as methods are added; the default (every method) is checked apart.
+SHOWN = [m for m in ("gradcam", "scorecam", "fullgrad") if m in eli5_keras.methods.available()]
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +28,14 @@ def inputs():
 def written(seq_model, inputs, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "nested" / "report.html"
     names = [f"class <{i}>" for i in range(NUM_CLASSES)]
-    result = eli5_keras.report(seq_model, inputs, path=path, target_names=names, title="Report & co")
+    result = eli5_keras.report(seq_model, inputs, methods=SHOWN, path=path, target_names=names, title="Report & co")
     return result, path.read_text(encoding="utf-8")
 
 
 def test_writes_one_page_with_a_column_per_method(written):
     result, html = written
     assert result.path.is_file() and os.fspath(result) == str(result.path)
-    assert result.methods == eli5_keras.methods.available()
+    assert result.methods == SHOWN
     headers = re.findall(r"<th>([^<]*)</th>", html.split('class="eli5k-grid"')[1])
     assert headers == ["#", "input"] + [run.title for run in result.runs]
     assert len(re.findall(r"<tr><td>\d+</td>", html)) == N
@@ -53,6 +55,15 @@ def test_cells_are_the_overlays_with_target_and_score(written, inputs):
         label = f"class &lt;{run.result.targets[i, 0]}&gt;"
         assert f'<div class="eli5k-title">{label}</div>' in grid
         assert f"probability {run.result.scores[i, 0]:.3f}" in grid
+
+
+def test_default_methods_are_every_available_method(seq_model, inputs, tmp_path, monkeypatch):
+    from eli5_keras import methods
+
+    asked = []
+    monkeypatch.setattr(methods, "available", lambda: asked.append(True) or ["gradcam"])
+    result = eli5_keras.report(seq_model, inputs[:1], path=tmp_path / "r.html")
+    assert asked and result.methods == ["gradcam"]
 
 
 def test_timing_per_method(written):

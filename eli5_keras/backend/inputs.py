@@ -109,13 +109,34 @@ def prepare_inputs(
     return arrays
 
 
+def is_token_input(spec: Any) -> bool:
+    """An integer input of shape ``(N, L)``: token ids, one spatial axis, no channels."""
+    dtype = np.dtype(keras.backend.standardize_dtype(spec.dtype))
+    return len(spec.shape) == 2 and np.issubdtype(dtype, np.integer)
+
+
+def input_spatial_rank(spec: Any) -> int:
+    """Number of spatial axes of a model input: ``(N, *S, C)`` -> ``len(S)``; token ids
+    ``(N, L)`` -> 1."""
+    return len(spec.shape) - 1 if is_token_input(spec) else len(spec.shape) - 2
+
+
+def spatial_size(spec: Any, x: Any) -> list:
+    """The spatial sizes of a batch ``x`` fed to the input described by ``spec``
+    (dynamic when traced): ``(N, *S, C)`` -> ``S``; ``(N, L)`` token ids -> ``[L]``."""
+    rank = input_spatial_rank(spec)
+    import tensorflow as tf
+
+    return [tf.shape(x)[1 + i] for i in range(rank)]
+
+
 def spatial_input_index(model: keras.Model, layer_rank: int) -> int:
-    """Index of the model input whose rank matches the explained layer's output (the
-    input a map is resized onto); the first such input."""
-    for i, shape in enumerate(model_input_shapes(model)):
-        if len(shape) == layer_rank:
+    """Index of the first model input with as many spatial axes as a layer output of
+    rank ``layer_rank`` (``(N, *s, C)``): the input a map is resized onto."""
+    for i, spec in enumerate(model_inputs(model)):
+        if input_spatial_rank(spec) == layer_rank - 2:
             return i
     raise ValueError(
-        f"no input of model {model.name!r} has the rank ({layer_rank}) of the explained "
-        f"layer's output; inputs are {model_input_shapes(model)}."
+        f"no input of model {model.name!r} has the {layer_rank - 2} spatial axes of the explained "
+        f"layer's output (rank {layer_rank}); inputs are {model_input_shapes(model)}."
     )

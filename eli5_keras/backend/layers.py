@@ -13,6 +13,7 @@ from typing import Iterator, Optional, Sequence, Union
 import keras
 
 from .graph import LayerPath, is_container, model_inputs
+from .inputs import input_spatial_rank
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -46,16 +47,16 @@ def output_shape(layer: keras.layers.Layer) -> Optional[tuple]:
     return tuple(out[0].shape)
 
 
-def input_ranks(model: keras.Model) -> list:
-    """Ranks (batch included) of the model's inputs."""
-    return [len(x.shape) for x in model_inputs(model)]
+def input_spatial_ranks(model: keras.Model) -> list:
+    """Number of spatial axes of each model input (token ids ``(N, L)`` have one)."""
+    return [input_spatial_rank(x) for x in model_inputs(model)]
 
 
-def is_spatial(layer: keras.layers.Layer, ranks: Sequence[int]) -> bool:
-    """Output has a batch axis, one or more spatial axes and a channel axis, with the
-    rank of one of the model's inputs (what a CAM map can be resized onto)."""
+def is_spatial(layer: keras.layers.Layer, spatial_ranks: Sequence[int]) -> bool:
+    """Output ``(batch, *s, channels)`` with one or more spatial axes, as many as one of
+    the model's inputs has (what a CAM map can be resized onto)."""
     shape = output_shape(layer)
-    return shape is not None and len(shape) >= 3 and len(shape) in ranks
+    return shape is not None and len(shape) >= 3 and len(shape) - 2 in spatial_ranks
 
 
 def _is_auto_candidate(layer: keras.layers.Layer, ranks: Sequence[int]) -> bool:
@@ -79,7 +80,7 @@ def auto_layer(model: keras.Model) -> LayerPath:
     ValueError
         If the model has no such layer.
     """
-    ranks = input_ranks(model)
+    ranks = input_spatial_ranks(model)
     for path in reversed(list(iter_paths(model))):
         if _is_auto_candidate(path[-1], ranks):
             return path

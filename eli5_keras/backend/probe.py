@@ -1,8 +1,10 @@
-"""The one forward + backward pass every gradient CAM method needs.
+"""Forward passes and target gradients: the primitives every method is written on.
 
-``LayerProbe(model, path)(inputs, code)`` runs the model once on a batch, taps the
-activations ``A`` of the layer at ``path``, selects the target scores ``S[n, t]`` and
-differentiates them with respect to ``A`` (backward only down to the layer):
+:class:`ModelProbe` runs the model's own graph (see :mod:`.graph`) on a batch, taps
+layers, lets callers override layer calls, selects the target scores ``S[n, t]`` with
+a :mod:`eli5_keras.targets` callable and differentiates them with respect to a layer's
+activations or an input. :class:`LayerProbe` is the class-target, one-layer case used
+by the eli5 functions:
 
     A : (N, *s, C)         activations of the explained layer
     g : (N, T, *s, C)      dS[n, t] / dA[n]   (a batch Jacobian over the T targets)
@@ -22,17 +24,29 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .graph import GraphRunner, LayerPath, _call_inference, is_container, is_graph_model
+from .graph import GraphRunner, LayerPath, _call_inference, is_container, is_graph_model, model_outputs
 from .layers import path_name
-from .targets import decode_targets, gather_scores
 
 _SQUASHING = ("softmax", "sigmoid")
+
+
+@dataclass
+class Forward:
+    """One forward pass: ``tapped`` layer outputs, ``labels (N, T)``, the scores to
+    differentiate ``(N, T)`` (logits when explaining logits), the same scores on the
+    model's outputs as it returns them (``reported``), and those ``outputs``."""
+
+    tapped: list
+    labels: tf.Tensor
+    scores: tf.Tensor
+    reported: tf.Tensor
+    outputs: list
 
 
 @dataclass
@@ -105,38 +119,41 @@ class _LinearCall:
         return _call_inference(self.linear, args, kwargs)
 
 
-class LayerProbe:
-    """Forward to the model's output, backward to one layer, for a batch.
+class ModelProbe:
+    """Forward passes of one model for one target, and gradients of its scores.
+
+    Every method is written on these traceable primitives; callers compile them.
 
     Parameters
     ----------
     model : keras.Model
-    path : LayerPath
-        The explained layer (see :func:`eli5_keras.backend.layers.resolve_layer`).
+    target : eli5_keras.targets.Target
+        Bound to the model's outputs by the caller.
     use_logits : bool
-        Differentiate the class score before a final softmax/sigmoid (Grad-CAM paper).
-        False: differentiate the model's output as it is (eli5's numbers).
-    output_index : int
-        Which model output holds the class scores.
+        Differentiate scores before a final softmax/sigmoid (the papers' class score
+        ``y^c``), read through :class:`_LinearCall`; False: the outputs as they are.
+
+    The probe holds the model through a weak reference (cached probes never keep a
+    model alive).
     """
 
-    def __init__(
-        self,
-        model: keras.Model,
-        path: LayerPath,
-        use_logits: bool = True,
-        output_index: int = 0,
-    ) -> None:
+    def __init__(self, model: keras.Model, target: Any, use_logits: bool = True) -> None:
         self._model = weakref.ref(model)
         self.model_name = model.name
-        self.path = tuple(path)
-        self.output_index = output_index
+        self.target = target
         self.use_logits = use_logits
-        self.logit_path, self.squashing = final_squashing(model, output_index)
-        self._linear = _LinearCall(self.logit_path[-1]) if (use_logits and self.squashing) else None
-        self._verified = not any(
-            is_container(layer) and not is_graph_model(layer) for layer in (model,) + self.path[:-1]
-        )
+        n_outputs = len(model_outputs(model))
+        squashing = [final_squashing(model, i) for i in range(n_outputs)]
+        self.probabilities = [bool(name) for _, name in squashing]
+        self._linear = {
+            path: _LinearCall(path[-1]) for path, name in squashing if use_logits and name and path
+        }
+        self._linearised = [bool(use_logits and name and path) for path, name in squashing]
+        self._squash_by_output = [
+            self._linear[path].squash if linear else None
+            for (path, _), linear in zip(squashing, self._linearised)
+        ]
+        self._verified: set = set()
 
     @property
     def model(self) -> keras.Model:
@@ -145,19 +162,78 @@ class LayerProbe:
             raise ReferenceError("the model of this explainer has been deleted.")
         return model
 
-    def _runner(self) -> GraphRunner:
-        overrides = {self.logit_path: self._linear} if self._linear is not None else {}
-        return GraphRunner(self.model, taps=[self.path], overrides=overrides)
+    # -- forward -----------------------------------------------------------------------
+    def forward(
+        self,
+        inputs: Sequence[tf.Tensor],
+        data: tf.Tensor,
+        taps: Sequence[LayerPath] = (),
+        overrides: Optional[Dict[LayerPath, Any]] = None,
+        on_tap: Optional[Callable[[Any], Any]] = None,
+    ) -> Forward:
+        """One forward pass: tapped layer outputs and the target's scores.
 
-    def verify(self, inputs: Sequence[np.ndarray]) -> None:
+        ``overrides`` replace layer calls (``fn(layer, *args, **kwargs)``), e.g. to
+        feed modified activations onward; ``on_tap`` sees each tapped tensor as it is
+        produced (``tape.watch``).
+        """
+        runner = GraphRunner(self.model, taps=taps, overrides={**self._linear, **(overrides or {})})
+        tapped, outs = runner(list(inputs), on_tap=on_tap)
+        reported = [
+            squash(o) if squash is not None else o for o, squash in zip(outs, self._squash_by_output)
+        ]
+        differentiable_probs = [p and not lin for p, lin in zip(self.probabilities, self._linearised)]
+        labels, scores = self.target(outs, data, differentiable_probs)
+        if any(self._linearised):
+            _, reported_scores = self.target(reported, data, self.probabilities)
+        else:
+            reported_scores = scores
+        return Forward(tapped, labels, scores, reported_scores, reported)
+
+    # -- gradients ---------------------------------------------------------------------
+    def layer_gradients(
+        self, inputs: Sequence[tf.Tensor], data: tf.Tensor, path: LayerPath
+    ) -> Tuple[tf.Tensor, tf.Tensor, Forward]:
+        """Activations ``A (N, *s, C)`` of the layer at ``path`` and the target
+        gradients ``g (N, T, *s, C) = dS[n, t] / dA[n]`` (backward stops at the layer)."""
+        several = self.target.num_targets > 1
+        with tf.GradientTape(watch_accessed_variables=False, persistent=several) as tape:
+            fwd = self.forward(inputs, data, taps=[path], on_tap=tape.watch)
+        activations = fwd.tapped[0]
+        grads = target_gradients(tape, fwd.scores, activations, f"layer {path_name(path)!r}", self.model_name)
+        return activations, grads, fwd
+
+    def input_gradients(
+        self,
+        inputs: Sequence[tf.Tensor],
+        data: tf.Tensor,
+        input_index: int = 0,
+        overrides: Optional[Dict[LayerPath, Any]] = None,
+    ) -> Tuple[tf.Tensor, Forward]:
+        """Target gradients with respect to input ``input_index``: ``(N, T, *S, C)``.
+        ``overrides`` change layer calls (e.g. gradient rules at ReLUs)."""
+        several = self.target.num_targets > 1
+        inputs = list(inputs)
+        with tf.GradientTape(watch_accessed_variables=False, persistent=several) as tape:
+            tape.watch(inputs[input_index])
+            fwd = self.forward(inputs, data, overrides=overrides)
+        grads = target_gradients(tape, fwd.scores, inputs[input_index], f"input {input_index}", self.model_name)
+        return grads, fwd
+
+    def verify(self, inputs: Sequence[np.ndarray], path: Optional[LayerPath] = None) -> None:
         """For a path through a subclassed model, check once (eagerly, on a couple of
         examples) that replaying its layers as a chain reproduces ``model(x)``."""
-        if self._verified:
+        model = self.model
+        containers = (model,) + tuple(path[:-1] if path else ())
+        if not any(is_container(c) and not is_graph_model(c) for c in containers):
+            return
+        key = tuple(id(x) for x in path or ())
+        if key in self._verified:
             return
         sample = [tf.convert_to_tensor(x[:2]) for x in inputs]
         try:
-            _, replay = GraphRunner(self.model, taps=[self.path])(sample)
-            expected = keras.tree.flatten(self.model(sample if len(sample) > 1 else sample[0], training=False))
+            _, replay = GraphRunner(model, taps=[path] if path else [])(sample)
+            expected = keras.tree.flatten(model(sample if len(sample) > 1 else sample[0], training=False))
             same = len(replay) == len(expected) and all(
                 np.allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5) for a, b in zip(replay, expected)
             )
@@ -166,54 +242,79 @@ class LayerProbe:
         else:
             reason = ""
         if not same:
+            where = f"layer {path_name(path)!r}" if path else "the layers"
             raise ValueError(
-                f"cannot reach layer {path_name(self.path)!r} in model {self.model_name!r}: it is inside a "
+                f"cannot reach {where} in model {self.model_name!r}: it is inside a "
                 "subclassed model whose call() is not a plain chain of its layers, so its activations "
                 f"cannot be read without changing the model{reason}. Build the model functionally "
                 "(keras.Model(inputs, outputs)) or pass a layer of a functional/sequential part."
             )
-        self._verified = True
-
-    def run(self, inputs: Sequence[tf.Tensor], code: tf.Tensor, with_gradients: bool = True) -> ProbeResult:
-        """Traceable: one forward pass, and the batch Jacobian of the T target scores
-        with respect to the layer's activations when ``with_gradients``."""
-        runner = self._runner()
-        several = int(code.shape[1]) > 1
-        with tf.GradientTape(watch_accessed_variables=False, persistent=several) as tape:
-            tapped, outs = runner(inputs, on_tap=tape.watch if with_gradients else None)
-            activations = tapped[0]
-            raw = outs[self.output_index]
-            if self._linear is not None:
-                logits = raw
-                outputs = self._linear.squash(logits)
-            else:
-                logits = outputs = raw
-            _check_class_axis(outputs, self.model_name)
-            classes = decode_targets(code, outputs)
-            selected = gather_scores(logits, classes)
-            first = selected[:, :1] if several else selected
-        grads = None
-        if with_gradients:
-            # tape.gradient is None when the scores do not depend on the layer;
-            # batch_jacobian would silently return zeros, so it is only asked after.
-            grads = tape.gradient(first, activations)
-            if grads is not None:
-                if several:
-                    grads = tape.batch_jacobian(selected, activations, experimental_use_pfor=True)
-                else:
-                    grads = grads[:, None]
-            if grads is None:
-                raise ValueError(
-                    f"the target score of model {self.model_name!r} does not depend on layer "
-                    f"{path_name(self.path)!r} (gradient is None); choose a layer before the output."
-                )
-        return ProbeResult(activations, grads, outputs, classes, gather_scores(outputs, classes))
+        self._verified.add(key)
 
 
-def _check_class_axis(outputs: tf.Tensor, model_name: str) -> None:
-    if outputs.shape.rank != 2:
+def target_gradients(
+    tape: tf.GradientTape, scores: tf.Tensor, wrt: tf.Tensor, what: str, model_name: str
+) -> tf.Tensor:
+    """``d scores[n, t] / d wrt[n]`` as ``(N, T, *wrt.shape[1:])``: one backward pass for
+    T = 1, a vectorised batch Jacobian (one forward pass) for T > 1.
+
+    Raises ValueError when the scores do not depend on ``wrt`` (a Jacobian would
+    silently be zeros).
+    """
+    several = scores.shape[1] is None or int(scores.shape[1]) > 1
+    if several:
+        with tape:  # the persistent tape records the slice too
+            first = scores[:, :1]
+    else:
+        first = scores
+    first = tape.gradient(first, wrt)
+    if first is None:
         raise ValueError(
-            f"model {model_name!r} has output shape {tuple(outputs.shape)}; class targets need a "
+            f"the target score of model {model_name!r} does not depend on {what} "
+            "(gradient is None); choose a layer before the output."
+        )
+    if not several:
+        return first[:, None]
+    return tape.batch_jacobian(scores, wrt, experimental_use_pfor=True)
+
+
+class LayerProbe(ModelProbe):
+    """A :class:`ModelProbe` for class targets at one layer, fed an ``(N, T)`` class
+    code (see :mod:`eli5_keras.backend.targets`): the eli5 backend's entry point."""
+
+    def __init__(
+        self,
+        model: keras.Model,
+        path: LayerPath,
+        use_logits: bool = True,
+        output_index: int = 0,
+    ) -> None:
+        from ..targets import ClassTarget
+
+        target = ClassTarget(output_index=output_index)
+        shapes = [tuple(o.shape) for o in model_outputs(model)]
+        _check_class_axis(shapes[output_index], model.name)
+        target.bind(shapes, 1)
+        super().__init__(model, target, use_logits=use_logits)
+        self.path = tuple(path)
+        self.output_index = output_index
+
+    def verify(self, inputs: Sequence[np.ndarray], path: Optional[LayerPath] = None) -> None:
+        super().verify(inputs, path or self.path)
+
+    def run(self, inputs: Sequence[tf.Tensor], code: tf.Tensor) -> ProbeResult:
+        """Traceable: one forward pass and the target gradients at the layer."""
+        with tf.GradientTape(watch_accessed_variables=False, persistent=int(code.shape[1]) > 1) as tape:
+            fwd = self.forward(inputs, code, taps=[self.path], on_tap=tape.watch)
+        activations = fwd.tapped[0]
+        grads = target_gradients(tape, fwd.scores, activations, f"layer {path_name(self.path)!r}", self.model_name)
+        return ProbeResult(activations, grads, fwd.outputs[self.output_index], fwd.labels, fwd.reported)
+
+
+def _check_class_axis(shape: tuple, model_name: str) -> None:
+    if len(shape) != 2:
+        raise ValueError(
+            f"model {model_name!r} has output shape {tuple(shape)}; class targets need a "
             "(batch, classes) output. Pick the classifier output with output_index=."
         )
 

@@ -1,30 +1,157 @@
 """Shared base of explanation methods: one override point per family.
 
-A method turns one :class:`~eli5_keras.backend.probe.ProbeResult` (activations ``A``
-``(N, *s, C)`` and target gradients ``g`` ``(N, T, *s, C)``) into raw maps
-``(N, T, *s)``. Everything else (targets, batching, ReLU, normalisation, resizing,
-compilation) is shared plumbing in :mod:`eli5_keras.explain`.
+A method turns a chunk of inputs and their target data into raw maps ``(N, T, *s)``
+(before the shared ReLU / normalisation / resize of :mod:`eli5_keras.explain`), using
+the traceable primitives of :class:`~eli5_keras.backend.probe.ModelProbe` held by a
+:class:`Context`. Families and their override points:
+
+* :class:`GradientCAM` (CAM at a layer from ``A`` and ``g``): override
+  :meth:`GradientCAM.cam`; :class:`ChannelWeightCAM` narrows it to
+  :meth:`ChannelWeightCAM.channel_weights` (``L = sum_k w_k A^k``).
+* Input attributions, perturbations and wrappers subclass :class:`Method` and override
+  :meth:`Method.compute`; expanded work (steps, masks, channels, samples) is summed in
+  blocks of at most ``block`` items per input with :func:`sum_over_blocks`, so one
+  ``batch_size`` bounds memory.
+
+Every method is written once for any number of spatial axes (1-D signals, 2-D
+images, 3-D volumes).
 """
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Dict, List, Optional
 
 import tensorflow as tf
 
-from ..backend.probe import ProbeResult
+from ..backend.graph import LayerPath
+from ..backend.probe import ModelProbe
+
+
+@dataclass
+class Context:
+    """What a method needs besides the data, fixed for one :class:`~eli5_keras.explain.Explainer`.
+
+    Attributes
+    ----------
+    probe : ModelProbe
+        Forward passes and gradients for the explained model and target.
+    path : LayerPath or None
+        The explained layer (CAM methods), None for methods on the input.
+    input_index : int
+        The model input the maps are aligned with (the one perturbed or
+        differentiated by input methods).
+    layer_shape : tuple or None
+        Output shape of the explained layer, batch axis included, when known.
+    channels_last : bool
+        The input has a trailing channel axis (images, volumes, signals); False for
+        token ids ``(N, L)``.
+    """
+
+    probe: ModelProbe
+    path: Optional[LayerPath]
+    input_index: int
+    layer_shape: Optional[tuple] = None
+    channels_last: bool = True
+
+
+@dataclass
+class MethodOutput:
+    """Raw maps ``(N, T, *s)``, labels ``(N, T)``, reported scores ``(N, T)`` and
+    per-map extras (e.g. Integrated Gradients' completeness gap ``(N, T)``)."""
+
+    maps: tf.Tensor
+    labels: tf.Tensor
+    scores: tf.Tensor
+    extras: Dict[str, tf.Tensor] = field(default_factory=dict)
 
 
 class Method(abc.ABC):
-    """An explanation method selected by ``name`` in ``explain(..., method=name)``."""
+    """An explanation method, selected by ``name`` in ``explain(..., method=name)``.
+
+    Class attributes declare the family's properties:
+
+    ``uses_layer``
+        Explained at an inner layer (CAM family); the layer argument applies.
+    ``signed``
+        Maps carry meaningful negative values (Integrated Gradients, gradient x
+        input): the default pipeline then keeps the sign (no ReLU) and the raw scale
+        (no normalisation).
+    ``per_target_work``
+        The expanded work multiplies with the number of targets T (one backward
+        pass per target); False when one forward pass serves every target.
+
+    Options are keyword arguments of ``__init__``; unknown options raise TypeError.
+    """
 
     name: ClassVar[str]
     title: ClassVar[str]
     summary: ClassVar[str]
+    uses_layer: ClassVar[bool] = True
+    signed: ClassVar[bool] = False
+    per_target_work: ClassVar[bool] = True
+
+    def setup(self, context: Context) -> None:
+        """One-time checks and lookups for a model (e.g. find CAM's dense layer).
+        Raise ValueError with what to pass when the model does not fit the method."""
+
+    def expansion(self, context: Context) -> int:
+        """Items of work (forward or forward+backward passes) per input and target."""
+        return 1
 
     @abc.abstractmethod
-    def maps(self, result: ProbeResult) -> tf.Tensor:
-        """Raw localisation maps ``(N, T, *s)`` at the layer's grid (before ReLU)."""
+    def compute(
+        self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor
+    ) -> MethodOutput:
+        """Traceable: raw maps for a chunk of inputs ``(n, ...)`` with target data
+        ``(n, T, ...)``; expanded work in blocks of at most ``block`` items per input."""
+
+    def options(self) -> Dict[str, Any]:
+        """The method's options (the ``__init__`` arguments), for cache keys and display."""
+        params = inspect.signature(type(self).__init__).parameters
+        return {k: getattr(self, k) for k in params if k != "self" and hasattr(self, k)}
+
+    def key(self) -> tuple:
+        return (self.name,) + tuple(sorted((k, _hashable(v)) for k, v in self.options().items()))
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+# -- CAM family ------------------------------------------------------------------------
+
+
+class GradientCAM(Method):
+    """CAM methods computed from the activations ``A (N, *s, C)`` of a layer and the
+    target gradients ``g (N, T, *s, C)``: override :meth:`cam`."""
+
+    @abc.abstractmethod
+    def cam(self, activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
+        """Raw map ``(N, T, *s)`` (before ReLU)."""
+
+    def compute(self, context, inputs, data, block):
+        activations, gradients, fwd = context.probe.layer_gradients(inputs, data, context.path)
+        return MethodOutput(self.cam(activations, gradients), fwd.labels, fwd.reported)
+
+
+class ChannelWeightCAM(GradientCAM):
+    """CAM methods of the form ``L = sum_k w_k A^k``: override :meth:`channel_weights`."""
+
+    @abc.abstractmethod
+    def channel_weights(self, activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
+        """Weights ``(N, T, C)`` from ``A (N, *s, C)`` and ``g (N, T, *s, C)``."""
+
+    def cam(self, activations, gradients):
+        return weighted_channel_sum(activations, self.channel_weights(activations, gradients))
+
+
+# -- shape-generic helpers -------------------------------------------------------------
 
 
 def spatial_axes(gradients: tf.Tensor) -> list:
@@ -40,13 +167,44 @@ def weighted_channel_sum(activations: tf.Tensor, weights: tf.Tensor) -> tf.Tenso
     return tf.reshape(maps, tf.concat([tf.shape(weights)[:2], shape[1:-1]], axis=0))
 
 
-class ChannelWeightCAM(Method):
-    """CAM methods of the form ``L = sum_k w_k A^k``; override :meth:`channel_weights`."""
+def sum_over_blocks(
+    fn: Callable[[tf.Tensor, tf.Tensor], Any], count: Any, block: tf.Tensor, initial: Any
+) -> Any:
+    """``sum_b fn(start_b, size_b)`` over items ``[0, count)`` in blocks of at most
+    ``block`` items, as a ``tf.while_loop`` (one compiled graph, memory of one block).
 
-    @abc.abstractmethod
-    def channel_weights(self, activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
-        """Weights ``(N, T, C)`` from ``A`` ``(N, *s, C)`` and ``g`` ``(N, T, *s, C)``."""
+    ``fn(start, size)`` returns a structure like ``initial`` (tensors of fixed shape).
+    """
+    count = tf.cast(count, tf.int32)
+    block = tf.maximum(tf.cast(block, tf.int32), 1)
 
-    def maps(self, result: ProbeResult) -> tf.Tensor:
-        weights = self.channel_weights(result.activations, result.gradients)
-        return weighted_channel_sum(result.activations, weights)
+    def body(start, acc):
+        size = tf.minimum(block, count - start)
+        out = fn(start, size)
+        return start + size, tf.nest.map_structure(tf.add, acc, out)
+
+    _, total = tf.while_loop(lambda start, _: start < count, body, (tf.constant(0), initial))
+    return total
+
+
+def concat_over_blocks(
+    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], count: Any, block: tf.Tensor, axis: int = 0
+) -> tf.Tensor:
+    """``fn(start, size)`` over blocks of ``[0, count)``, concatenated along ``axis``
+    (e.g. Score-CAM's channel scores before a softmax across channels)."""
+    count = tf.cast(count, tf.int32)
+    block = tf.maximum(tf.cast(block, tf.int32), 1)
+    n_blocks = (count + block - 1) // block
+    parts = tf.TensorArray(tf.float32, size=n_blocks, infer_shape=False)
+
+    def body(i, parts):
+        start = i * block
+        size = tf.minimum(block, count - start)
+        value = fn(start, size)
+        if axis != 0:
+            value = tf.experimental.numpy.moveaxis(value, axis, 0)
+        return i + 1, parts.write(i, value)
+
+    _, parts = tf.while_loop(lambda i, _: i < n_blocks, body, (tf.constant(0), parts))
+    out = parts.concat()
+    return out if axis == 0 else tf.experimental.numpy.moveaxis(out, 0, axis)

@@ -179,5 +179,5 @@ def test_model_input_shapes_and_spatial_input_index(multi_input_model):
     assert model_input_shapes(multi_input_model) == [(None, SIZE, SIZE, 3), (None, 4)]
     assert spatial_input_index(multi_input_model, 4) == 0
     assert spatial_input_index(multi_input_model, 2) == 1
-    with pytest.raises(ValueError, match="rank \\(3\\)"):
+    with pytest.raises(ValueError, match="1 spatial axes.*rank 3"):
         spatial_input_index(multi_input_model, 3)

@@ -4,7 +4,6 @@ import pytest
 import tensorflow as tf
 
 from eli5_keras import methods
-from eli5_keras.backend.probe import ProbeResult
 from eli5_keras.methods.base import Method, spatial_axes, weighted_channel_sum
 from eli5_keras.methods.gradcam import GradCAM
 
@@ -37,8 +36,7 @@ def test_weighted_channel_sum(spatial):
 
 def test_maps_are_raw_unrelu_grad_cam():
     acts, grads = random_result((3, 3), seed=2)
-    result = ProbeResult(tf.constant(acts), tf.constant(grads), None, None, None)
-    maps = GradCAM().maps(result).numpy()
+    maps = GradCAM().cam(tf.constant(acts), tf.constant(grads)).numpy()
     weights = grads.astype(np.float64).mean(axis=(2, 3))
     expected = np.einsum("nijc,ntc->ntij", acts.astype(np.float64), weights)
     np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,350 @@
+"""What score an explanation explains: small callables shared by every method.
+
+A target turns the model's outputs into ``T`` scores per input. Its per-input data
+(class indices, masks) travels into the compiled graph as a tensor, never as a
+trace-time constant, so switching classes never retraces.
+
+    labels, scores = target(outputs, data, probabilities)
+
+``outputs`` is the list of model outputs (``(N, ...)`` each); ``data`` the target's
+own per-input tensor ``(N, T, ...)`` made by :meth:`Target.encode`; ``probabilities``
+tells per output whether it is a softmax/sigmoid probability (as opposed to a logit or
+raw value). ``labels`` ``(N, T)`` int32 name what each score is (a class index, an
+output unit); ``scores`` ``(N, T)`` are differentiated (gradient methods) or compared
+(perturbation methods).
+
+Targets:
+
+* :class:`ClassTarget` - a class of a softmax/sigmoid/linear classifier, by index,
+  per input, top class or top-k; a single-unit (sigmoid) output is a binary
+  classifier whose class 0 scores ``-logit`` (``1 - p`` as a probability).
+* :class:`RegressionTarget` - one unit of a regression output, with a sign.
+* :class:`SegmentationTarget` - a class summed over a region of a dense output.
+* :class:`OutputTarget` - any target, on one output of a multi-output model.
+* :class:`FunctionTarget` - a user function of the outputs.
+
+:func:`as_target` turns ``explain()``'s ``targets=``/``top_k=`` into one of these.
+"""
+from __future__ import annotations
+
+import abc
+from typing import Any, Callable, Hashable, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from .backend.targets import decode_targets, encode_targets, gather_scores
+
+Scores = Tuple[tf.Tensor, tf.Tensor]
+
+
+class Target(abc.ABC):
+    """Selects ``T`` scores per input from the model's outputs."""
+
+    output_index: int = 0
+    """The model output this target reads (its final softmax/sigmoid is bypassed when
+    explaining logits)."""
+
+    def bind(self, output_shapes: Sequence[tuple], n: int) -> None:
+        """Check the target against the model's output shapes (batch axis included)
+        for ``n`` inputs; raise ``ValueError`` naming ``targets`` when they do not fit."""
+
+    @property
+    @abc.abstractmethod
+    def num_targets(self) -> int:
+        """``T``, the number of scores per input."""
+
+    @abc.abstractmethod
+    def encode(self, n: int) -> np.ndarray:
+        """The per-input data, shape ``(n, T, ...)`` (chunked along with the inputs)."""
+
+    @abc.abstractmethod
+    def __call__(
+        self, outputs: Sequence[tf.Tensor], data: tf.Tensor, probabilities: Sequence[bool]
+    ) -> Scores:
+        """``(labels (N, T) int32, scores (N, T) float32)``; traceable."""
+
+    def key(self) -> Hashable:
+        """What a compiled graph depends on (not the per-input data)."""
+        return (type(self).__name__, self.output_index, self.num_targets)
+
+    def pin(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Data that selects, on another forward pass (masked, ablated or perturbed
+        copies of the inputs), the scores that ``labels`` named on the clean pass.
+
+        Perturbation methods compare ``S(x)`` with ``S(x')`` for the *same* target: a
+        target resolved from the outputs ("the top class") must not be re-resolved on
+        ``x'``. The default returns ``data`` unchanged (the target does not depend on
+        the outputs); traceable.
+        """
+        return data
+
+    def _output(self, outputs: Sequence[tf.Tensor]) -> tf.Tensor:
+        return outputs[self.output_index]
+
+
+def _check_output_index(index: Any, output_shapes: Sequence[tuple]) -> int:
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"output_index must be an int; got {index!r}.")
+    if not 0 <= index < len(output_shapes):
+        raise ValueError(
+            f"output_index={index} is out of range: the model has {len(output_shapes)} output(s) "
+            f"with shapes {[tuple(s) for s in output_shapes]}."
+        )
+    return int(index)
+
+
+class ClassTarget(Target):
+    """Class scores of a classifier output ``(N, K)``.
+
+    Parameters
+    ----------
+    classes : None, int, sequence of N ints, or (N, T) int array
+        None: each input's top class; int: that class for every input; 1-D: one
+        class per input; 2-D: T classes per input.
+    top_k : int, optional
+        The k highest-scoring classes of each input (with ``classes=None``).
+    output_index : int
+        Which model output holds the class scores.
+
+    A single-unit output ``(N, 1)`` is a binary classifier: class 1 scores the unit
+    itself, class 0 its opposite (``-z`` for a logit, ``1 - p`` for a probability), and
+    the top class is 1 when ``z > 0`` (``p > 0.5``). Softmax over one unit would be the
+    constant 1 (tf-keras-vis #78); this rule is pytorch-grad-cam's
+    ``BinaryClassifierOutputTarget``.
+    """
+
+    def __init__(self, classes: Any = None, top_k: Optional[int] = None, output_index: int = 0) -> None:
+        self.classes = classes
+        self.top_k = top_k
+        self.output_index = output_index
+        self._code: Optional[np.ndarray] = None
+        self.binary = False
+
+    def bind(self, output_shapes: Sequence[tuple], n: int) -> None:
+        self.output_index = _check_output_index(self.output_index, output_shapes)
+        shape = tuple(output_shapes[self.output_index])
+        if len(shape) != 2 or shape[-1] is None:
+            raise ValueError(
+                f"class targets need a (batch, classes) output, but model output {self.output_index} "
+                f"has shape {shape}. Use RegressionTarget, SegmentationTarget or FunctionTarget "
+                "(eli5_keras.targets), or pick the classifier with output_index=."
+            )
+        self.binary = shape[-1] == 1
+        self._code = encode_targets(self.classes, self.top_k, n, 2 if self.binary else shape[-1])
+
+    @property
+    def num_targets(self) -> int:
+        if self.top_k is not None:
+            return int(self.top_k)
+        return 1 if self._code is None else self._code.shape[1]
+
+    def encode(self, n: int) -> np.ndarray:
+        if self._code is None or len(self._code) != n:
+            raise RuntimeError("ClassTarget.encode() before bind() for this number of inputs.")
+        return self._code
+
+    def key(self) -> Hashable:
+        return ("class", self.output_index, self.num_targets, self.binary)
+
+    def pin(self, data, labels):
+        """The resolved class indices (``>= 0``): "top class" codes become classes."""
+        return tf.cast(labels, data.dtype)
+
+    def __call__(self, outputs, data, probabilities):
+        scores = self._output(outputs)
+        if self.binary:
+            unit = scores[:, 0]
+            negative = 1.0 - unit if probabilities[self.output_index] else -unit
+            scores = tf.stack([negative, unit], axis=1)
+        labels = decode_targets(data, scores)
+        return labels, gather_scores(scores, labels)
+
+
+class RegressionTarget(Target):
+    """``sign * output[:, unit]`` of a regression output (units flattened).
+
+    Parameters
+    ----------
+    unit : int
+        Which unit of the (flattened) output; 0 for a single-value regressor.
+    sign : +1 or -1
+        -1 explains what pushes the value down.
+    output_index : int
+    """
+
+    def __init__(self, unit: int = 0, sign: int = 1, output_index: int = 0) -> None:
+        if sign not in (1, -1):
+            raise ValueError(f"sign must be +1 or -1; got {sign!r}.")
+        self.unit, self.sign, self.output_index = unit, sign, output_index
+
+    def bind(self, output_shapes, n):
+        self.output_index = _check_output_index(self.output_index, output_shapes)
+        size = int(np.prod([d for d in output_shapes[self.output_index][1:]]))
+        if not 0 <= self.unit < size:
+            raise ValueError(f"unit={self.unit} is out of range for an output of {size} values.")
+
+    @property
+    def num_targets(self) -> int:
+        return 1
+
+    def encode(self, n):
+        return np.full((n, 1), self.unit, np.int32)
+
+    def key(self):
+        return ("regression", self.output_index, self.sign)
+
+    def __call__(self, outputs, data, probabilities):
+        flat = tf.reshape(self._output(outputs), [tf.shape(data)[0], -1])
+        return data, self.sign * gather_scores(flat, data)
+
+
+class SegmentationTarget(Target):
+    """``sum over the region of output[n, ..., class]`` for a dense output ``(N, *s, K)``.
+
+    Parameters
+    ----------
+    class_index : int
+        The explained class (the channel of the output).
+    mask : array (*s) or (N, *s), optional
+        Region to sum over (weights, usually 0/1). None: the pixels whose predicted
+        class (argmax over K) is ``class_index`` (pytorch-grad-cam's
+        ``SemanticSegmentationTarget`` with the predicted mask).
+    output_index : int
+    """
+
+    def __init__(self, class_index: int, mask: Any = None, output_index: int = 0) -> None:
+        self.class_index, self.output_index = int(class_index), output_index
+        self.mask = None if mask is None else np.asarray(mask, np.float32)
+        self._spatial: tuple = ()
+
+    def bind(self, output_shapes, n):
+        self.output_index = _check_output_index(self.output_index, output_shapes)
+        shape = tuple(output_shapes[self.output_index])
+        if len(shape) < 3:
+            raise ValueError(
+                f"SegmentationTarget needs a dense output (batch, *spatial, classes); got model output "
+                f"{self.output_index} with shape {shape}."
+            )
+        if not 0 <= self.class_index < shape[-1]:
+            raise ValueError(f"class_index={self.class_index} is out of range for {shape[-1]} classes.")
+        self._spatial = shape[1:-1]
+        if self.mask is not None:
+            expected = tuple(d for d in self._spatial)
+            got = self.mask.shape[-len(expected):] if self.mask.ndim >= len(expected) else self.mask.shape
+            if any(e is not None and e != g for e, g in zip(expected, got)) or self.mask.ndim not in (
+                len(expected), len(expected) + 1
+            ):
+                raise ValueError(f"mask has shape {self.mask.shape}; expected {expected} or (N, *{expected}).")
+            if self.mask.ndim == len(expected) + 1 and len(self.mask) not in (1, n):
+                raise ValueError(f"mask has {len(self.mask)} masks for {n} inputs.")
+
+    @property
+    def num_targets(self):
+        return 1
+
+    def encode(self, n):
+        if self.mask is None:
+            return np.full((n, 1, 1), -1.0, np.float32)  # "use the predicted region"
+        mask = self.mask if self.mask.ndim == len(self._spatial) + 1 else self.mask[None]
+        return np.ascontiguousarray(np.broadcast_to(mask[:, None], (n, 1) + mask.shape[1:]), np.float32)
+
+    def key(self):
+        return ("segmentation", self.output_index, self.class_index, self.mask is None)
+
+    def __call__(self, outputs, data, probabilities):
+        out = self._output(outputs)
+        channel = out[..., self.class_index]
+        if self.mask is None:
+            region = tf.cast(tf.equal(tf.argmax(out, axis=-1), self.class_index), out.dtype)
+        else:
+            region = data[:, 0]
+        axes = list(range(1, channel.shape.rank))
+        score = tf.reduce_sum(channel * tf.stop_gradient(region), axis=axes)
+        labels = tf.fill([tf.shape(out)[0], 1], self.class_index)
+        return labels, score[:, None]
+
+
+class OutputTarget(Target):
+    """Another target applied to output ``output_index`` of a multi-output model."""
+
+    def __init__(self, output_index: int, target: Optional[Target] = None) -> None:
+        self.inner = target if target is not None else ClassTarget()
+        self.inner.output_index = output_index
+        self.output_index = output_index
+
+    def bind(self, output_shapes, n):
+        self.inner.bind(output_shapes, n)
+
+    @property
+    def num_targets(self):
+        return self.inner.num_targets
+
+    def encode(self, n):
+        return self.inner.encode(n)
+
+    def key(self):
+        return ("output", self.inner.key())
+
+    def pin(self, data, labels):
+        return self.inner.pin(data, labels)
+
+    def __call__(self, outputs, data, probabilities):
+        return self.inner(outputs, data, probabilities)
+
+
+class FunctionTarget(Target):
+    """A user function of the model outputs: ``fn(outputs) -> (N,)`` or ``(N, T)``.
+
+    ``outputs`` is the model's output tensor (a list for a multi-output model), with
+    a final softmax/sigmoid bypassed when explaining logits. ``num_targets`` must say
+    how many columns ``fn`` returns when it returns ``(N, T)``.
+    """
+
+    def __init__(self, fn: Callable[[Any], tf.Tensor], num_targets: int = 1) -> None:
+        if not callable(fn):
+            raise TypeError(f"FunctionTarget needs a callable; got {type(fn).__name__}.")
+        self.fn, self._t = fn, int(num_targets)
+        self.output_index = 0
+        self._multi = False
+
+    def bind(self, output_shapes, n):
+        self._multi = len(output_shapes) > 1
+
+    @property
+    def num_targets(self):
+        return self._t
+
+    def encode(self, n):
+        return np.tile(np.arange(self._t, dtype=np.int32), (n, 1))
+
+    def key(self):
+        return ("function", id(self.fn), self._t)
+
+    def __call__(self, outputs, data, probabilities):
+        scores = self.fn(list(outputs) if self._multi else outputs[0])
+        scores = tf.convert_to_tensor(scores)
+        if scores.shape.rank == 1:
+            scores = scores[:, None]
+        if scores.shape.rank != 2 or (scores.shape[1] is not None and scores.shape[1] != self._t):
+            raise ValueError(
+                f"the target function must return shape (N,) or (N, {self._t}); got {tuple(scores.shape)}."
+            )
+        return data, tf.cast(scores, tf.float32)
+
+
+def as_target(targets: Any = None, top_k: Optional[int] = None, output_index: int = 0) -> Target:
+    """``explain()``'s ``targets``/``top_k``/``output_index`` as a :class:`Target`.
+
+    A Target is used as it is; any other callable becomes a :class:`FunctionTarget`;
+    None, ints and int arrays become a :class:`ClassTarget`.
+    """
+    if isinstance(targets, Target):
+        if top_k is not None:
+            raise ValueError("pass either targets or top_k, not both.")
+        return targets
+    if callable(targets) and not hasattr(targets, "shape"):
+        if top_k is not None:
+            raise ValueError("pass either targets or top_k, not both.")
+        return FunctionTarget(targets)
+    return ClassTarget(targets, top_k=top_k, output_index=output_index)
