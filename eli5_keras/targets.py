@@ -69,6 +69,17 @@ class Target(abc.ABC):
         """What a compiled graph depends on (not the per-input data)."""
         return (type(self).__name__, self.output_index, self.num_targets)
 
+    def pin(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Data that selects, on another forward pass (masked, ablated or perturbed
+        copies of the inputs), the scores that ``labels`` named on the clean pass.
+
+        Perturbation methods compare ``S(x)`` with ``S(x')`` for the *same* target: a
+        target resolved from the outputs ("the top class") must not be re-resolved on
+        ``x'``. The default returns ``data`` unchanged (the target does not depend on
+        the outputs); traceable.
+        """
+        return data
+
     def _output(self, outputs: Sequence[tf.Tensor]) -> tf.Tensor:
         return outputs[self.output_index]
 
@@ -136,6 +147,10 @@ class ClassTarget(Target):
 
     def key(self) -> Hashable:
         return ("class", self.output_index, self.num_targets, self.binary)
+
+    def pin(self, data, labels):
+        """The resolved class indices (``>= 0``): "top class" codes become classes."""
+        return tf.cast(labels, data.dtype)
 
     def __call__(self, outputs, data, probabilities):
         scores = self._output(outputs)
@@ -208,7 +223,10 @@ class SegmentationTarget(Target):
         self.output_index = _check_output_index(self.output_index, output_shapes)
         shape = tuple(output_shapes[self.output_index])
         if len(shape) < 3:
-            raise ValueError(f"SegmentationTarget needs an output (batch, *spatial, classes); got {shape}.")
+            raise ValueError(
+                f"SegmentationTarget needs a dense output (batch, *spatial, classes); got model output "
+                f"{self.output_index} with shape {shape}."
+            )
         if not 0 <= self.class_index < shape[-1]:
             raise ValueError(f"class_index={self.class_index} is out of range for {shape[-1]} classes.")
         self._spatial = shape[1:-1]
@@ -268,6 +286,9 @@ class OutputTarget(Target):
 
     def key(self):
         return ("output", self.inner.key())
+
+    def pin(self, data, labels):
+        return self.inner.pin(data, labels)
 
     def __call__(self, outputs, data, probabilities):
         return self.inner(outputs, data, probabilities)

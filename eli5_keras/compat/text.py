@@ -44,7 +44,7 @@ from ..backend.layers import (
 from ..base import Explanation, TargetExplanation
 from ..result import ExplanationBatch, unit_range
 from ..utils.interpolation import resize_1d, validate_interpolation_kind
-from ..utils.tokens import as_token_rows, check_padding, keep_mask, weighted_spans
+from ..utils.tokens import as_token_rows, check_padding, default_tokens, keep_mask, weighted_spans
 from .explain_prediction import check_flags, target_lists
 from .gradcam import gradcam, gradcam_backend
 
@@ -94,8 +94,8 @@ def explain_prediction_keras_text(
     doc : array-like, shape (1, L) or (L,)
         The document's token ids.
     tokens : sequence of str, shape (L,) or (1, L), optional
-        The strings of the positions, padding included. Without them the explanation
-        has a heatmap but no weighted spans.
+        The strings of the positions, padding included. Default: the token ids as
+        strings (``'17'``), or the position numbers for a sequence input.
     pad_value : int, optional
         The padding id: positions where ``doc == pad_value`` are cut off, before,
         after or inside the document.
@@ -140,7 +140,7 @@ def explain_prediction_keras_text(
     validate_interpolation_kind(interpolation_kind)
     ids = _single_document(model, doc)
     length = ids.shape[1]
-    rows = as_token_rows(tokens, 1, length) if tokens is not None else None
+    rows = as_token_rows(tokens, 1, length) if tokens is not None else default_tokens(ids)
     check_padding(pad_value, pad_token, tokens is not None)
     path = _text_layer(model, layer)
     explained = []
@@ -167,13 +167,12 @@ def explain_prediction_keras_text(
         layer=path_name(path),
         signed=not relu,
     )
-    keep = keep_mask(ids[0], rows[0] if rows else None, pad_value, pad_token)
-    return _trimmed(expl, keep, rows[0] if rows else None)
+    return _trimmed(expl, keep_mask(ids[0], rows[0], pad_value, pad_token), rows[0])
 
 
 def text_explanations(
     result: ExplanationBatch,
-    tokens: Any,
+    tokens: Any = None,
     pad_value: Optional[int] = None,
     pad_token: Optional[str] = None,
     interpolation_kind: str = "linear",
@@ -192,7 +191,8 @@ def text_explanations(
     result : ExplanationBatch
         Of a model with a token-id (or sequence) input: ``result.inputs`` ``(N, L)``,
         ``result.maps`` ``(N, T, l)``.
-    tokens : sequence of str ``(L,)`` when N == 1, or a batch ``(N, L)``
+    tokens : sequence of str ``(L,)`` when N == 1, or a batch ``(N, L)``, optional
+        Default: the token ids as strings (the position numbers for sequences).
     pad_value, pad_token, interpolation_kind
         As in :func:`explain_prediction_keras_text`.
 
@@ -218,8 +218,8 @@ def text_explanations(
             f"(N, L); got maps {result.maps.shape} and inputs {None if inputs is None else inputs.shape}."
         )
     n, length = inputs.shape[:2]
-    rows = as_token_rows(tokens, n, length)
-    check_padding(pad_value, pad_token, True)
+    rows = as_token_rows(tokens, n, length) if tokens is not None else default_tokens(inputs)
+    check_padding(pad_value, pad_token, tokens is not None)
     explanations = []
     for i in range(n):
         base = result[i]
@@ -235,17 +235,15 @@ def text_explanations(
     return explanations
 
 
-def _trimmed(expl: Explanation, keep: np.ndarray, tokens: Optional[Sequence[str]]) -> Explanation:
+def _trimmed(expl: Explanation, keep: np.ndarray, tokens: Sequence[str]) -> Explanation:
     """Delete the padding positions from each target's maps; add weighted spans over
     the kept tokens (weights: the raw map when there is one, else the heatmap)."""
-    kept_tokens = [t for t, k in zip(tokens, keep) if k] if tokens is not None else None
+    kept_tokens = [t for t, k in zip(tokens, keep) if k]
     targets = []
     for target in expl.targets:
         heatmap = np.asarray(target.heatmap)[keep]
         raw = None if target.raw_heatmap is None else np.asarray(target.raw_heatmap)[keep]
-        spans = None
-        if kept_tokens is not None:
-            spans = weighted_spans(kept_tokens, raw if raw is not None else heatmap)
+        spans = weighted_spans(kept_tokens, raw if raw is not None else heatmap)
         targets.append(dataclasses.replace(target, heatmap=heatmap, raw_heatmap=raw, weighted_spans=spans))
     return dataclasses.replace(expl, targets=targets, image=None)
 

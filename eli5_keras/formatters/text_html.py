@@ -17,6 +17,11 @@ One deviation: eli5 divides a feature's weight by the number of spans of the sam
 feature (bag-of-words features share one weight); here every span is one token
 position with its own weight, so repeated tokens keep their weights. Every token is
 HTML-escaped (``<script>`` is shown, never run).
+
+:func:`format_text_as_html` is a standalone page fragment with inline styles only;
+:func:`render_text` is the renderer :func:`~eli5_keras.formatters.html.format_as_html`
+uses for text explanations (kind ``'text'``), so they also show in notebooks
+(``Explanation._repr_html_``), ``show_prediction`` and reports.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ import numpy as np
 
 from ..base import DocWeightedSpans, Explanation
 
-__all__ = ["format_text_as_html", "render_weighted_spans", "char_weights", "has_weighted_spans"]
+__all__ = ["format_text_as_html", "render_text", "render_weighted_spans", "char_weights", "has_weighted_spans"]
 
 FIELDS = ("method", "description", "transition_features", "targets", "feature_importances", "decision_tree")
 """eli5's ``eli5.formatters.fields.ALL``: the parts ``show=`` may name."""
@@ -36,6 +41,11 @@ FIELDS = ("method", "description", "transition_features", "targets", "feature_im
 MIN_LIGHTNESS = 0.6
 MIN_OPACITY = 0.8
 _LIGHTNESS_EXPONENT = 0.7
+_DOCUMENT_STYLE = "margin-bottom: 2.5em; margin-top:0; white-space: pre-wrap;"
+TEXT_NOTE = (
+    "Tokens highlighted as eli5 does: green for positive weights, red for negative ones, stronger and more "
+    "opaque for larger |weight| / max |weight| (over all targets); hover a token for its weight."
+)
 
 
 def has_weighted_spans(explanation: Any) -> bool:
@@ -102,20 +112,57 @@ def format_text_as_html(
         for t in shown:
             parts.append(f'<p style="margin-bottom: 0.5em; margin-top: 0em">{_header(t, explanation.is_regression)}</p>')
             if t.weighted_spans:
-                docs = []
-                for doc, weight_range in zip(t.weighted_spans.docs_weighted_spans, ranges):
-                    name = f"<b>{escape(str(doc.vec_name))}:</b> " if doc.vec_name else ""
-                    docs.append(name + render_weighted_spans(doc, weight_range, preserve_density))
-                parts.append(
-                    '<p style="margin-bottom: 2.5em; margin-top:0; white-space: pre-wrap;">'
-                    + "<br/>".join(docs)
-                    + "</p>"
-                )
+                parts.append(f'<p style="{_DOCUMENT_STYLE}">{_documents(t, ranges, preserve_density)}</p>')
     if explanation.error:
         parts.append(
             f'<div style="background-color: #fdd; padding: 0.5em;">Error: {escape(str(explanation.error))}</div>'
         )
     return "\n".join(parts)
+
+
+def render_text(expl: Explanation, context: Any) -> Any:
+    """The HTML renderer of text explanations for
+    :func:`~eli5_keras.formatters.html.format_as_html` (registered for kind ``'text'``).
+
+    Each target: its name (``context.target_names``), probability or score, and the
+    highlighted document; the weight range is shared by all targets. eli5's
+    ``preserve_density`` comes from ``context.eli5_options``.
+
+    Returns
+    -------
+    eli5_keras.formatters.html.Rendered
+        No input picture, one HTML block per target, and a note on the colours.
+    """
+    from .html import Rendered
+    from .names import target_label
+
+    preserve_density = context.eli5_options.get("preserve_density")
+    targets = list(expl.targets or [])
+    ranges = _weight_ranges(targets, preserve_density)
+    blocks = []
+    for t in targets:
+        label = escape(target_label(t.target, context.target_names))
+        if t.proba is not None:
+            details = f"probability {t.proba:.3f}"
+        else:
+            details = "" if t.score is None else f"score {t.score:.4g}"
+        document = _documents(t, ranges, preserve_density) if t.weighted_spans else ""
+        blocks.append(
+            '<div class="eli5k-text" style="flex: 1 1 320px; min-width: 240px">'
+            f'<div class="eli5k-title">{label}</div>'
+            + (f'<div class="eli5k-muted">{details}</div>' if details else "")
+            + f'<p style="white-space: pre-wrap; margin-top: 4px">{document}</p></div>'
+        )
+    return Rendered(input=None, targets=blocks, notes=[TEXT_NOTE])
+
+
+def _documents(target: Any, ranges: Sequence[float], preserve_density: Optional[bool]) -> str:
+    """The highlighted documents of one target (a ``<b>vec_name:</b>`` before each named one)."""
+    docs = []
+    for doc, weight_range in zip(target.weighted_spans.docs_weighted_spans, ranges):
+        name = f"<b>{escape(str(doc.vec_name))}:</b> " if doc.vec_name else ""
+        docs.append(name + render_weighted_spans(doc, weight_range, preserve_density))
+    return "<br/>".join(docs)
 
 
 def render_weighted_spans(

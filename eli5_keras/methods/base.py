@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 
@@ -81,6 +81,12 @@ class Method(abc.ABC):
     ``per_target_work``
         The expanded work multiplies with the number of targets T (one backward
         pass per target); False when one forward pass serves every target.
+    ``aliases``
+        Other names :func:`eli5_keras.methods.get` accepts for the method (e.g.
+        ``"gradcam_pp"`` for ``"gradcam++"``); not listed by ``available()``.
+    ``maps_at_input``
+        A method at a layer (``uses_layer``) whose maps already have the input's
+        spatial shape (Guided Grad-CAM): the driver does not resize them.
 
     Options are keyword arguments of ``__init__``; unknown options raise TypeError.
     """
@@ -91,6 +97,8 @@ class Method(abc.ABC):
     uses_layer: ClassVar[bool] = True
     signed: ClassVar[bool] = False
     per_target_work: ClassVar[bool] = True
+    aliases: ClassVar[Tuple[str, ...]] = ()
+    maps_at_input: ClassVar[bool] = False
 
     def setup(self, context: Context) -> None:
         """One-time checks and lookups for a model (e.g. find CAM's dense layer).

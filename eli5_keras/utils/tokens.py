@@ -83,6 +83,15 @@ def _row(row: Any, name: str) -> List[str]:
     return [str(t) for t in values]
 
 
+def default_tokens(inputs: np.ndarray) -> List[List[str]]:
+    """Names of the positions of a batch without tokens: the token ids as strings for
+    ids ``(N, L)`` (``'17'``), the position numbers for sequences ``(N, L, C)``."""
+    inputs = np.asarray(inputs)
+    if inputs.ndim == 2:
+        return [[str(int(v)) for v in row] for row in inputs]
+    return [[str(i) for i in range(inputs.shape[1])] for _ in range(len(inputs))]
+
+
 def check_padding(pad_value: Any, pad_token: Any, tokens_given: bool) -> None:
     """``pad_value`` (an int id) or ``pad_token`` (a str, needs tokens), not both.
 

@@ -1,15 +1,11 @@
 """eli5's text Grad-CAM on Keras 3: numbers, padding, spans, trained models, errors."""
-import sys
-import types
-import warnings
-
 import keras
 import numpy as np
 import pytest
 
 import eli5_keras as eli5
 from eli5_keras import explain_prediction
-from eli5_keras.base import Explanation
+from eli5_keras.formatters.fields import WEIGHTS
 from eli5_keras.utils.interpolation import resize_1d
 from text_models import (
     LENGTH,
@@ -137,12 +133,15 @@ def test_padding_is_cut_off_wherever_it_is(shape_model, padding):
     np.testing.assert_allclose([w for _, _, w in doc_spans.spans], target.heatmap)
 
 
-def test_without_tokens_there_is_a_heatmap_but_no_spans(shape_model):
+def test_without_tokens_the_ids_name_the_positions(shape_model):
     doc, _ = doc_and_tokens(seed=6, padding=("post",))
     expl = explain_prediction(shape_model, doc[0], pad_value=0)  # unbatched doc
     (target,) = expl.targets
-    assert target.weighted_spans is None
-    assert target.heatmap.shape == ((doc[0] != 0).sum(),)
+    kept = doc[0][doc[0] != 0]
+    assert target.heatmap.shape == kept.shape
+    assert target.weighted_spans.docs_weighted_spans[0].document == " ".join(str(i) for i in kept)
+    with_tokens = explain_prediction(shape_model, doc, tokens=[str(i) for i in doc[0]], pad_value=0)
+    assert with_tokens == expl
     assert explain_prediction(shape_model, doc).targets[0].heatmap.shape == (LENGTH,)
 
 
@@ -308,35 +307,23 @@ def test_doc_errors(shape_model, seq_model):
 # -- show_prediction ------------------------------------------------------------------------------
 
 
-def test_show_prediction_returns_html(shape_model, monkeypatch):
+def test_show_prediction_returns_html(shape_model):
+    from IPython.display import HTML
+
     doc, tokens = doc_and_tokens(seed=11)
     tokens[3] = "<script>"
-    expected = eli5.format_text_as_html(explain_prediction(shape_model, doc, tokens=tokens), target=0)
-
-    class HTML:
-        def __init__(self, data):
-            self.data = data
-
-    fake = types.ModuleType("IPython.display")
-    fake.HTML = HTML
-    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
-    monkeypatch.setitem(sys.modules, "IPython.display", fake)
-    shown = eli5.show_prediction(shape_model, doc, tokens=tokens, target=0)
-    assert isinstance(shown, HTML) and shown.data == expected
+    expl = explain_prediction(shape_model, doc, tokens=tokens, targets=[0, 1])
+    shown = eli5.show_prediction(shape_model, doc, tokens=tokens, targets=[0, 1], target_names=["neg", "pos", "x"])
+    assert isinstance(shown, HTML) and 'data-kind="text"' in shown.data
+    docs = [target.weighted_spans.docs_weighted_spans[0] for target in expl.targets]
+    weight_range = max(max(abs(w) for _, _, w in d.spans) for d in docs)  # shared by the targets
+    for d in docs:  # each target's highlighted document, by format_as_html's text renderer
+        assert eli5.formatters.text_html.render_weighted_spans(d, weight_range) in shown.data
     assert "&lt;script&gt;" in shown.data and "<script>" not in shown.data
-
-    monkeypatch.setitem(sys.modules, "IPython.display", None)
-    with pytest.warns(UserWarning, match="IPython is not installed"):
-        shown = eli5.show_prediction(shape_model, doc, tokens=tokens, target=0)
-    assert shown == expected
-
-
-def test_show_prediction_without_tokens_returns_the_explanation(shape_model):
-    doc, _ = doc_and_tokens(seed=12)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        shown = eli5.show_prediction(shape_model, doc)
-    assert isinstance(shown, Explanation) and shown.targets[0].weighted_spans is None
+    assert ">neg</div>" in shown.data and ">pos</div>" in shown.data
+    without_tokens = eli5.show_prediction(shape_model, doc)
+    expected = eli5.format_as_html(explain_prediction(shape_model, doc), show=WEIGHTS, force_weights=False)
+    assert isinstance(without_tokens, HTML) and without_tokens.data == expected
 
 
 def test_vocabulary_is_consistent():

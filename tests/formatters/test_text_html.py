@@ -140,3 +140,28 @@ def test_vec_name_prefix():
     doc = DocWeightedSpans("a", [("a", [(0, 1)], 1.0)], vec_name="<title>")
     html = format_text_as_html(explanation(TargetExplanation(0, weighted_spans=WeightedSpans([doc]))))
     assert "<b>&lt;title&gt;:</b> <span" in html
+
+
+# -- format_as_html (the registered renderer of text explanations) -------------------------------
+
+
+def test_format_as_html_renders_text_explanations():
+    from eli5_keras.formatters.html import format_as_html
+
+    tokens = ["<script>", "plot", "good"]
+    expl = explanation(
+        text_target(0, tokens, [0.5, 0.0, -1.0], score=0.25),
+        text_target(1, tokens, [-0.5, 0.0, 0.8], proba=0.75),
+        layer="conv",
+    )
+    html = format_as_html(expl, target_names=["negative", "positive"])
+    assert 'data-kind="text"' in html
+    for target in expl.targets:  # shared weight range 1.0 over both targets
+        assert render_weighted_spans(target.weighted_spans.docs_weighted_spans[0], 1.0) in html
+    assert '<div class="eli5k-title">negative</div><div class="eli5k-muted">score 0.25</div>' in html
+    assert '<div class="eli5k-title">positive</div><div class="eli5k-muted">probability 0.750</div>' in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "green for positive weights, red for negative ones" in html
+    assert expl._repr_html_() == format_as_html(expl)
+    # eli5's preserve_density divides a span's weight by its length: <script> 0.5 / 8
+    assert 'title="0.062"' in format_as_html(expl, preserve_density=True) and 'title="0.062"' not in html

@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from eli5_keras.base import DocWeightedSpans, WeightedSpans
-from eli5_keras.utils.tokens import as_token_rows, check_padding, join_tokens, keep_mask, weighted_spans
+from eli5_keras.utils.tokens import (
+    as_token_rows,
+    check_padding,
+    default_tokens,
+    join_tokens,
+    keep_mask,
+    weighted_spans,
+)
 
 
 def test_words_are_joined_with_spaces_and_spans_index_the_document():
@@ -118,3 +125,8 @@ def test_keep_mask_finds_padding_anywhere():
     np.testing.assert_array_equal(keep_mask(ids, tokens, 9, None), [True] * 7)  # no padding present
     with pytest.raises(ValueError, match="pad_value applies to token ids"):
         keep_mask(np.zeros((7, 2)), tokens, 0, None)
+
+
+def test_default_tokens_name_positions_by_id_or_number():
+    assert default_tokens(np.array([[17, 0, 3], [1, 2, 3]])) == [["17", "0", "3"], ["1", "2", "3"]]
+    assert default_tokens(np.zeros((2, 3, 4))) == [["0", "1", "2"]] * 2
