@@ -68,6 +68,12 @@ class Target(abc.ABC):
         """What a compiled graph depends on (not the per-input data)."""
         return (type(self).__name__, self.output_index, self.num_targets)
 
+    def pinned(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Data that selects, on any input, the scores that ``labels`` (resolved on
+        another input with ``data``) name: perturbation methods resolve "top class" on
+        the clean input and keep that class on its perturbed copies. Traceable."""
+        return data
+
     def _output(self, outputs: Sequence[tf.Tensor]) -> tf.Tensor:
         return outputs[self.output_index]
 
@@ -135,6 +141,9 @@ class ClassTarget(Target):
 
     def key(self) -> Hashable:
         return ("class", self.output_index, self.num_targets, self.binary)
+
+    def pinned(self, data, labels):
+        return tf.cast(labels, data.dtype)  # resolved classes are codes >= 0
 
     def __call__(self, outputs, data, probabilities):
         scores = self._output(outputs)
@@ -267,6 +276,9 @@ class OutputTarget(Target):
 
     def key(self):
         return ("output", self.inner.key())
+
+    def pinned(self, data, labels):
+        return self.inner.pinned(data, labels)
 
     def __call__(self, outputs, data, probabilities):
         return self.inner(outputs, data, probabilities)

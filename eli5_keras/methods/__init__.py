@@ -9,8 +9,14 @@ from typing import Any, Dict, List, Type, Union
 
 from .base import ChannelWeightCAM, Context, GradientCAM, Method, MethodOutput
 from .gradcam import GradCAM
+from .noise import SmoothGrad, SquareGrad, VarGrad
+from .occlusion import Occlusion
+from .rise import RISE
+from .tta import TTA
 
-REGISTRY: Dict[str, Type[Method]] = {cls.name: cls for cls in (GradCAM,)}
+REGISTRY: Dict[str, Type[Method]] = {
+    cls.name: cls for cls in (GradCAM, Occlusion, RISE, SmoothGrad, SquareGrad, VarGrad, TTA)
+}
 
 
 def available() -> List[str]:
@@ -57,6 +63,12 @@ __all__ = [
     "GradientCAM",
     "ChannelWeightCAM",
     "GradCAM",
+    "Occlusion",
+    "RISE",
+    "SmoothGrad",
+    "SquareGrad",
+    "VarGrad",
+    "TTA",
     "REGISTRY",
     "available",
     "describe",

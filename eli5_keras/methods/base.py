@@ -21,12 +21,13 @@ from __future__ import annotations
 import abc
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
+import keras
 import tensorflow as tf
 
-from ..backend.graph import LayerPath
-from ..backend.probe import ModelProbe
+from ..backend.graph import LayerPath, model_inputs
+from ..backend.probe import Forward, ModelProbe
 
 
 @dataclass
@@ -208,3 +209,76 @@ def concat_over_blocks(
     _, parts = tf.while_loop(lambda i, _: i < n_blocks, body, (tf.constant(0), parts))
     out = parts.concat()
     return out if axis == 0 else tf.experimental.numpy.moveaxis(out, 0, axis)
+
+
+def fold_over_blocks(
+    fn: Callable[[tf.Tensor, tf.Tensor], Any], merge: Callable[[Any, Any], Any], count: Any, block: tf.Tensor
+) -> Any:
+    """``merge`` of ``fn(start, size)`` over blocks of ``[0, count)`` (``count >= 1``), as a
+    ``tf.while_loop`` after a first block that fixes the structure: for accumulators whose
+    structure is only known from a result (a wrapped method's extras) or that are not
+    sums (streaming mean and variance)."""
+    count = tf.cast(count, tf.int32)
+    block = tf.maximum(tf.cast(block, tf.int32), 1)
+    first = fn(tf.constant(0), tf.minimum(block, count))
+    invariants = tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), first)
+
+    def body(start, acc):
+        size = tf.minimum(block, count - start)
+        return start + size, merge(acc, fn(start, size))
+
+    _, total = tf.while_loop(
+        lambda start, _: start < count,
+        body,
+        (tf.minimum(block, count), first),
+        shape_invariants=(tf.TensorShape([]), invariants),
+    )
+    return tf.nest.map_structure(lambda t, f: tf.ensure_shape(t, f.shape), total, first)
+
+
+def outer_product(factors: Sequence[tf.Tensor]) -> tf.Tensor:
+    """``out[b, i, j, ...] = f0[b, i] * f1[b, j] * ...``: ``(B, D_a)`` each -> ``(B, *D)``
+    (separable masks and weights on any number of axes)."""
+    rank = len(factors)
+    out = None
+    for a, factor in enumerate(factors):
+        shape = tf.concat([tf.shape(factor)[:1], [1] * a, tf.shape(factor)[1:], [1] * (rank - a - 1)], axis=0)
+        factor = tf.reshape(factor, shape)
+        out = factor if out is None else out * factor
+    return out
+
+
+# -- perturbed copies of the inputs ------------------------------------------------------
+
+
+def pin_targets(
+    context: Context, inputs: List[tf.Tensor], data: tf.Tensor, taps: Sequence[LayerPath] = ()
+) -> Tuple[Forward, tf.Tensor]:
+    """A forward pass on the unperturbed ``inputs`` and target data that names, on any
+    other input (occluded, masked, noisy, augmented), the scores this pass selected:
+    "top class" becomes the class resolved here, so a perturbation never changes which
+    class is explained. ``taps`` are read on the way (e.g. a layer's grid)."""
+    fwd = context.probe.forward(inputs, data, taps=taps)
+    return fwd, context.probe.target.pinned(data, fwd.labels)
+
+
+def expand_inputs(
+    inputs: List[tf.Tensor], input_index: int, expanded: tf.Tensor, copies: tf.Tensor
+) -> List[tf.Tensor]:
+    """Model inputs for ``copies`` modified versions of each example: ``expanded``
+    ``(n * copies, ...)`` (example-major) replaces input ``input_index``; every other
+    input is repeated ``copies`` times."""
+    return [expanded if i == input_index else tf.repeat(x, copies, axis=0) for i, x in enumerate(inputs)]
+
+
+def require_float_input(context: Context, method: str, why: str) -> Any:
+    """The spec of the explained input; ValueError when it is not a float input (token
+    ids cannot be masked, blurred or noised)."""
+    spec = model_inputs(context.probe.model)[context.input_index]
+    dtype = keras.backend.standardize_dtype(spec.dtype)
+    if not dtype.startswith("float"):
+        raise ValueError(
+            f"{method} {why}, so it needs a float input; input {context.input_index} has shape "
+            f"{tuple(spec.shape)} and dtype {dtype}."
+        )
+    return spec
