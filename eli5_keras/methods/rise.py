@@ -158,6 +158,8 @@ def mask_parameters(
 def upsampled_masks(grids: tf.Tensor, shifts: tf.Tensor, sizes: Sequence) -> tf.Tensor:
     """Masks ``(B, *sizes)``: each grid ``(s_0, s_1, ...)`` linearly upsampled to
     ``(s_a + 1) * cell_a`` per axis and cropped to ``sizes`` at its own ``shifts[b]``."""
+    grids = tf.convert_to_tensor(grids, tf.float32)
+    shifts = tf.convert_to_tensor(shifts, tf.int32)
     matrices = []
     for a, size in enumerate(sizes):
         cells = grids.shape[1 + a]
