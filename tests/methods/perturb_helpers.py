@@ -16,7 +16,7 @@ def chain_logits(model, x):
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for layer in layers[:-1]:
         h = layer(h, training=False)
-    return dense_logits(layers[-1], h).numpy().astype(np.float64)
+    return dense_logits(layers[-1], h)
 
 
 def probabilities(model, x):
@@ -24,7 +24,7 @@ def probabilities(model, x):
 
 
 def gather(scores, classes):
-    return np.take_along_axis(np.asarray(scores), np.asarray(classes), axis=1)
+    return np.take_along_axis(np.asarray(scores, np.float64), np.asarray(classes), axis=1)
 
 
 def tape_gradient_maps(score_fn, x, classes):
