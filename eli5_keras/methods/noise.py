@@ -36,6 +36,7 @@ VarGrad are non-negative.
 """
 from __future__ import annotations
 
+import abc
 from typing import Any, Mapping, Optional, Union
 
 import tensorflow as tf
@@ -81,9 +82,9 @@ class NoiseWrapper(Wrapper):
         self.noise_level = check.real("noise_level", noise_level, low=0.0)
         self.seed = check.integer("seed", seed, 0)
 
+    @abc.abstractmethod
     def statistic(self, mean: tf.Tensor, m2: tf.Tensor) -> tf.Tensor:
         """The map from the streamed mean and sum of squared deviations ``m2``."""
-        raise NotImplementedError
 
     def copies(self, context: Context) -> int:
         return self.samples
@@ -131,15 +132,16 @@ def merge_moments(a, b):
 def gaussian_noise(seed: int, index: tf.Tensor, shape: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
     """``(len(index), *shape)`` standard normal noise; sample ``j`` is drawn from the
     stateless seed ``(seed, j)`` alone."""
-    return tf.map_fn(
-        lambda j: tf.random.stateless_normal(shape, seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(j, tf.int64)]), dtype=dtype),
-        index,
-        fn_output_signature=dtype,
-    )
+    def draw(j):
+        return tf.random.stateless_normal(shape, seed=tf.stack([tf.constant(seed, tf.int64), j]), dtype=dtype)
+
+    return tf.map_fn(draw, tf.cast(index, tf.int64), fn_output_signature=dtype)
 
 
 class SmoothGrad(NoiseWrapper):
-    __doc__ = NoiseWrapper.__doc__
+    """Mean of the base method's maps over noisy copies of the input (options: see
+    :class:`NoiseWrapper`)."""
+
     name = "smoothgrad"
     title = "SmoothGrad"
     summary = "a method's maps averaged over noisy copies of the input (SmoothGrad)"
@@ -149,7 +151,9 @@ class SmoothGrad(NoiseWrapper):
 
 
 class SquareGrad(NoiseWrapper):
-    __doc__ = NoiseWrapper.__doc__
+    """Mean of the base method's squared maps over noisy copies of the input (options:
+    see :class:`NoiseWrapper`)."""
+
     name = "squaregrad"
     title = "SquareGrad"
     summary = "mean of a method's squared maps over noisy copies of the input (SquareGrad)"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numbers
 from typing import Optional, Tuple, Union
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -93,6 +94,12 @@ class Occlusion(Method):
     def setup(self, context: Context) -> None:
         spec = model_inputs(context.probe.model)[context.input_index]
         self._geometry(input_spatial_rank(spec))
+        dtype = keras.backend.standardize_dtype(spec.dtype)
+        if not dtype.startswith("float") and self.baseline != int(self.baseline):
+            raise ValueError(
+                f"baseline must be a whole number for input {context.input_index} of dtype {dtype} "
+                f"(e.g. a padding token id); got {self.baseline!r}."
+            )
 
     def expansion(self, context: Context) -> int:
         spec = model_inputs(context.probe.model)[context.input_index]

@@ -130,7 +130,8 @@ class RISE(Method):
             )
             probabilities = tf.reshape(out.reported, tf.stack([n, size, t]))
             saliency = tf.tensordot(probabilities, masks, axes=[[1], [0]])
-            return tf.ensure_shape(saliency, initial[0].shape), tf.ensure_shape(tf.reduce_sum(masks, 0), initial[1].shape)
+            coverage = tf.reduce_sum(masks, axis=0)
+            return tf.ensure_shape(saliency, initial[0].shape), tf.ensure_shape(coverage, initial[1].shape)
 
         saliency, coverage = sum_over_blocks(masked_scores, self.masks, block, initial)
         if self.mask_sum:

@@ -1,7 +1,7 @@
 """Test-time augmentation (TTA) of any method: explain flipped and scaled copies of the
 input, map each map back onto the input's frame, average (keras-explainable's
-``methods.meta.tta``; Jo & Yu, 2021, "Puzzle-CAM", use the same multi-scale + flip
-inference for CAMs).
+``methods.meta.tta``; the multi-scale and flip inference of CAMs in weakly supervised
+segmentation, e.g. Ahn & Kwak, 2018, https://arxiv.org/abs/1803.10464).
 
 Augmentations are every scale of ``scales`` combined with every subset of the flips
 of ``flips`` (spatial axes; ``flips=(-1,)`` is a horizontal flip of an image, a time
@@ -163,25 +163,18 @@ class TTA(Wrapper):
         ``(n, T, *grid)``, their weights ``(*grid)`` and the base's extras."""
         x = inputs[context.input_index]
         n = tf.shape(x)[0]
-        scale = group[0][0]
-        shapes = sizes if zoom else [tf.maximum(tf.cast(tf.round(scale * tf.cast(d, tf.float32)), tf.int32), 1) for d in sizes]
-        forward = [
-            tf.stack([_flipped(interpolation_matrix(d, e, zoom=s if zoom else 1.0), flips[a], 0) for s, flips in group])[
-                start : start + size
-            ]
-            for a, (d, e) in enumerate(zip(sizes, shapes))
-        ]
+        if zoom:
+            shapes = sizes
+        else:
+            scale = tf.constant(group[0][0], tf.float32)
+            shapes = [tf.maximum(tf.cast(tf.round(scale * tf.cast(d, tf.float32)), tf.int32), 1) for d in sizes]
+        forward = axis_matrices(group, sizes, shapes, zoom, False, start, size)
         tiled = tf.repeat(x[:, None], size, axis=1)
         augmented = apply_axis_matrices(tiled, forward, first_axis=2, batch_axis=1)
         augmented = tf.reshape(augmented, tf.concat([[n * size], tf.shape(augmented)[2:]], axis=0))
         out = self.run_base(context, inputs, pinned, augmented, size, inner)
         on_grid = [tf.shape(out.maps)[3 + a] for a in range(len(sizes))]
-        back = [
-            tf.stack([_flipped(interpolation_matrix(e, g, zoom=1.0 / s if zoom else 1.0), flips[a], 1) for s, flips in group])[
-                start : start + size
-            ]
-            for a, (e, g) in enumerate(zip(on_grid, grid))
-        ]
+        back = axis_matrices(group, on_grid, grid, zoom, True, start, size)
         maps = tf.reduce_sum(apply_axis_matrices(out.maps, back, first_axis=3, batch_axis=1), axis=1)
         weights = tf.reduce_sum(outer_product([tf.reduce_sum(b, axis=2) for b in back]), axis=0)
         extras = {k: tf.reduce_sum(v, axis=1) for k, v in out.extras.items()}
@@ -192,7 +185,20 @@ def _add(a, b):
     return tf.nest.map_structure(tf.add, a, b)
 
 
-def _flipped(matrix: tf.Tensor, flip: bool, axis: int) -> tf.Tensor:
-    """``P @ matrix`` (axis 0) or ``matrix @ P`` (axis 1) with ``P`` the reversal."""
-    return tf.reverse(matrix, [axis]) if flip else matrix
+def axis_matrices(
+    group: Sequence[Augmentation], in_sizes: Sequence, out_sizes: Sequence, zoom: bool, back: bool, start, size
+) -> List[tf.Tensor]:
+    """Per spatial axis, the ``(size, out, in)`` matrices of augmentations ``[start, start
+    + size)`` of ``group``: forward ``P_flip @ Z(s)`` (input -> augmented input), back
+    ``Z(1 / s) @ P_flip`` (augmented map -> clean grid); ``Z`` zooms by its factor when
+    ``zoom``, else only resizes between the sizes."""
+    matrices = []
+    for a, (d_in, d_out) in enumerate(zip(in_sizes, out_sizes)):
+        stack = []
+        for scale, flips in group:
+            factor = (1.0 / scale if back else scale) if zoom else 1.0
+            matrix = interpolation_matrix(d_in, d_out, zoom=factor)
+            stack.append(tf.reverse(matrix, [1 if back else 0]) if flips[a] else matrix)
+        matrices.append(tf.stack(stack)[start : start + size])
+    return matrices
 

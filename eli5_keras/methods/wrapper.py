@@ -11,6 +11,7 @@ labels and scores are the clean input's.
 """
 from __future__ import annotations
 
+import abc
 from typing import Any, List, Mapping, Optional, Tuple, Union
 
 import tensorflow as tf
@@ -32,7 +33,9 @@ def resolve_base(base: Union[str, Method], base_options: Optional[Mapping[str, A
             )
         return base
     if not isinstance(base, str):
-        raise TypeError(f"base must be a method name (str) or a Method instance; got {type(base).__name__}: {base!r}.")
+        raise TypeError(
+            f"base must be a method name (str) or a Method instance; got {type(base).__name__}: {base!r}."
+        )
     return get(base, **dict(base_options or {}))
 
 
@@ -54,9 +57,9 @@ class Wrapper(Method):
             self.signed = self.base.signed
         self.title = f"{type(self).title}({self.base.title})"
 
+    @abc.abstractmethod
     def copies(self, context: Context) -> int:
         """Modified copies of each input (the base runs once on each)."""
-        raise NotImplementedError
 
     def setup(self, context: Context) -> None:
         self.base.setup(context)

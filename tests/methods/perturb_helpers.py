@@ -19,6 +19,14 @@ def chain_logits(model, x):
     return dense_logits(layers[-1], h)
 
 
+def token_model(length=8, vocabulary=10, seed=20):
+    """Token ids ``(N, length)`` -> Embedding -> mean over tokens -> Dense(3, softmax)."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length,), dtype="int32")
+    h = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(vocabulary, 4)(inp))
+    return keras.Model(inp, keras.layers.Dense(3, activation="softmax")(h), name="tokens")
+
+
 def probabilities(model, x):
     return np.asarray(model(x, training=False)).astype(np.float64)
 
@@ -76,7 +84,8 @@ class ScaledGradient(Method):
 
         def gradients(start, size):
             alphas = tf.cast(start + 1 + tf.range(size), tf.float32) / self.steps
-            scaled = x[:, None] * tf.reshape(alphas, tf.concat([[1, size], tf.ones([x.shape.rank - 1], tf.int32)], 0))
+            shape = tf.concat([[1, size], tf.ones([x.shape.rank - 1], tf.int32)], 0)
+            scaled = x[:, None] * tf.reshape(alphas, shape)
             scaled = tf.reshape(scaled, tf.concat([[n * size], tf.shape(x)[1:]], 0))
             grads, _ = context.probe.input_gradients(
                 expand_inputs(inputs, context.input_index, scaled, size), tf.repeat(data, size, axis=0),

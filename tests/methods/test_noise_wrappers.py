@@ -1,7 +1,6 @@
 """SmoothGrad, SquareGrad and VarGrad against their statistics in numpy over noisy
 copies rebuilt in the test (stateless noise from (seed, j)), with gradients taken by a
 tape and Grad-CAM computed from scratch."""
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,9 +12,15 @@ from eli5_keras.methods.gradcam import GradCAM
 from eli5_keras.methods.noise import SmoothGrad, SquareGrad, VarGrad
 
 from conftest import images, plain_gradcam, signals, top_classes, volumes
-from perturb_helpers import InputGradient, ScaledGradient, chain_logits, probabilities, tape_gradient_maps
+from perturb_helpers import (
+    InputGradient,
+    ScaledGradient,
+    chain_logits,
+    probabilities,
+    tape_gradient_maps,
+    token_model,
+)
 
-L = keras.layers
 RAW = dict(relu=False, normalize=False)
 PIPELINE = dict(use_logits=True, relu=False, normalize=False, resize=True, input_index=None)
 
@@ -95,7 +100,8 @@ def test_statistics_of_grad_cam(seq_model, seq_parts, name):
     classes = top_classes(probabilities(seq_model, x), 2)
     noisy, _ = noisy_copies(x, 4, 0.1, 1)
     maps = np.stack(
-        [plain_gradcam(features, logits, noisy[:, j].astype(np.float32), classes, False, False)[0] for j in range(4)],
+        [plain_gradcam(features, logits, noisy[:, j].astype(np.float32), classes, False, False)[0]
+         for j in range(4)],
         axis=1,
     )
     assert result.maps.shape == (3, 2, 6, 6)  # conv2's grid
@@ -105,20 +111,17 @@ def test_statistics_of_grad_cam(seq_model, seq_parts, name):
 
 def test_blocks_of_samples_and_of_the_base_expansion(seq_model):
     x = images(3, seed=2)
-    options = dict(method="smoothgrad", base=ScaledGradient(3), samples=4, noise_level=0.15, seed=5, top_k=2, **RAW)
+    options = dict(
+        method="smoothgrad", base=ScaledGradient(3), samples=4, noise_level=0.15, seed=5, top_k=2, **RAW
+    )
     results = [eli5.explain(seq_model, x, batch_size=b, **options).maps for b in (1, 2, 5, 64)]
     classes = top_classes(probabilities(seq_model, x), 2)
     noisy, _ = noisy_copies(x, 4, 0.15, 5)
-    maps = np.stack(
-        [
-            np.mean(
-                [tape_gradient_maps(lambda b: chain_logits(seq_model, b), noisy[:, j] * k / 3, classes) for k in (1, 2, 3)],
-                axis=0,
-            )
-            for j in range(4)
-        ],
-        axis=1,
-    )
+    gradients = [
+        [tape_gradient_maps(lambda b: chain_logits(seq_model, b), noisy[:, j] * k / 3, classes) for k in (1, 2, 3)]
+        for j in range(4)
+    ]
+    maps = np.stack([np.mean(steps, axis=0) for steps in gradients], axis=1)
     for got in results:
         np.testing.assert_allclose(got, maps.mean(axis=1), rtol=2e-4, atol=1e-6)
     explainer = get_explainer(
@@ -210,11 +213,9 @@ def test_explainer_is_shared_by_equal_configurations(seq_model):
 
 
 def test_token_input_is_refused():
-    inp = keras.Input((6,), dtype="int32")
-    h = L.GlobalAveragePooling1D()(L.Embedding(5, 2)(inp))
-    model = keras.Model(inp, L.Dense(2)(h))
+    model = token_model()
     with pytest.raises(ValueError, match="smoothgrad adds Gaussian noise to the input, so it needs a float input"):
-        eli5.explain(model, np.ones((1, 6), np.int32), method="smoothgrad", base=InputGradient())
+        eli5.explain(model, np.ones((1, 8), np.int32), method="smoothgrad", base=InputGradient())
 
 
 @pytest.mark.parametrize(
@@ -228,7 +229,7 @@ def test_token_input_is_refused():
         ("vargrad", dict(unbiased=True, samples=1), ValueError, "unbiased=True needs samples >= 2"),
         ("smoothgrad", dict(base=3), TypeError, "base must be a method name"),
         ("smoothgrad", dict(base="nope"), ValueError, "unknown method 'nope'"),
-        ("smoothgrad", dict(base="gradcam", base_options={"steps": 3}), TypeError, "method 'gradcam': .*takes no arguments"),
+        ("smoothgrad", dict(base="gradcam", base_options={"steps": 3}), TypeError, "method 'gradcam': "),
         ("smoothgrad", dict(base=GradCAM(), base_options={"x": 1}), TypeError, "given with a Method instance"),
         ("smoothgrad", dict(base="gradcam", base_options=[1]), TypeError, "base_options must be a dict"),
     ],

@@ -12,7 +12,7 @@ from eli5_keras.methods import get
 from eli5_keras.methods.occlusion import UNKNOWN_EXPANSION, Occlusion
 
 from conftest import images, signals, top_classes, volumes
-from perturb_helpers import chain_logits, gather, probabilities
+from perturb_helpers import chain_logits, gather, probabilities, token_model
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -167,22 +167,21 @@ def test_variable_size_input_and_no_retrace(variable_model):
         result = eli5.explain(variable_model, x, method="occlusion", window=4, stride=3, use_logits=False, **RAW)
         expected = plain_occlusion(lambda b: probabilities(variable_model, b), x, result.targets, 4, 3)
         np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6)
-    explainer = get_explainer(variable_model, "occlusion", None, **dict(PIPELINE, use_logits=False), window=4, stride=3)
+    pipeline = dict(PIPELINE, use_logits=False)
+    explainer = get_explainer(variable_model, "occlusion", None, **pipeline, window=4, stride=3)
     assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
     assert explainer.method.expansion(explainer._functions[("class", 0, 1, False)][1]) == UNKNOWN_EXPANSION
 
 
 def test_token_ids_occluded_with_a_token():
-    keras.utils.set_random_seed(20)
-    inp = keras.Input((8,), dtype="int32")
-    h = L.Embedding(10, 4)(inp)
-    h = L.GlobalAveragePooling1D()(h)
-    model = keras.Model(inp, L.Dense(3, activation="softmax")(h), name="tokens")
+    model = token_model()
     x = np.random.default_rng(0).integers(1, 10, size=(3, 8)).astype(np.int32)
     result = eli5.explain(model, x, method="occlusion", window=2, stride=1, baseline=0, use_logits=False, **RAW)
     expected = plain_occlusion(lambda b: probabilities(model, b), x, result.targets, 2, 1, 0, channels=False)
     assert result.maps.shape == (3, 1, 8)
     np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="baseline must be a whole number for input 0 of dtype int32"):
+        eli5.explain(model, x, method="occlusion", baseline=0.5)
 
 
 def test_other_heads(binary_model, regression_model):

@@ -1,6 +1,5 @@
 """RISE against its formula in numpy on the method's own random grids and shifts, its
 mask construction against a numpy upsample-and-crop, and seeding, on every rank."""
-import keras
 import numpy as np
 import pytest
 
@@ -10,9 +9,8 @@ from eli5_keras.methods import get
 from eli5_keras.methods.rise import RISE, mask_parameters, upsampled_masks
 
 from conftest import images, signals, volumes
-from perturb_helpers import gather, probabilities
+from perturb_helpers import gather, probabilities, token_model
 
-L = keras.layers
 RAW = dict(relu=False, normalize=False)
 PIPELINE = dict(use_logits=True, relu=False, normalize=False, resize=True, input_index=None)
 
@@ -175,11 +173,9 @@ def test_defaults_and_properties():
 
 
 def test_token_input_is_refused():
-    inp = keras.Input((6,), dtype="int32")
-    h = L.GlobalAveragePooling1D()(L.Embedding(5, 2)(inp))
-    model = keras.Model(inp, L.Dense(2)(h))
+    model = token_model()
     with pytest.raises(ValueError, match="rise masks the input continuously .* needs a float input"):
-        eli5.explain(model, np.ones((1, 6), np.int32), method="rise", masks=2)
+        eli5.explain(model, np.ones((1, 8), np.int32), method="rise", masks=2)
 
 
 @pytest.mark.parametrize(

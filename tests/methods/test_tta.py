@@ -13,7 +13,7 @@ from eli5_keras.methods import get
 from eli5_keras.methods.tta import TTA
 
 from conftest import images, plain_gradcam, signals, top_classes, volumes
-from perturb_helpers import InputGradient, chain_logits, probabilities, tape_gradient_maps
+from perturb_helpers import InputGradient, chain_logits, probabilities, tape_gradient_maps, token_model
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -106,7 +106,8 @@ def test_flips_of_an_input_gradient(fixture, make, flips, request):
     # the same number by hand for one flip: (g(x) + flip(g(flip(x)))) / 2
     if len(flips) == 1:
         axis = 1 + flips[0] % rank
-        by_hand = (gradients_of(model)(x, classes) + np.flip(gradients_of(model)(np.flip(x, axis), classes), axis + 1)) / 2
+        grads = gradients_of(model)
+        by_hand = (grads(x, classes) + np.flip(grads(np.flip(x, axis), classes), axis + 1)) / 2
         np.testing.assert_allclose(result.maps, by_hand, rtol=1e-4, atol=1e-6)
 
 
@@ -162,7 +163,8 @@ def test_zoom_of_grad_cam_at_its_layer_grid(seq_model, seq_parts):
 
 
 def test_zoom_in_only_leaves_the_unseen_border_at_zero(seq_model):
-    result = eli5.explain(seq_model, images(1, seed=6), method="tta", base=InputGradient(), flips=(), scales=(2.0,), **RAW)
+    x = images(1, seed=6)
+    result = eli5.explain(seq_model, x, method="tta", base=InputGradient(), flips=(), scales=(2.0,), **RAW)
     assert not np.isnan(result.maps).any()
     assert np.all(result.maps[0, 0, :2] == 0) and np.all(result.maps[0, 0, :, -2:] == 0)
     assert np.abs(result.maps[0, 0, 4:8, 4:8]).max() > 0
@@ -226,8 +228,8 @@ def test_nested_and_multi_input_models(nested_model, multi_input_model):
     assert result.maps.shape == (2, 2, 12, 12) and not np.isnan(result.maps).any()
     vec = tf.constant(np.random.default_rng(3).normal(size=(2, 4)).astype(np.float32))
     result = eli5.explain(
-        multi_input_model, [x, vec.numpy()], method="tta", base=InputGradient(), scales=(0.8, 1.0), use_logits=False,
-        **RAW,
+        multi_input_model, [x, vec.numpy()], method="tta", base=InputGradient(), scales=(0.8, 1.0),
+        use_logits=False, **RAW,
     )
 
     def grads(b, classes):
@@ -239,7 +241,8 @@ def test_nested_and_multi_input_models(nested_model, multi_input_model):
 
 def test_defaults_and_properties():
     method = get("tta")
-    assert (method.base.name, method.flips, method.scales, method.scaling) == ("gradcam", (-1,), (0.75, 1.0, 1.25), "auto")
+    assert method.base.name == "gradcam" and method.flips == (-1,)
+    assert method.scales == (0.75, 1.0, 1.25) and method.scaling == "auto"
     assert method.copies(None) == 6 and method.uses_layer and method.title == "TTA(Grad-CAM)"
     signed = TTA(base=InputGradient())
     assert signed.signed and not signed.uses_layer
@@ -248,11 +251,9 @@ def test_defaults_and_properties():
 
 
 def test_token_input_is_refused():
-    inp = keras.Input((6,), dtype="int32")
-    h = L.GlobalAveragePooling1D()(L.Embedding(5, 2)(inp))
-    model = keras.Model(inp, L.Dense(2)(h))
+    model = token_model()
     with pytest.raises(ValueError, match="tta flips and rescales the input, so it needs a float input"):
-        eli5.explain(model, np.ones((1, 6), np.int32), method="tta", base=InputGradient())
+        eli5.explain(model, np.ones((1, 8), np.int32), method="tta", base=InputGradient())
 
 
 @pytest.mark.parametrize(
