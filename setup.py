@@ -14,6 +14,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["eli5_keras", "eli5_keras.*"]),
     include_package_data=True,
+    # HTML templates and their CSS, read by eli5_keras.formatters.templating
+    package_data={"eli5_keras.templates": ["*.html", "*.css"]},
     install_requires=[
         "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
         "tensorflow>=2.16; platform_system == 'Darwin'",
@@ -22,10 +24,22 @@ setup(
         "pillow>=9.1",
         "matplotlib>=3.5",
         "jinja2>=3.0",
+        "markupsafe>=2.0",
     ],
     extras_require={
-        # eli5 0.16 is the reference the compatibility tests compare numbers against.
-        "test": ["pytest>=7", "eli5==0.16.0"],
+        # eli5 0.16 is the reference the compatibility tests compare numbers against;
+        # nbclient, nbformat and ipykernel execute docs/tutorial.ipynb in a real kernel;
+        # websocket-client drives headless Chromium (DevTools protocol) to check the report.
+        "test": [
+            "pytest>=7",
+            "eli5==0.16.0",
+            "nbclient>=0.7",
+            "nbformat>=5.7",
+            "ipykernel>=6",
+            "websocket-client>=1.5",
+        ],
+        # show_prediction returns IPython HTML for explanations without an image.
+        "notebook": ["ipython>=7"],
         "bench": ["eli5==0.16.0"],
     },
 )

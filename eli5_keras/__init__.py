@@ -8,6 +8,8 @@ eli5's Keras API is kept, so ``import eli5_keras as eli5`` runs eli5 code::
 and batched, compiled explanations go beyond it::
 
     result = eli5.explain(model, images, top_k=3)       # maps (N, 3, H, W)
+    eli5.format_as_html(result[0])                      # HTML (Jupyter shows it by itself)
+    eli5.report(model, images, methods=["gradcam"], path="report.html")
 """
 from __future__ import annotations
 
@@ -19,19 +21,26 @@ from .compat.explain_prediction import explain_prediction, explain_prediction_ke
 from .compat.gradcam import gradcam, gradcam_backend
 from .compat.show import show_prediction
 from .explain import Explainer, explain
+from .reporting import Report, report
 from .result import ExplanationBatch
 
 __version__ = "0.1.0"
 
-_FORMATTERS = ("format_as_image", "heatmap_to_image", "expand_heatmap")
+_FORMATTERS = {
+    "format_as_image": "image",
+    "heatmap_to_image": "image",
+    "expand_heatmap": "image",
+    "format_as_html": "html",
+    "format_volume_as_gif": "volume",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The image formatter needs Pillow and matplotlib: import it only when used.
+    # The formatters need Pillow, matplotlib and Jinja2: import them only when used.
     if name in _FORMATTERS:
-        from .formatters import image
+        import importlib
 
-        return getattr(image, name)
+        return getattr(importlib.import_module(f".formatters.{_FORMATTERS[name]}", __name__), name)
     raise AttributeError(f"module 'eli5_keras' has no attribute {name!r}")
 
 
@@ -46,6 +55,8 @@ __all__ = [
     "gradcam",
     "gradcam_backend",
     "show_prediction",
+    "report",
+    "Report",
     "methods",
     *_FORMATTERS,
 ]

@@ -90,7 +90,12 @@ class Explanation(_FieldEquality):
     is a list of :class:`TargetExplanation`; ``error`` is a message when the
     model or input could not be explained (no exception is raised then, as in eli5).
     New in eli5-keras: ``layer`` (the explained layer's path), ``normalization`` (how
-    heatmaps were scaled, in words) and ``signed`` (raw maps may be negative).
+    heatmaps were scaled, in words), ``signed`` (raw maps may be negative) and
+    ``input`` (the explained input as an array, shape ``(*S, C)`` or ``S``, so that
+    volumes and signals, which have no PIL image, can be drawn).
+
+    In Jupyter an explanation displays itself as HTML (:func:`~eli5_keras.formatters.html.format_as_html`),
+    and a single-target 2-D image explanation also as PNG.
     """
 
     estimator: str
@@ -107,3 +112,14 @@ class Explanation(_FieldEquality):
     layer: Optional[str] = field(default=None)
     normalization: Optional[str] = None
     signed: bool = False
+    input: Optional[np.ndarray] = None
+
+    def _repr_html_(self) -> str:
+        from .formatters.html import format_as_html
+
+        return format_as_html(self)
+
+    def _repr_png_(self) -> Optional[bytes]:
+        from .formatters.notebook import repr_png
+
+        return repr_png(self)

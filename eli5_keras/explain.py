@@ -157,10 +157,14 @@ class Explainer:
             maps = tf.nn.relu(maps)
         if self.options["normalize"]:
             maps = minmax_normalize(maps, first_axis=2)
-        if self.options["resize"] and self.path is not None:
+        if self._resizes():
             spec = self._input_specs[self.input_index]
             maps = resize_linear(maps, spatial_size(spec, inputs[self.input_index]), first_axis=2)
         return maps, out.labels, out.scores, out.extras
+
+    def _resizes(self) -> bool:
+        """Layer maps are resized onto the input (not maps a method makes at the input)."""
+        return self.options["resize"] and self.path is not None and not self.method.maps_at_input
 
     def function(self, target: Target, data: np.ndarray):
         """``(probe, context, compiled graph)`` for a kind of target and its encoded
@@ -237,7 +241,7 @@ class Explainer:
             probabilities=probe.probabilities[target.output_index],
             signed=not self.options["relu"] and not self.options["normalize"],
             normalization=describe_normalization(
-                self.options["relu"], self.options["normalize"], self.options["resize"] and self.path is not None
+                self.options["relu"], self.options["normalize"], self._resizes()
             ),
             target_names=_names_list(target_names),
             extras=extras,

@@ -20,6 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .metrics import pointing_game  # noqa: E402
+
 SIZE = 32
 SQUARE = 8
 
@@ -53,12 +55,6 @@ def build_model() -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(3, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="colour_cnn")
-
-
-def pointing_game(maps: np.ndarray, masks: np.ndarray) -> float:
-    """Share of maps ``(N, H, W)`` whose argmax lies inside ``masks`` ``(N, H, W)``."""
-    flat = maps.reshape(len(maps), -1).argmax(axis=1)
-    return float(masks.reshape(len(masks), -1)[np.arange(len(masks)), flat].mean())
 
 
 def main(argv: list | None = None) -> int:

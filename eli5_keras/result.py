@@ -54,6 +54,9 @@ class ExplanationBatch:
         Integrated Gradients' ``completeness_gap``.
     inputs : numpy.ndarray, optional
         The explained inputs (the one the maps are resized onto), for overlays.
+
+    In Jupyter a batch displays itself as an HTML table (the first inputs, see
+    :func:`~eli5_keras.formatters.html.format_as_html`).
     """
 
     maps: np.ndarray
@@ -83,6 +86,8 @@ class ExplanationBatch:
         ``normalized``, else the raw map scaled by ``(m - min(m.min(), 0)) /
         (m.max() - min(m.min(), 0) + 1e-7)`` (zero stays zero for non-negative maps).
         The raw map is kept in ``TargetExplanation.raw_heatmap`` when it differs.
+        ``image`` is a PIL image of the input for 2-D maps; ``input`` is the input
+        array (volumes and signals are drawn from it).
         """
         if not isinstance(index, (int, np.integer)):
             raise TypeError(f"index must be an int; got {type(index).__name__}.")
@@ -108,11 +113,17 @@ class ExplanationBatch:
             targets=targets,
             is_regression=False,
             highlight_spaces=None,
-            image=_maybe_image(self.inputs, index),
+            image=_maybe_image(self.inputs, index) if self.maps.ndim == 4 else None,
             layer=self.layer,
             normalization=self.normalization,
             signed=self.signed,
+            input=None if self.inputs is None else self.inputs[index],
         )
+
+    def _repr_html_(self) -> str:
+        from .formatters.html import format_as_html
+
+        return format_as_html(self)
 
     def _target_label(self, target: int) -> Any:
         if self.target_names is None:

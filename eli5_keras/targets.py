@@ -68,10 +68,15 @@ class Target(abc.ABC):
         """What a compiled graph depends on (not the per-input data)."""
         return (type(self).__name__, self.output_index, self.num_targets)
 
-    def pinned(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        """Data that selects, on any input, the scores that ``labels`` (resolved on
-        another input with ``data``) name: perturbation methods resolve "top class" on
-        the clean input and keep that class on its perturbed copies. Traceable."""
+    def pin(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Data that selects, on another forward pass (masked, ablated or perturbed
+        copies of the inputs), the scores that ``labels`` named on the clean pass.
+
+        Perturbation methods compare ``S(x)`` with ``S(x')`` for the *same* target: a
+        target resolved from the outputs ("the top class") must not be re-resolved on
+        ``x'``. The default returns ``data`` unchanged (the target does not depend on
+        the outputs); traceable.
+        """
         return data
 
     def _output(self, outputs: Sequence[tf.Tensor]) -> tf.Tensor:
@@ -142,8 +147,9 @@ class ClassTarget(Target):
     def key(self) -> Hashable:
         return ("class", self.output_index, self.num_targets, self.binary)
 
-    def pinned(self, data, labels):
-        return tf.cast(labels, data.dtype)  # resolved classes are codes >= 0
+    def pin(self, data, labels):
+        """The resolved class indices (``>= 0``): "top class" codes become classes."""
+        return tf.cast(labels, data.dtype)
 
     def __call__(self, outputs, data, probabilities):
         scores = self._output(outputs)
@@ -216,7 +222,10 @@ class SegmentationTarget(Target):
         self.output_index = _check_output_index(self.output_index, output_shapes)
         shape = tuple(output_shapes[self.output_index])
         if len(shape) < 3:
-            raise ValueError(f"SegmentationTarget needs an output (batch, *spatial, classes); got {shape}.")
+            raise ValueError(
+                f"SegmentationTarget needs a dense output (batch, *spatial, classes); got model output "
+                f"{self.output_index} with shape {shape}."
+            )
         if not 0 <= self.class_index < shape[-1]:
             raise ValueError(f"class_index={self.class_index} is out of range for {shape[-1]} classes.")
         self._spatial = shape[1:-1]
@@ -277,8 +286,8 @@ class OutputTarget(Target):
     def key(self):
         return ("output", self.inner.key())
 
-    def pinned(self, data, labels):
-        return self.inner.pinned(data, labels)
+    def pin(self, data, labels):
+        return self.inner.pin(data, labels)
 
     def __call__(self, outputs, data, probabilities):
         return self.inner(outputs, data, probabilities)

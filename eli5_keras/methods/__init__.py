@@ -1,22 +1,77 @@
 """Explanation methods, selected by name: ``explain(model, x, method="gradcam", **options)``.
 
 Each method is one module on the shared base (:mod:`.base`); :data:`REGISTRY` lists
-them. ``get(name, **options)`` builds one; ``available()`` lists the names.
+them. ``get(name, **options)`` builds one (by name or by one of the method's ``aliases``);
+``available()`` lists the names.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Type, Union
 
 from .base import ChannelWeightCAM, Context, GradientCAM, Method, MethodOutput
+from .ablationcam import AblationCAM
+from .cam import CAM
+from .deconvnet import Deconvnet
+from .eigencam import EigenCAM
+from .eigengradcam import EigenGradCAM
+from .fullgrad import FullGrad
 from .gradcam import GradCAM
+from .gradcam_elementwise import GradCAMElementWise
+from .gradcam_plus_plus import GradCAMPlusPlus
+from .gradient_input import GradientInput
+from .guided_backprop import GuidedBackprop
+from .guided_gradcam import GuidedGradCAM
+from .hirescam import HiResCAM
+from .integrated_gradients import IntegratedGradients
+from .layercam import LayerCAM
 from .noise import SmoothGrad, SquareGrad, VarGrad
 from .occlusion import Occlusion
 from .rise import RISE
+from .saliency import Saliency
+from .scorecam import ScoreCAM
 from .tta import TTA
+from .xgradcam import XGradCAM
 
 REGISTRY: Dict[str, Type[Method]] = {
-    cls.name: cls for cls in (GradCAM, Occlusion, RISE, SmoothGrad, SquareGrad, VarGrad, TTA)
+    cls.name: cls
+    for cls in (
+        GradCAM,
+        GradCAMPlusPlus,
+        XGradCAM,
+        LayerCAM,
+        HiResCAM,
+        GradCAMElementWise,
+        EigenCAM,
+        EigenGradCAM,
+        CAM,
+        ScoreCAM,
+        AblationCAM,
+        FullGrad,
+        Saliency,
+        GradientInput,
+        IntegratedGradients,
+        GuidedBackprop,
+        Deconvnet,
+        GuidedGradCAM,
+        Occlusion,
+        RISE,
+        SmoothGrad,
+        SquareGrad,
+        VarGrad,
+        TTA,
+    )
 }
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def _lookup() -> Dict[str, Type[Method]]:
+    """Canonical names and aliases -> method class (names win over aliases)."""
+    table = {_canonical(alias): cls for cls in REGISTRY.values() for alias in cls.aliases}
+    table.update((_canonical(name), cls) for name, cls in REGISTRY.items())
+    return table
 
 
 def available() -> List[str]:
@@ -30,7 +85,7 @@ def describe() -> Dict[str, str]:
 
 
 def get(name: Union[str, Method], **options: Any) -> Method:
-    """A method instance by name (case-insensitive; ``-`` and ``_`` alike), with options.
+    """A method instance by name or alias (case-insensitive; ``-`` and ``_`` alike), with options.
 
     Raises
     ------
@@ -45,9 +100,7 @@ def get(name: Union[str, Method], **options: Any) -> Method:
         return name
     if not isinstance(name, str):
         raise TypeError(f"method must be a method name (str); got {type(name).__name__}: {name!r}.")
-    cls = REGISTRY.get(name.lower().replace("-", "_"))
-    if cls is None:
-        cls = REGISTRY.get(name.lower())
+    cls = _lookup().get(_canonical(name))
     if cls is None:
         raise ValueError(f"unknown method {name!r}; available methods: {', '.join(available())}.")
     try:
@@ -63,6 +116,23 @@ __all__ = [
     "GradientCAM",
     "ChannelWeightCAM",
     "GradCAM",
+    "GradCAMPlusPlus",
+    "XGradCAM",
+    "LayerCAM",
+    "HiResCAM",
+    "GradCAMElementWise",
+    "EigenCAM",
+    "EigenGradCAM",
+    "CAM",
+    "ScoreCAM",
+    "AblationCAM",
+    "FullGrad",
+    "Saliency",
+    "GradientInput",
+    "IntegratedGradients",
+    "GuidedBackprop",
+    "Deconvnet",
+    "GuidedGradCAM",
     "Occlusion",
     "RISE",
     "SmoothGrad",

@@ -82,6 +82,12 @@ class Method(abc.ABC):
     ``per_target_work``
         The expanded work multiplies with the number of targets T (one backward
         pass per target); False when one forward pass serves every target.
+    ``aliases``
+        Other names :func:`eli5_keras.methods.get` accepts for the method (e.g.
+        ``"gradcam_pp"`` for ``"gradcam++"``); not listed by ``available()``.
+    ``maps_at_input``
+        A method at a layer (``uses_layer``) whose maps already have the input's
+        spatial shape (Guided Grad-CAM): the driver does not resize them.
 
     Options are keyword arguments of ``__init__``; unknown options raise TypeError.
     """
@@ -92,6 +98,8 @@ class Method(abc.ABC):
     uses_layer: ClassVar[bool] = True
     signed: ClassVar[bool] = False
     per_target_work: ClassVar[bool] = True
+    aliases: ClassVar[Tuple[str, ...]] = ()
+    maps_at_input: ClassVar[bool] = False
 
     def setup(self, context: Context) -> None:
         """One-time checks and lookups for a model (e.g. find CAM's dense layer).
@@ -259,7 +267,7 @@ def pin_targets(
     "top class" becomes the class resolved here, so a perturbation never changes which
     class is explained. ``taps`` are read on the way (e.g. a layer's grid)."""
     fwd = context.probe.forward(inputs, data, taps=taps)
-    return fwd, context.probe.target.pinned(data, fwd.labels)
+    return fwd, context.probe.target.pin(data, fwd.labels)
 
 
 def expand_inputs(

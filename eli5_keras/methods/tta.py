@@ -24,9 +24,9 @@ A flip is its own inverse, so flips map back exactly. Scales follow the model:
   augmentation get weight 0 there (``B_a 1``), so they are averaged over the
   augmentations that saw them.
 
-The clean grid is the input's spatial shape for methods on the input, the explained
-layer's grid on the clean input for CAM methods (whose maps the pipeline then resizes
-onto the input). Raw maps are combined before the pipeline's ReLU / normalisation;
+The clean grid is the input's spatial shape for methods on the input (and for layer
+methods whose maps are at the input, Guided Grad-CAM), the explained layer's grid on
+the clean input for CAM methods (whose maps the pipeline then resizes onto the input). Raw maps are combined before the pipeline's ReLU / normalisation;
 the base's extras are averaged. Targets are resolved once on the clean input.
 Defaults: ``base="gradcam"``, ``flips=(-1,)``, ``scales=(0.75, 1.0, 1.25)``
 (keras-explainable: ``hflip=True``, ``scales=[0.5, 1.5, 2.0]`` plus the clean input).
@@ -134,7 +134,7 @@ class TTA(Wrapper):
         x = inputs[context.input_index]
         rank = x.shape.rank - 2
         zoom = self._zoom(model_inputs(context.probe.model)[context.input_index])
-        taps = [context.path] if context.path is not None else []
+        taps = [context.path] if context.path is not None and not self.maps_at_input else []
         fwd, pinned = pin_targets(context, inputs, data, taps)
         clean = fwd.tapped[0] if taps else x
         grid = [tf.shape(clean)[1 + a] for a in range(rank)]

@@ -42,7 +42,7 @@ def resolve_base(base: Union[str, Method], base_options: Optional[Mapping[str, A
 class Wrapper(Method):
     """Base of wrappers: override :meth:`copies` and :meth:`compute`.
 
-    ``uses_layer``, ``per_target_work`` and ``signed`` follow the base (a subclass may
+    ``uses_layer``, ``maps_at_input``, ``per_target_work`` and ``signed`` follow the base (a subclass may
     declare ``signed`` itself); ``title`` reads e.g. ``"SmoothGrad(Grad-CAM)"``.
     """
 
@@ -52,6 +52,7 @@ class Wrapper(Method):
         self.base = resolve_base(base, base_options)
         self.base_options = dict(base_options or {})
         self.uses_layer = self.base.uses_layer
+        self.maps_at_input = self.base.maps_at_input
         self.per_target_work = self.base.per_target_work
         if self.signed_from_base:
             self.signed = self.base.signed

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-__all__ = ["array_to_image", "is_image_array"]
+__all__ = ["array_to_image", "is_image_array", "scaled_to_bytes"]
 
 _CHANNEL_COUNTS = (1, 3, 4)
 
@@ -68,7 +68,7 @@ def array_to_image(array: np.ndarray, scale: bool = True) -> Image.Image:
     """
     values = np.asarray(array)
     _check_image_array(values)
-    pixels = _scaled_to_bytes(values) if scale else _clipped_to_bytes(values)
+    pixels = scaled_to_bytes(values) if scale else _clipped_to_bytes(values)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
     return Image.fromarray(pixels)
@@ -87,10 +87,11 @@ def _check_image_array(values: np.ndarray) -> None:
         raise ValueError("array must hold finite values, got NaN or infinite values")
 
 
-def _scaled_to_bytes(values: np.ndarray) -> np.ndarray:
-    """Map ``values`` linearly from ``[min, max]`` onto ``[0, 255]`` as uint8.
+def scaled_to_bytes(values: np.ndarray) -> np.ndarray:
+    """Map ``values`` (any shape) linearly from ``[min, max]`` onto ``[0, 255]`` as uint8.
 
-    The arithmetic is float32, in the order keras' ``array_to_img`` uses, so
+    A constant array becomes all zeros. Volumes are scaled with one ``[min, max]``
+    for all their slices, so that slices stay comparable. The arithmetic is float32, in the order keras' ``array_to_img`` uses, so
     the truncated results match it.
     """
     floats = values.astype(np.float32)

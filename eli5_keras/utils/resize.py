@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 EPSILON = 1e-7
@@ -89,6 +90,27 @@ def apply_axis_matrices(
         x = tf.einsum(f"{''.join(subscripts)},{batch}{new}{old}->{''.join(result)}", x, matrix)
         subscripts = result
     return x
+
+
+def resize_array(values: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Linear resize of a numpy map ``S -> shape`` (any rank), as :func:`resize_linear`.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape S
+    shape : sequence of int, ``len(shape) == values.ndim``
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape ``shape`` (``values`` itself when the shapes agree).
+    """
+    shape = tuple(int(size) for size in shape)
+    if values.shape == shape:
+        return values
+    if len(shape) != values.ndim:
+        raise ValueError(f"shape must have {values.ndim} sizes for a map of shape {values.shape}; got {shape}.")
+    resized = resize_linear(tf.constant(values[None].astype(np.float32)), shape, first_axis=1)
+    return resized.numpy()[0]
 
 
 def minmax_normalize(maps: tf.Tensor, first_axis: int) -> tf.Tensor:

@@ -39,15 +39,29 @@ def test_explain_and_format_arguments_are_split(seq_model):
         eli5.show_prediction(seq_model, x, not_an_argument=1)
 
 
-def test_non_image_model_returns_the_explanation(dense_model):
+def test_non_image_model_returns_ipython_html(dense_model):
+    from IPython.display import HTML
+
     shown = eli5.show_prediction(dense_model, np.zeros((1, 10), np.float32))
-    assert isinstance(shown, Explanation)
-    assert "not supported" in shown.error
+    assert isinstance(shown, HTML)
+    assert "is not supported" in shown.data and 'class="eli5k-error"' in shown.data
+    styled = eli5.show_prediction(dense_model, np.zeros((1, 10), np.float32), include_styles=False)
+    assert "<style>" in shown.data and "<style>" not in styled.data
+
+
+def test_new_format_arguments_reach_the_image_formatter(seq_model):
+    x = images(1, seed=5)
+    with pytest.raises(ValueError, match="signed=True"):
+        eli5.show_prediction(seq_model, x, signed=True)  # eli5's maps are scaled: no raw map
+    with pytest.raises(ValueError, match="^axis applies to volume explanations"):
+        eli5.show_prediction(seq_model, x, axis=0)
+    with pytest.raises(TypeError, match="show"):
+        eli5.show_prediction(seq_model, x, show=("targets",))  # an HTML argument, as in eli5
 
 
 def test_missing_image_dependencies_warn_and_return_the_explanation(seq_model, monkeypatch):
     monkeypatch.setitem(sys.modules, "eli5_keras.formatters.image", None)
-    with pytest.warns(UserWarning, match="cannot format the explanation as an image"):
+    with pytest.warns(UserWarning, match="cannot format the explanation"):
         shown = eli5.show_prediction(seq_model, images(1, seed=4))
     assert isinstance(shown, Explanation)
     assert isinstance(shown.image, Image.Image) and len(shown.targets) == 1

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from eli5_keras.utils.resize import EPSILON, interpolation_matrix, minmax_normalize, resize_linear
+from eli5_keras.utils.resize import EPSILON, interpolation_matrix, minmax_normalize, resize_array, resize_linear
 
 
 def numpy_linear_axis(x, out, axis):
@@ -102,3 +102,14 @@ def test_minmax_normalize_axes():
     got = minmax_normalize(tf.constant(maps), first_axis=1).numpy()
     expected = (maps - maps.min(1, keepdims=True)) / (maps.max(1, keepdims=True) - maps.min(1, keepdims=True) + 1e-7)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_resize_array_is_the_numpy_face_of_resize_linear():
+    volume = np.random.default_rng(3).random((3, 2, 4))
+    resized = resize_array(volume, (6, 5, 4))
+    assert resized.shape == (6, 5, 4) and resized.dtype == np.float32
+    np.testing.assert_allclose(resized, numpy_resize(volume, (6, 5, 4), 0), atol=1e-6)
+    assert resize_array(volume, volume.shape) is volume
+    with pytest.raises(ValueError, match=r"shape must have 3 sizes"):
+        resize_array(volume, (6, 5))
+

@@ -1,0 +1,254 @@
+"""FullGrad (Srinivas & Fleuret, NeurIPS 2019, https://arxiv.org/abs/1905.00780).
+
+The reference (``idiap/fullgrad-saliency:saliency/fullgrad.py``)::
+
+    L[n,t] = sum_c psi(dS/dx ⊙ x)[..., c]
+             + sum_l sum_c upsample(psi(dS/dz_l ⊙ b_l), S)[..., c]
+
+``x (N, *S, C)`` is the explained input and ``S`` the target score on the
+differentiated scale (the class logit by default, as the reference's models return
+logits). ``l`` runs over every layer adding a per-channel bias whose output has the
+input's spatial axes: convolutions (``Conv1D/2D/3D``, transposed, depthwise,
+separable) and ``Dense`` applied to spatial tensors with ``use_bias``, and
+``BatchNormalization`` with its bias folded (inference mode)::
+
+    b = beta - moving_mean * gamma / sqrt(moving_variance + epsilon)
+
+``z_l`` is the layer's output *before* its activation: a layer with a fused activation
+is called through a shallow copy with a linear activation (sharing its variables, see
+:class:`~eli5_keras.backend.probe._LinearCall`) inside a graph override, and the
+activation is applied after, so the model itself is never changed. ``psi(t) = |t|``
+then min-max per input and target over all positions and channels,
+``(t - min) / (max - min + 1e-6)`` (the reference's ``_postProcess``); ``upsample`` is
+linear with half-pixel centres for any rank. The reference sums the terms without a
+final normalisation; the shared pipeline then applies its ReLU (a no-op here) and
+per-map min-max. Maps are at the input's resolution (``uses_layer = False``).
+
+Biases of layers without spatial axes (a ``Dense`` head) are not part of the map, as in
+the reference, but they are terms of the decomposition: :func:`fullgrad_terms` returns
+all raw terms, and ``extras["completeness_gap"]`` ``(N, T)`` is
+``S - sum(dS/dx ⊙ x) - sum_l sum(dS/dz_l ⊙ b_l)``, which is 0 (up to rounding) for a
+network of ReLUs, max/average pooling and the layers above (the reference's
+``checkCompleteness``); a nonzero gap reveals implicit biases (other nonlinearities,
+biases of other layer types, probabilities explained with ``use_logits=False``).
+
+``scale="channel"`` is pytorch-grad-cam's ``fullgrad_cam.py``: ``psi`` min-max
+normalises each channel separately (``scale_accross_batch_and_channels``, epsilon 1e-7)
+before the channel sum; pytorch-grad-cam's final normalisation of the total is the
+shared pipeline's min-max.
+
+Deviations: upsampling uses half-pixel centres (the reference uses
+``align_corners=True``); several targets are a loop of ``T`` backward passes through one
+recorded forward pass (``per_target_work = True``). Layers inside nested *subclassed*
+models (whose ``call`` cannot be replayed reliably) are not reached; their biases show
+up in the completeness gap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, List, Sequence
+
+import keras
+import tensorflow as tf
+
+from ..backend.graph import LayerPath, _call_inference, is_container, is_graph_model
+from ..backend.layers import iter_paths, output_shape, path_name
+from ..backend.probe import Forward, ModelProbe, _LinearCall
+from ..utils.resize import EPSILON, resize_linear
+from .base import Context, Method, MethodOutput
+
+PSI_EPSILON = 1e-6
+"""Denominator guard of the per-sample min-max in ``psi`` (the reference's ``eps``)."""
+
+SCALES = ("sample", "channel")
+
+_BIASED = tuple(
+    getattr(keras.layers, name)
+    for name in (
+        "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+        "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Dense",
+    )
+    if hasattr(keras.layers, name)
+)
+
+
+def bias_layers(model: keras.Model) -> List[LayerPath]:
+    """Paths of the layers whose biases FullGrad decomposes the score over: biased
+    convolutions and Dense layers, and BatchNormalization, in ``model`` and in nested
+    functional/sequential models."""
+    paths = []
+    for path in iter_paths(model):
+        layer = path[-1]
+        if any(is_container(c) and not is_graph_model(c) for c in path[:-1]):
+            continue
+        biased = isinstance(layer, _BIASED) and getattr(layer, "use_bias", False)
+        if isinstance(layer, keras.layers.BatchNormalization) or (biased and getattr(layer, "bias", None) is not None):
+            paths.append(path)
+    return paths
+
+
+def effective_bias(layer: keras.layers.Layer) -> tf.Tensor:
+    """The per-channel bias the layer adds: its ``bias``, or for BatchNormalization the
+    folded ``beta - moving_mean * gamma / sqrt(moving_variance + epsilon)``."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        mean = tf.convert_to_tensor(layer.moving_mean)
+        gamma = tf.convert_to_tensor(layer.gamma) if layer.scale else 1.0
+        beta = tf.convert_to_tensor(layer.beta) if layer.center else 0.0
+        return beta - mean * gamma / tf.sqrt(tf.convert_to_tensor(layer.moving_variance) + layer.epsilon)
+    return tf.convert_to_tensor(layer.bias)
+
+
+def _check_channels_last(path: LayerPath, rank: int = None) -> None:
+    layer = path[-1]
+    if isinstance(layer, keras.layers.BatchNormalization):
+        shape = output_shape(layer)
+        rank = rank if rank is not None else (len(shape) if shape is not None else None)
+        axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+        if rank is not None and [a % rank for a in axes] != [rank - 1]:
+            raise ValueError(
+                f"FullGrad folds the bias of BatchNormalization layer {path_name(path)!r} per channel, "
+                f"which needs it to normalise the last axis; it has axis={layer.axis!r}."
+            )
+    elif getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise ValueError(
+            f"FullGrad needs channels-last layers; layer {path_name(path)!r} has "
+            f"data_format={layer.data_format!r}."
+        )
+
+
+@dataclass
+class FullGradTerms:
+    """The raw FullGrad decomposition of the target scores, before ``psi``.
+
+    Attributes
+    ----------
+    inputs : tf.Tensor, shape (N, T, *S, C)
+        ``dS[n, t]/dx ⊙ x`` for the explained input.
+    biases : list of tf.Tensor, shapes (N, T, *s_l, C_l)
+        ``dS[n, t]/dz_l ⊙ b_l``, one per call of a bias layer, in call order.
+    paths : list of LayerPath
+        The layer of each entry of ``biases``.
+    forward : Forward
+        The forward pass (labels, scores, reported scores).
+    """
+
+    inputs: tf.Tensor
+    biases: List[tf.Tensor]
+    paths: List[LayerPath]
+    forward: Forward
+
+    def completeness_gap(self) -> tf.Tensor:
+        """``S - sum(inputs) - sum_l sum(biases_l)``: ``(N, T)``."""
+        total = _sum_per_map(self.inputs)
+        for term in self.biases:
+            total += _sum_per_map(term)
+        return self.forward.scores - total
+
+
+def _sum_per_map(term: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(term, axis=list(range(2, term.shape.rank)))
+
+
+def fullgrad_terms(
+    probe: ModelProbe, inputs: Sequence[tf.Tensor], data: tf.Tensor, input_index: int = 0
+) -> FullGradTerms:
+    """One forward pass recording every bias layer's pre-activation output ``z_l``,
+    then one backward pass per target: the raw terms ``dS/dx ⊙ x`` and ``dS/dz_l ⊙ b_l``.
+    Traceable."""
+    inputs = list(inputs)
+    x = inputs[input_index]
+    num_targets = data.shape[1]
+    if num_targets is None:
+        raise ValueError("FullGrad needs a known number of targets per input.")
+    records: list = []
+    with tf.GradientTape(watch_accessed_variables=False, persistent=num_targets > 1) as tape:
+        tape.watch(x)
+        overrides = {path: _recording_call(path, probe, tape, records) for path in bias_layers(probe.model)}
+        fwd = probe.forward(inputs, data, overrides=overrides)
+        scores = [fwd.scores[:, t] for t in range(num_targets)]
+    wrt = [x] + [z for _, z, _ in records]
+    grads = [tape.gradient(s, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO) for s in scores]
+    del tape
+    input_term = tf.stack([g[0] * x for g in grads], axis=1)
+    biases = [tf.stack([g[1 + i] * bias for g in grads], axis=1) for i, (_, _, bias) in enumerate(records)]
+    return FullGradTerms(input_term, biases, [path for path, _, _ in records], fwd)
+
+
+def _recording_call(path: LayerPath, probe: ModelProbe, tape: tf.GradientTape, records: list) -> Callable:
+    """Override of a bias layer: compute ``z`` (before the activation), watch and record
+    it with the layer's bias, and return what the layer would (the activation of ``z``;
+    ``z`` itself where the probe reads logits at the model's final layer)."""
+    layer = path[-1]
+    if isinstance(layer, keras.layers.BatchNormalization):
+        linear, squash = None, None
+    else:
+        final = probe._linear.get(path)  # the final layer, read before its softmax/sigmoid
+        linear = final if final is not None else _LinearCall(layer)
+        squash = None if final is not None else layer.activation
+
+    def call(layer, *args, **kwargs):
+        z = _call_inference(layer, args, kwargs) if linear is None else linear(layer, *args, **kwargs)
+        _check_channels_last(path, z.shape.rank)
+        tape.watch(z)
+        records.append((path, z, effective_bias(layer)))
+        return z if squash is None else squash(z)
+
+    return call
+
+
+class FullGrad(Method):
+    """FullGrad: input-gradient ⊙ input plus bias-gradient ⊙ bias of every conv and
+    BatchNormalization layer, each made positive, scaled and upsampled, summed.
+
+    Parameters
+    ----------
+    scale : {"sample", "channel"}, default "sample"
+        Min-max of ``|term|`` over all positions and channels of each map (the
+        reference), or per channel (pytorch-grad-cam).
+    """
+
+    name = "fullgrad"
+    title = "FullGrad"
+    summary = "input-gradient x input plus bias-gradient x bias of every conv/BN layer"
+    uses_layer = False
+
+    def __init__(self, scale: str = "sample") -> None:
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}; got {scale!r}.")
+        self.scale = scale
+
+    def setup(self, context: Context) -> None:
+        if not context.channels_last:
+            raise ValueError(
+                f"method {self.name!r} multiplies input {context.input_index} by its gradient, and it holds "
+                "token ids; explain an embedding layer's output with a CAM method instead."
+            )
+        for path in bias_layers(context.probe.model):
+            _check_channels_last(path)
+
+    def psi(self, term: tf.Tensor) -> tf.Tensor:
+        """``|term|`` min-max scaled (per map, or per channel) and summed over channels:
+        ``(N, T, *s, C) -> (N, T, *s)``."""
+        term = tf.abs(term)
+        last = term.shape.rank - 1
+        axes = list(range(2, last + 1)) if self.scale == "sample" else list(range(2, last))
+        epsilon = PSI_EPSILON if self.scale == "sample" else EPSILON
+        low = tf.reduce_min(term, axis=axes, keepdims=True)
+        high = tf.reduce_max(term, axis=axes, keepdims=True)
+        return tf.reduce_sum((term - low) / (high - low + epsilon), axis=-1)
+
+    def compute(self, context, inputs, data, block):
+        x = inputs[context.input_index]
+        if not x.dtype.is_floating:
+            raise ValueError(
+                f"method {self.name!r} needs a float input to differentiate; input {context.input_index} "
+                f"has dtype {x.dtype.name}."
+            )
+        terms = fullgrad_terms(context.probe, inputs, data, context.input_index)
+        size = [tf.shape(x)[1 + i] for i in range(x.shape.rank - 2)]
+        maps = self.psi(terms.inputs)
+        for term in terms.biases:
+            if term.shape.rank == terms.inputs.shape.rank:
+                maps += resize_linear(self.psi(term), size, first_axis=2)
+        extras = {"completeness_gap": terms.completeness_gap()}
+        return MethodOutput(maps, terms.forward.labels, terms.forward.reported, extras)

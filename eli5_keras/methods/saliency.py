@@ -1,0 +1,38 @@
+"""Saliency map (Simonyan, Vedaldi & Zisserman, 2014, https://arxiv.org/abs/1312.6034).
+
+    g[n, t] = dS[n, t] / dx[n]                 (N, T, *S, C)
+    M[n, t] = max_c |g[n, t, ..., c]|          (N, T, *S)
+
+``S`` is the class score before the final softmax/sigmoid (the paper's ``S_c``, by
+default; ``use_logits=False`` differentiates the probability) and ``x`` the explained
+input (``input_index``; other inputs of a multi-input model are held fixed). The map is
+non-negative; the shared pipeline then min-max normalises it.
+
+Options
+-------
+reduce : {"max_abs", "sum_abs", "l2"}, default "max_abs"
+    Channel reduction. ``"max_abs"`` is the paper's ("the maximum magnitude of w across
+    all colour channels"), as in tf-keras-vis and Xplique's ``Saliency``;
+    ``"sum_abs"`` is PAIR saliency's ``VisualizeImageGrayscale`` (before its percentile
+    clipping); ``"l2"`` the gradient's norm per position. Captum's ``Saliency`` keeps
+    the channels (``|g|`` per channel) and leaves the reduction to the user.
+"""
+from __future__ import annotations
+
+from .base import MethodOutput
+from .input_gradients import InputGradientMethod, check_choice, reduce_channels
+
+SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2")
+
+
+class Saliency(InputGradientMethod):
+    name = "saliency"
+    title = "Saliency"
+    summary = "max over channels of |dS/dx| (vanilla gradient)"
+
+    def __init__(self, reduce: str = "max_abs") -> None:
+        self.reduce = check_choice("reduce", reduce, SALIENCY_REDUCTIONS)
+
+    def compute(self, context, inputs, data, block):
+        grads, fwd = context.probe.input_gradients(inputs, data, context.input_index)
+        return MethodOutput(reduce_channels(grads, self.reduce), fwd.labels, fwd.reported)

@@ -1,0 +1,201 @@
+"""report(): one self-contained HTML page comparing methods; checked in headless Chromium."""
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import eli5_keras
+from eli5_keras.formatters.image import format_as_image
+from eli5_keras.metrics import pointing_game, pointing_hits
+
+from conftest import NUM_CLASSES, SIZE, images
+from headless_chromium import HeadlessChromium, find_chromium
+from html_parsing import decode_picture, parse_tags
+
+N = 4
+# A few methods keep the test fast as methods are added; the default (every method) is checked apart.
+SHOWN = [m for m in ("gradcam", "scorecam", "fullgrad") if m in eli5_keras.methods.available()]
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return images(N, seed=11)
+
+
+@pytest.fixture(scope="module")
+def written(seq_model, inputs, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "nested" / "report.html"
+    names = [f"class <{i}>" for i in range(NUM_CLASSES)]
+    result = eli5_keras.report(seq_model, inputs, methods=SHOWN, path=path, target_names=names, title="Report & co")
+    return result, path.read_text(encoding="utf-8")
+
+
+def test_writes_one_page_with_a_column_per_method(written):
+    result, html = written
+    assert result.path.is_file() and os.fspath(result) == str(result.path)
+    assert result.methods == SHOWN
+    headers = re.findall(r"<th>([^<]*)</th>", html.split('class="eli5k-grid"')[1])
+    assert headers == ["#", "input"] + [run.title for run in result.runs]
+    assert len(re.findall(r"<tr><td>\d+</td>", html)) == N
+
+
+def test_cells_are_the_overlays_with_target_and_score(written, inputs):
+    result, html = written
+    grid = html.split('class="eli5k-grid"')[1]
+    pictures = [a["src"] for t, a in parse_tags(grid) if t == "img" and "eli5k-picture" in a.get("class", "")]
+    per_row = 1 + len(result.runs)
+    assert len(pictures) == N * per_row
+    run = result.runs[0]
+    for i in range(N):
+        np.testing.assert_array_equal(np.asarray(decode_picture(pictures[i * per_row])), np.asarray(run.result[i].image))
+        expected = format_as_image(run.result[i], colormap=None, signed="auto")
+        np.testing.assert_array_equal(np.asarray(decode_picture(pictures[i * per_row + 1])), np.asarray(expected))
+        label = f"class &lt;{run.result.targets[i, 0]}&gt;"
+        assert f'<div class="eli5k-title">{label}</div>' in grid
+        assert f"probability {run.result.scores[i, 0]:.3f}" in grid
+
+
+def test_default_methods_are_every_available_method(seq_model, inputs, tmp_path, monkeypatch):
+    from eli5_keras import methods
+
+    asked = []
+    monkeypatch.setattr(methods, "available", lambda: asked.append(True) or ["gradcam"])
+    result = eli5_keras.report(seq_model, inputs[:1], path=tmp_path / "r.html")
+    assert asked and result.methods == ["gradcam"]
+
+
+def test_timing_per_method(written):
+    result, html = written
+    for run in result.runs:
+        assert run.first_call_seconds > 0 and run.seconds_per_input > 0
+        assert f"<td>{1000 * run.seconds_per_input:.2f}</td>" in html
+    assert result.seconds_per_input == {run.name: run.seconds_per_input for run in result.runs}
+    assert result.pointing is None and "pointing game" not in html
+
+
+def test_self_contained(written):
+    _, html = written
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    for tag, attrs in parse_tags(html):
+        assert tag not in ("script", "link", "iframe", "object")
+        for name in ("src", "href"):
+            if name in attrs:
+                assert attrs[name].startswith("data:"), (tag, attrs[name][:60])
+    assert "url(" not in html and "@import" not in html
+
+
+def test_title_and_names_are_escaped(written):
+    _, html = written
+    assert "<title>Report &amp; co</title>" in html and "class <" not in html
+
+
+def test_masks_give_pointing_game_per_method(seq_model, inputs, tmp_path):
+    maps = eli5_keras.explain(seq_model, inputs).maps[:, 0]
+    peak = maps.reshape(N, -1).argmax(axis=1)
+    masks = np.zeros((N, SIZE * SIZE), bool)
+    masks[[0, 1], peak[[0, 1]]] = True  # inputs 0 and 1: the peak is inside
+    masks[[2, 3], (peak[[2, 3]] + 1) % (SIZE * SIZE)] = True  # 2 and 3: the mask misses it
+    masks = masks.reshape(N, SIZE, SIZE)
+    result = eli5_keras.report(seq_model, inputs, methods=["gradcam"], masks=masks, path=tmp_path / "r.html")
+    assert result.pointing == {"gradcam": 0.5}
+    np.testing.assert_array_equal(result.runs[0].hits, [True, True, False, False])
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "0.50 (2/4)" in html
+    assert html.count("\u2713 maximum inside the mask") == 2 and html.count("\u2717 maximum outside the mask") == 2
+
+
+@pytest.mark.parametrize(
+    "masks, error, match",
+    [
+        (np.zeros((N - 1, SIZE, SIZE), bool), ValueError, r"^masks must have shape \(N, \*S\) with N = 4"),
+        (np.zeros((N, SIZE, SIZE + 1), bool), ValueError, r"^masks must have shape \(N, \*S\) with S the maps'"),
+        (np.full((N, SIZE, SIZE), 0.5), TypeError, r"^masks must be boolean"),
+    ],
+)
+def test_bad_masks_are_named(seq_model, inputs, tmp_path, masks, error, match):
+    with pytest.raises(error, match=match):
+        eli5_keras.report(seq_model, inputs, methods="gradcam", masks=masks, path=tmp_path / "r.html")
+
+
+def test_several_targets_per_cell_and_explain_options(seq_model, inputs, tmp_path):
+    result = eli5_keras.report(seq_model, inputs[:2], methods=["gradcam"], top_k=2, layer="conv1",
+                               path=tmp_path / "r.html")
+    assert result.runs[0].result.maps.shape == (2, 2, SIZE, SIZE) and result.runs[0].result.layer == "conv1"
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'data-target-index="\d+"', html)) == 4
+    assert "the top 2 classes of each input" in html
+
+
+def test_errors_name_the_argument(seq_model, inputs, tmp_path):
+    with pytest.raises(ValueError, match=r"unknown method 'nope'; available methods"):
+        eli5_keras.report(seq_model, inputs, methods=["nope"], path=tmp_path / "r.html")
+    with pytest.raises(TypeError, match=r"^methods must be a method name or a non-empty list"):
+        eli5_keras.report(seq_model, inputs, methods=[], path=tmp_path / "r.html")
+    with pytest.raises(ValueError, match=r"shape"):
+        eli5_keras.report(seq_model, images(2, size=SIZE + 3), methods="gradcam", path=tmp_path / "r.html")
+    with pytest.raises(ValueError, match=r"^display_width must be a positive int"):
+        eli5_keras.report(seq_model, inputs, methods="gradcam", display_width=-5, path=tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_summary_in_jupyter(written):
+    result, _ = written
+    summary = result._repr_html_()
+    assert "eli5k-summary" in summary and str(result.path) in summary
+
+
+def test_pointing_metrics():
+    maps = np.array([[[0.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]]])
+    masks = np.array([[[False, True], [False, False]], [[True, False], [False, False]]])
+    np.testing.assert_array_equal(pointing_hits(maps, masks), [True, False])
+    assert pointing_game(maps, masks) == 0.5
+    with pytest.raises(ValueError, match="masks must have the maps' shape"):
+        pointing_hits(maps, masks[:, :1])
+
+
+# --------------------------------------------------------------------------
+# a real browser
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary = find_chromium()
+    if binary is None:
+        reason = ("chromium is not installed, so the report was not checked in a browser "
+                  "(.ci/run installs Debian's chromium: apt-get install -y chromium)")
+        print(f"SKIPPED: {reason}")
+        pytest.skip(reason)
+    pytest.importorskip("websocket", reason="websocket-client drives chromium; pip install -e '.[test]'")
+    chromium = HeadlessChromium(binary)
+    yield chromium
+    chromium.close()
+
+
+def test_report_renders_in_headless_chromium(browser, written, tmp_path):
+    _, html = written
+    path = written[0].path
+    screenshot = tmp_path / "report.png"
+    page = browser.check(path, screenshot=screenshot)
+    print(f"report screenshot: {screenshot}")
+    assert page.errors == []
+    expected_images = len([1 for tag, _ in parse_tags(html) if tag == "img"])
+    assert len(page.images) == expected_images > 0
+    assert all(image["complete"] and image["naturalWidth"] > 0 for image in page.images), page.images
+    with Image.open(screenshot) as shot:
+        assert shot.format == "PNG" and shot.width > 400 and shot.height > 400
+        assert len(np.unique(np.asarray(shot.convert("L")))) > 10  # not a blank page
+
+
+def test_the_browser_check_catches_broken_pages(browser, tmp_path):
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        "<!doctype html><img src='data:image/png;base64,bm90IGEgcG5n'>"
+        "<script>console.error('boom')</script>",
+        encoding="utf-8",
+    )
+    page = browser.check(broken)
+    assert any("boom" in error for error in page.errors)
+    assert page.images[0]["naturalWidth"] == 0
