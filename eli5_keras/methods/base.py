@@ -23,11 +23,10 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
-import keras
 import tensorflow as tf
 
-from ..backend.graph import LayerPath, model_inputs
-from ..backend.probe import Forward, ModelProbe
+from ..backend.graph import LayerPath
+from ..backend.probe import ModelProbe
 
 
 @dataclass
@@ -254,39 +253,3 @@ def outer_product(factors: Sequence[tf.Tensor]) -> tf.Tensor:
         factor = tf.reshape(factor, shape)
         out = factor if out is None else out * factor
     return out
-
-
-# -- perturbed copies of the inputs ------------------------------------------------------
-
-
-def pin_targets(
-    context: Context, inputs: List[tf.Tensor], data: tf.Tensor, taps: Sequence[LayerPath] = ()
-) -> Tuple[Forward, tf.Tensor]:
-    """A forward pass on the unperturbed ``inputs`` and target data that names, on any
-    other input (occluded, masked, noisy, augmented), the scores this pass selected:
-    "top class" becomes the class resolved here, so a perturbation never changes which
-    class is explained. ``taps`` are read on the way (e.g. a layer's grid)."""
-    fwd = context.probe.forward(inputs, data, taps=taps)
-    return fwd, context.probe.target.pin(data, fwd.labels)
-
-
-def expand_inputs(
-    inputs: List[tf.Tensor], input_index: int, expanded: tf.Tensor, copies: tf.Tensor
-) -> List[tf.Tensor]:
-    """Model inputs for ``copies`` modified versions of each example: ``expanded``
-    ``(n * copies, ...)`` (example-major) replaces input ``input_index``; every other
-    input is repeated ``copies`` times."""
-    return [expanded if i == input_index else tf.repeat(x, copies, axis=0) for i, x in enumerate(inputs)]
-
-
-def require_float_input(context: Context, method: str, why: str) -> Any:
-    """The spec of the explained input; ValueError when it is not a float input (token
-    ids cannot be masked, blurred or noised)."""
-    spec = model_inputs(context.probe.model)[context.input_index]
-    dtype = keras.backend.standardize_dtype(spec.dtype)
-    if not dtype.startswith("float"):
-        raise ValueError(
-            f"{method} {why}, so it needs a float input; input {context.input_index} has shape "
-            f"{tuple(spec.shape)} and dtype {dtype}."
-        )
-    return spec

@@ -42,7 +42,8 @@ from typing import Any, Mapping, Optional, Union
 import tensorflow as tf
 
 from . import options as check
-from .base import Context, Method, MethodOutput, fold_over_blocks, pin_targets, require_float_input
+from .base import Context, Method, MethodOutput, fold_over_blocks
+from .perturbed import pin_targets, require_float_input
 from .wrapper import Wrapper
 
 DEFAULT_BASE = "saliency"

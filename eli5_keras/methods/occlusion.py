@@ -39,7 +39,8 @@ import tensorflow as tf
 from ..backend.graph import model_inputs
 from ..backend.inputs import input_spatial_rank
 from . import options as check
-from .base import Context, Method, MethodOutput, expand_inputs, outer_product, pin_targets, sum_over_blocks
+from .base import Context, Method, MethodOutput, outer_product, sum_over_blocks
+from .perturbed import forward_copies, pin_targets
 
 DEFAULT_WINDOW = 8
 UNKNOWN_EXPANSION = 2**31 - 1
@@ -134,9 +135,7 @@ class Occlusion(Method):
             inside = tf.reshape(mask > 0, tf.concat([[1], tf.shape(mask), channel], axis=0))
             occluded = tf.where(inside, baseline, x[:, None])
             occluded = tf.reshape(occluded, tf.concat([[n * size], tf.shape(x)[1:]], axis=0))
-            out = context.probe.forward(
-                expand_inputs(inputs, context.input_index, occluded, size), tf.repeat(pinned, size, axis=0)
-            )
+            out = forward_copies(context.probe, inputs, pinned, size, replaced={context.input_index: occluded})
             drops = fwd.scores[:, None, :] - tf.reshape(out.scores, tf.stack([n, size, t]))
             return tf.ensure_shape(tf.tensordot(drops, mask, axes=[[1], [0]]), initial.shape)  # (n, t, *S)
 

@@ -39,15 +39,8 @@ import tensorflow as tf
 from ..backend.inputs import input_spatial_rank
 from ..utils.resize import EPSILON, apply_axis_matrices, interpolation_matrix
 from . import options as check
-from .base import (
-    Context,
-    Method,
-    MethodOutput,
-    expand_inputs,
-    pin_targets,
-    require_float_input,
-    sum_over_blocks,
-)
+from .base import Context, Method, MethodOutput, sum_over_blocks
+from .perturbed import forward_copies, pin_targets, require_float_input
 
 DEFAULT_MASKS = 4000
 DEFAULT_GRID = 8
@@ -125,9 +118,7 @@ class RISE(Method):
             keep = masks[None, ..., None]
             masked = x[:, None] * keep + (1.0 - keep) * value  # (n, size, *S, C)
             masked = tf.reshape(masked, tf.concat([[n * size], tf.shape(x)[1:]], axis=0))
-            out = context.probe.forward(
-                expand_inputs(inputs, context.input_index, masked, size), tf.repeat(pinned, size, axis=0)
-            )
+            out = forward_copies(context.probe, inputs, pinned, size, replaced={context.input_index: masked})
             probabilities = tf.reshape(out.reported, tf.stack([n, size, t]))
             saliency = tf.tensordot(probabilities, masks, axes=[[1], [0]])
             coverage = tf.reduce_sum(masks, axis=0)

@@ -26,8 +26,9 @@ A flip is its own inverse, so flips map back exactly. Scales follow the model:
 
 The clean grid is the input's spatial shape for methods on the input (and for layer
 methods whose maps are at the input, Guided Grad-CAM), the explained layer's grid on
-the clean input for CAM methods (whose maps the pipeline then resizes onto the input). Raw maps are combined before the pipeline's ReLU / normalisation;
-the base's extras are averaged. Targets are resolved once on the clean input.
+the clean input for CAM methods (whose maps the pipeline then resizes onto the input).
+Raw maps are combined before the pipeline's ReLU / normalisation; the base's extras
+are averaged. Targets are resolved once on the clean input.
 Defaults: ``base="gradcam"``, ``flips=(-1,)``, ``scales=(0.75, 1.0, 1.25)``
 (keras-explainable: ``hflip=True``, ``scales=[0.5, 1.5, 2.0]`` plus the clean input).
 """
@@ -42,7 +43,8 @@ from ..backend.graph import model_inputs
 from ..backend.inputs import input_spatial_rank
 from ..utils.resize import apply_axis_matrices, interpolation_matrix
 from . import options as check
-from .base import Context, Method, MethodOutput, fold_over_blocks, outer_product, pin_targets, require_float_input
+from .base import Context, Method, MethodOutput, fold_over_blocks, outer_product
+from .perturbed import pin_targets, require_float_input
 from .wrapper import Wrapper
 
 DEFAULT_FLIPS = (-1,)

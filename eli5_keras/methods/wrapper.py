@@ -16,7 +16,8 @@ from typing import Any, List, Mapping, Optional, Tuple, Union
 
 import tensorflow as tf
 
-from .base import Context, Method, MethodOutput, _hashable, expand_inputs
+from .base import Context, Method, MethodOutput, _hashable
+from .perturbed import copies_of
 
 
 def resolve_base(base: Union[str, Method], base_options: Optional[Mapping[str, Any]]) -> Method:
@@ -96,7 +97,7 @@ class Wrapper(Method):
         n = tf.shape(inputs[context.input_index])[0]
         out = self.base.compute(
             context,
-            expand_inputs(inputs, context.input_index, modified, copies),
+            copies_of(inputs, copies, {context.input_index: modified}),
             tf.repeat(pinned, copies, axis=0),
             block,
         )

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from eli5_keras.methods.base import Method, MethodOutput, expand_inputs, sum_over_blocks
+from eli5_keras.methods.base import Method, MethodOutput, sum_over_blocks
 
 from conftest import dense_logits
 
@@ -87,10 +87,8 @@ class ScaledGradient(Method):
             shape = tf.concat([[1, size], tf.ones([x.shape.rank - 1], tf.int32)], 0)
             scaled = x[:, None] * tf.reshape(alphas, shape)
             scaled = tf.reshape(scaled, tf.concat([[n * size], tf.shape(x)[1:]], 0))
-            grads, _ = context.probe.input_gradients(
-                expand_inputs(inputs, context.input_index, scaled, size), tf.repeat(data, size, axis=0),
-                context.input_index,
-            )
+            batch = [scaled if i == context.input_index else tf.repeat(v, size, 0) for i, v in enumerate(inputs)]
+            grads, _ = context.probe.input_gradients(batch, tf.repeat(data, size, axis=0), context.input_index)
             grads = tf.reshape(tf.reduce_sum(grads, axis=-1), tf.concat([[n, size, t], tf.shape(x)[1:-1]], 0))
             return tf.reduce_sum(grads, axis=1)
 

@@ -12,6 +12,7 @@ from eli5_keras.methods.gradcam import GradCAM
 from eli5_keras.methods.noise import SmoothGrad, SquareGrad, VarGrad
 
 from conftest import images, plain_gradcam, signals, top_classes, volumes
+from plain_ops import check_in_flight_bound
 from perturb_helpers import (
     InputGradient,
     ScaledGradient,
@@ -131,6 +132,13 @@ def test_blocks_of_samples_and_of_the_base_expansion(seq_model):
     assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
 
 
+@pytest.mark.parametrize("batch_size, largest", [(6, 6), (5, 3), (30, 24)])
+def test_passes_in_flight_are_bounded_by_batch_size(seq_model, batch_size, largest):
+    # 4 samples x 3 steps per input: 2 noisy copies x 3 steps, 1 copy x 3 steps, or 2 inputs x 12
+    method = SmoothGrad(base=ScaledGradient(3), samples=4)
+    check_in_flight_bound(seq_model, images(3, seed=7), method, batch_size, largest, column=0)
+
+
 def test_maps_depend_on_the_input_and_seed_only(seq_model):
     x = images(5, seed=3)
     options = dict(method="vargrad", base="gradcam", samples=6, seed=9, **RAW)
@@ -194,6 +202,7 @@ def test_properties_follow_the_base():
         assert not wrapped.signed and not wrapped.uses_layer
     assert get("squaregrad", base="gradcam").title == "SquareGrad(Grad-CAM)"
     assert (smooth.samples, smooth.noise_level, smooth.seed) == (25, 0.15, 0)
+    assert get("smoothgrad").base.name == "saliency" and get("vargrad").title == "VarGrad(Saliency)"
 
 
 def test_cache_key_includes_the_base():

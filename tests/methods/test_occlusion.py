@@ -13,6 +13,7 @@ from eli5_keras.methods.occlusion import UNKNOWN_EXPANSION, Occlusion
 
 from conftest import images, signals, top_classes, volumes
 from perturb_helpers import chain_logits, gather, probabilities, token_model
+from plain_ops import check_in_flight_bound
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -213,6 +214,12 @@ def test_batch_size_does_not_change_maps_and_no_retrace(seq_model):
     np.testing.assert_allclose(some.maps, many.maps, rtol=1e-5, atol=1e-6)
     explainer = get_explainer(seq_model, "occlusion", None, **PIPELINE, window=4, stride=2)
     assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("batch_size, largest", [(9, 8), (3, 3)])
+def test_occluded_copies_in_flight_are_bounded_by_batch_size(seq_model, batch_size, largest):
+    # 4 windows per input: 2 inputs (8 copies) per chunk, or blocks of 3 windows of one input
+    check_in_flight_bound(seq_model, images(3, seed=7), Occlusion(window=6), batch_size, largest, column=2)
 
 
 def test_gaps_between_windows_get_zero_and_no_nan(seq_model):

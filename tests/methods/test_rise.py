@@ -10,6 +10,7 @@ from eli5_keras.methods.rise import RISE, mask_parameters, upsampled_masks
 
 from conftest import images, signals, volumes
 from perturb_helpers import gather, probabilities, token_model
+from plain_ops import check_in_flight_bound
 
 RAW = dict(relu=False, normalize=False)
 PIPELINE = dict(use_logits=True, relu=False, normalize=False, resize=True, input_index=None)
@@ -151,6 +152,11 @@ def test_same_seed_same_maps_whatever_the_batch_size(seq_model):
     assert np.abs(other.maps - many.maps).max() > 1e-3
     explainer = get_explainer(seq_model, "rise", None, **PIPELINE, masks=10, grid=3, seed=11)
     assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("batch_size, largest", [(4, 4), (25, 20)])
+def test_masked_copies_in_flight_are_bounded_by_batch_size(seq_model, batch_size, largest):
+    check_in_flight_bound(seq_model, images(3, seed=8), RISE(masks=10, grid=3), batch_size, largest, column=1)
 
 
 def test_variable_size_and_no_nan(variable_model):

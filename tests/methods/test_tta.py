@@ -14,6 +14,7 @@ from eli5_keras.methods.tta import TTA
 
 from conftest import images, plain_gradcam, signals, top_classes, volumes
 from perturb_helpers import InputGradient, chain_logits, probabilities, tape_gradient_maps, token_model
+from plain_ops import check_in_flight_bound
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -208,6 +209,13 @@ def test_batch_size_does_not_change_maps_and_no_retrace(seq_model):
     explainer = get_explainer(seq_model, "tta", None, **PIPELINE, base="gradcam", flips=(0, 1), scales=(0.8, 1.0))
     assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
     assert explainer.method.expansion(None) == 8
+
+
+@pytest.mark.parametrize("batch_size, largest", [(3, 3), (8, 8)])
+def test_augmented_copies_in_flight_are_bounded_by_batch_size(seq_model, batch_size, largest):
+    # 4 augmentations per input: blocks of 3 of one input, or 2 inputs x 4
+    method = TTA(base="gradcam", scales=(0.8, 1.0))
+    check_in_flight_bound(seq_model, images(3, seed=9), method, batch_size, largest, column=3)
 
 
 def test_extras_of_the_base_are_averaged(seq_model):
