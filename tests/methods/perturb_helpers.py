@@ -90,7 +90,7 @@ class ScaledGradient(Method):
             batch = [scaled if i == context.input_index else tf.repeat(v, size, 0) for i, v in enumerate(inputs)]
             grads, _ = context.probe.input_gradients(batch, tf.repeat(data, size, axis=0), context.input_index)
             grads = tf.reshape(tf.reduce_sum(grads, axis=-1), tf.concat([[n, size, t], tf.shape(x)[1:-1]], 0))
-            return tf.reduce_sum(grads, axis=1)
+            return tf.ensure_shape(tf.reduce_sum(grads, axis=1), initial.shape)
 
         fwd = context.probe.forward(inputs, data)
         initial = tf.zeros(tf.concat([[n, t], tf.shape(x)[1:-1]], 0))
