@@ -40,10 +40,10 @@ from ..backend.graph import model_inputs
 from ..backend.inputs import input_spatial_rank
 from . import options as check
 from .base import Context, Method, MethodOutput, outer_product, sum_over_blocks
-from .perturbed import forward_copies, pin_targets
+from .perturbed import UNKNOWN_CHANNELS, forward_copies, pin_targets
 
 DEFAULT_WINDOW = 8
-UNKNOWN_EXPANSION = 2**31 - 1
+UNKNOWN_EXPANSION = UNKNOWN_CHANNELS
 """Work per input when the input's spatial size is only known at run time: the
 driver then explains one input at a time, in blocks of ``batch_size``."""
 

@@ -17,7 +17,7 @@ from typing import Any, List, Mapping, Optional, Tuple, Union
 import tensorflow as tf
 
 from .base import Context, Method, MethodOutput, _hashable
-from .perturbed import copies_of
+from .perturbed import UNKNOWN_CHANNELS, copies_of
 
 
 def resolve_base(base: Union[str, Method], base_options: Optional[Mapping[str, Any]]) -> Method:
@@ -67,7 +67,7 @@ class Wrapper(Method):
         self.base.setup(context)
 
     def expansion(self, context: Context) -> int:
-        return self.copies(context) * max(1, int(self.base.expansion(context)))
+        return min(self.copies(context) * max(1, int(self.base.expansion(context))), UNKNOWN_CHANNELS)
 
     def key(self) -> tuple:
         own = tuple(
@@ -78,7 +78,7 @@ class Wrapper(Method):
     def split_block(self, context: Context, block: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
         """``(copies per block, the base's block)`` with ``copies * base block <= block``
         (at least one of each)."""
-        per_copy = max(1, int(self.base.expansion(context)))
+        per_copy = min(max(1, int(self.base.expansion(context))), UNKNOWN_CHANNELS)
         copies = tf.maximum(block // per_copy, 1)
         return copies, tf.maximum(block // copies, 1)
 

@@ -139,6 +139,16 @@ def test_passes_in_flight_are_bounded_by_batch_size(seq_model, batch_size, large
     check_in_flight_bound(seq_model, images(3, seed=7), method, batch_size, largest, column=0)
 
 
+def test_base_with_work_known_only_at_run_time(variable_model):
+    # occlusion on a free-size input reports the "unknown" expansion; the wrapper stays int32-safe
+    x = images(2, size=8, seed=11)
+    options = dict(method="smoothgrad", base="occlusion", base_options=dict(window=4), samples=3, **RAW)
+    one = eli5.explain(variable_model, x, batch_size=1, **options)
+    many = eli5.explain(variable_model, x, batch_size=64, **options)
+    assert one.maps.shape == (2, 1, 8, 8) and np.all(np.isfinite(one.maps))
+    np.testing.assert_allclose(one.maps, many.maps, rtol=1e-5, atol=1e-6)
+
+
 def test_maps_depend_on_the_input_and_seed_only(seq_model):
     x = images(5, seed=3)
     options = dict(method="vargrad", base="gradcam", samples=6, seed=9, **RAW)
