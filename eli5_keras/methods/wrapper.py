@@ -43,8 +43,9 @@ def resolve_base(base: Union[str, Method], base_options: Optional[Mapping[str, A
 class Wrapper(Method):
     """Base of wrappers: override :meth:`copies` and :meth:`compute`.
 
-    ``uses_layer``, ``maps_at_input``, ``per_target_work`` and ``signed`` follow the base (a subclass may
-    declare ``signed`` itself); ``title`` reads e.g. ``"SmoothGrad(Grad-CAM)"``.
+    ``uses_layer``, ``maps_at_input``, ``per_target_work`` and ``signed`` follow the
+    base (a subclass may declare ``signed`` itself with ``signed_from_base = False``);
+    ``title`` reads e.g. ``"SmoothGrad(Grad-CAM)"``.
     """
 
     signed_from_base = True
