@@ -10,16 +10,23 @@ and batched, compiled explanations go beyond it::
     result = eli5.explain(model, images, top_k=3)       # maps (N, 3, H, W)
     eli5.format_as_html(result[0])                      # HTML (Jupyter shows it by itself)
     eli5.report(model, images, methods=["gradcam"], path="report.html")
+
+Text models (token ids) are explained token by token::
+
+    expl = eli5.explain_prediction(text_model, ids, tokens=words, pad_value=0)
+    eli5.format_as_html(expl)                           # highlighted document
 """
 from __future__ import annotations
 
 from typing import Any
 
 from . import methods
-from .base import Explanation, TargetExplanation
+from .base import DocWeightedSpans, Explanation, TargetExplanation, WeightedSpans
 from .compat.explain_prediction import explain_prediction, explain_prediction_keras
 from .compat.gradcam import gradcam, gradcam_backend
 from .compat.show import show_prediction
+from .compat.text import explain_prediction_keras_text, text_explanations
+from .formatters.text_html import format_text_as_html
 from .explain import Explainer, explain
 from .reporting import Report, report
 from .result import ExplanationBatch
@@ -45,13 +52,18 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DocWeightedSpans",
     "Explanation",
     "TargetExplanation",
+    "WeightedSpans",
     "Explainer",
     "ExplanationBatch",
     "explain",
     "explain_prediction",
     "explain_prediction_keras",
+    "explain_prediction_keras_text",
+    "format_text_as_html",
+    "text_explanations",
     "gradcam",
     "gradcam_backend",
     "show_prediction",

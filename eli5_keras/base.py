@@ -3,12 +3,13 @@
 Every explainer returns these; formatters only read them. The field order of
 ``Explanation`` and ``TargetExplanation`` is eli5's, so positional construction
 written for ``eli5.base`` works unchanged. ``Explanation.layer`` is new: the
-path of the layer a CAM method was computed at.
+path of the layer a CAM method was computed at. Text explanations highlight tokens
+with eli5's :class:`WeightedSpans` / :class:`DocWeightedSpans` (same fields, same order).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Optional, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -59,18 +60,22 @@ class TargetExplanation(_FieldEquality):
     ----------
     target : int or str
         The explained class index (or name).
-    feature_weights, weighted_spans
-        Kept for eli5 compatibility; unused by image explanations.
+    feature_weights
+        Kept for eli5 compatibility; unused by Grad-CAM explanations.
     proba : float, optional
         The target's probability when the model's output is one.
     score : float, optional
         The model's output for the target, as the model returns it.
+    weighted_spans : WeightedSpans, optional
+        Text explanations: the document joined from the tokens and one
+        ``(token, [(start, end)], weight)`` span per token.
     heatmap : numpy.ndarray, optional
         Localisation map, values in [0, 1], shape ``S`` (spatial shape of the
-        layer's grid for eli5 functions).
+        layer's grid for eli5 functions; one value per token for text).
     raw_heatmap : numpy.ndarray, optional
         The map before it was scaled into ``heatmap`` (possibly signed), when the
-        explainer was asked not to normalise. New in eli5-keras.
+        explainer was asked not to normalise or to keep negative evidence
+        (``relu=False``). New in eli5-keras.
     """
 
     target: Union[str, int]
@@ -123,3 +128,50 @@ class Explanation(_FieldEquality):
         from .formatters.notebook import repr_png
 
         return repr_png(self)
+
+
+WeightedSpan = Tuple[Any, List[Tuple[int, int]], float]
+"""``(feature, [(start, end), ...], weight)``: a feature (a token), its character
+ranges in the document (end exclusive) and its weight."""
+
+
+@dataclass(eq=False)
+class WeightedSpans(_FieldEquality):
+    """Highlighted spans of a document (eli5's ``eli5.base.WeightedSpans``).
+
+    Attributes
+    ----------
+    docs_weighted_spans : list of DocWeightedSpans
+        One per vectorizer in eli5; one document for a Keras text model.
+    other : optional
+        eli5's feature weights not highlighted anywhere; unused here.
+    """
+
+    docs_weighted_spans: List["DocWeightedSpans"]
+    other: Any = None
+
+
+@dataclass(eq=False)
+class DocWeightedSpans(_FieldEquality):
+    """Features highlighted in one text (eli5's ``eli5.base.DocWeightedSpans``).
+
+    Attributes
+    ----------
+    document : str
+        The text the spans index into.
+    spans : sequence of WeightedSpan
+        ``(feature, [(start, end), ...], weight)``.
+    preserve_density : bool, optional
+        Formatters divide a span's weight by its length (eli5's choice for character
+        n-grams); None/False for tokens.
+    with_probabilities : bool, optional
+        Weights are probabilities in [0, 1] (eli5's other colour scheme).
+    vec_name : str, optional
+        Name shown before the document.
+    """
+
+    document: str
+    spans: Sequence[WeightedSpan]
+    preserve_density: Optional[bool] = None
+    with_probabilities: Optional[bool] = None
+    vec_name: Optional[str] = None

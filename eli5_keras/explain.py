@@ -27,7 +27,7 @@ from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
 from .backend.probe import ModelProbe
 from .methods.base import Context, Method
 from .result import ExplanationBatch
-from .targets import Target, as_target
+from .targets import NegatedTarget, Target, as_target
 from .utils.resize import minmax_normalize, resize_linear
 
 TargetNames = Union[Sequence[str], Mapping[int, str], None]
@@ -63,6 +63,9 @@ class Explainer:
     input_index : int, optional
         For multi-input models, the input that methods on the input explain (default:
         the first input with spatial axes).
+    counterfactual : bool, default False
+        Explain the opposite score ``-S`` (:class:`~eli5_keras.targets.NegatedTarget`):
+        what pushes the target's score down. Reported ``scores`` stay the model's.
     **method_options
         Options of the method (e.g. ``steps=`` for Integrated Gradients).
     """
@@ -78,6 +81,7 @@ class Explainer:
         normalize: Optional[bool] = None,
         resize: bool = True,
         input_index: Optional[int] = None,
+        counterfactual: bool = False,
         **method_options: Any,
     ) -> None:
         if not isinstance(model, keras.Model):
@@ -109,6 +113,7 @@ class Explainer:
             relu=(not self.method.signed) if relu is None else bool(relu),
             normalize=(not self.method.signed) if normalize is None else bool(normalize),
             resize=bool(resize),
+            counterfactual=bool(counterfactual),
         )
         self._functions: Dict[Any, Tuple[ModelProbe, Context, Any]] = {}
 
@@ -160,7 +165,8 @@ class Explainer:
         if self._resizes():
             spec = self._input_specs[self.input_index]
             maps = resize_linear(maps, spatial_size(spec, inputs[self.input_index]), first_axis=2)
-        return maps, out.labels, out.scores, out.extras
+        scores = -out.scores if self.options["counterfactual"] else out.scores  # the model's own scores
+        return maps, out.labels, scores, out.extras
 
     def _resizes(self) -> bool:
         """Layer maps are resized onto the input (not maps a method makes at the input)."""
@@ -211,6 +217,8 @@ class Explainer:
         arrays = prepare_inputs(model, inputs)
         n = len(arrays[0])
         target = as_target(targets, top_k, output_index)
+        if self.options["counterfactual"]:
+            target = NegatedTarget(target)
         target.bind(self._output_shapes, n)
         data = target.encode(n)
         probe, context, fn = self.function(target, data)
@@ -274,8 +282,10 @@ def get_explainer(
     model: keras.Model, method: Union[str, Method] = "gradcam", layer: LayerSpec = None, **options: Any
 ) -> Explainer:
     """A cached :class:`Explainer` for (model, method and its options, layer, options)."""
-    pipeline_keys = ("use_logits", "relu", "normalize", "resize", "input_index")
+    pipeline_keys = ("use_logits", "relu", "normalize", "resize", "input_index", "counterfactual")
     pipeline = {k: options.pop(k) for k in pipeline_keys if k in options}
+    if not pipeline.get("counterfactual", False):
+        pipeline.pop("counterfactual", None)  # the default: same explainer as when not given
     instance = _methods.get(method, **options)
     path = resolve_layer(model, layer) if instance.uses_layer else None
     if path is None and layer is not None:
@@ -302,6 +312,7 @@ def explain(
     output_index: int = 0,
     input_index: Optional[int] = None,
     target_names: TargetNames = None,
+    counterfactual: bool = False,
     **method_options: Any,
 ) -> ExplanationBatch:
     """Explain a batch of inputs: ``(N, *input_shape) -> maps (N, T, *S)``.
@@ -325,7 +336,7 @@ def explain(
         Bound on the work in flight: (input, target, step/mask/channel/sample) items.
     top_k : int, optional
         Explain the ``top_k`` best classes of each input (instead of ``targets``).
-    use_logits, relu, normalize, resize, input_index
+    use_logits, relu, normalize, resize, input_index, counterfactual
         See :class:`Explainer`.
     output_index : int, default 0
         Which model output holds the class scores (class targets).
@@ -357,6 +368,7 @@ def explain(
         normalize=normalize,
         resize=resize,
         input_index=input_index,
+        counterfactual=counterfactual,
         **method_options,
     )
     return explainer.explain(

@@ -22,6 +22,7 @@ Targets:
 * :class:`SegmentationTarget` - a class summed over a region of a dense output.
 * :class:`OutputTarget` - any target, on one output of a multi-output model.
 * :class:`FunctionTarget` - a user function of the outputs.
+* :class:`NegatedTarget` - ``-S`` of another target (counterfactual explanations).
 
 :func:`as_target` turns ``explain()``'s ``targets=``/``top_k=`` into one of these.
 """
@@ -331,6 +332,26 @@ class FunctionTarget(Target):
                 f"the target function must return shape (N,) or (N, {self._t}); got {tuple(scores.shape)}."
             )
         return data, tf.cast(scores, tf.float32)
+
+
+class NegatedTarget(OutputTarget):
+    """The opposite score ``-S`` of another target: a gradient method then explains
+    what pushes ``S`` down (Grad-CAM's counterfactual explanations, Selvaraju et al.
+    2017, section 5.2: negated gradients), a perturbation method what raises it when
+    removed. ``explain(..., counterfactual=True)`` wraps its target in this. Labels
+    (e.g. the top class) are still chosen on the original scores."""
+
+    def __init__(self, target: Target) -> None:
+        if not isinstance(target, Target):
+            raise TypeError(f"NegatedTarget wraps a Target; got {type(target).__name__}.")
+        super().__init__(target.output_index, target)
+
+    def key(self):
+        return ("negated", self.inner.key())
+
+    def __call__(self, outputs, data, probabilities):
+        labels, scores = self.inner(outputs, data, probabilities)
+        return labels, -scores
 
 
 def as_target(targets: Any = None, top_k: Optional[int] = None, output_index: int = 0) -> Target:

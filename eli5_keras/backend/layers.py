@@ -13,7 +13,7 @@ from typing import Iterator, Optional, Sequence, Union
 import keras
 
 from .graph import LayerPath, is_container, model_inputs
-from .inputs import input_spatial_rank
+from .inputs import input_spatial_rank, is_token_input
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -75,11 +75,16 @@ def auto_layer(model: keras.Model) -> LayerPath:
     """The last layer with a spatial output, walking back from the model's output and
     descending into nested models. Pooling, dense and container layers are skipped.
 
+    A model whose spatial inputs are all token ids ``(N, L)`` (a text model) gets the
+    text rule of :func:`auto_text_layer` instead.
+
     Raises
     ------
     ValueError
         If the model has no such layer.
     """
+    if is_text_model(model):
+        return auto_text_layer(model)
     ranks = input_spatial_ranks(model)
     for path in reversed(list(iter_paths(model))):
         if _is_auto_candidate(path[-1], ranks):
@@ -88,6 +93,66 @@ def auto_layer(model: keras.Model) -> LayerPath:
         f"Could not find a suitable target layer automatically in model {model.name!r}: "
         "no layer has a spatial output (batch, *spatial, channels) of the input's rank. "
         "Pass layer= with a convolutional layer's name, index or instance."
+    )
+
+
+# -- text models -----------------------------------------------------------------------
+
+SEQUENCE_LAYERS = (
+    keras.layers.Conv1D,
+    keras.layers.SeparableConv1D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.RNN,
+    keras.layers.Bidirectional,
+)
+"""Layers that read a token sequence in order (convolutions, recurrent layers)."""
+
+TEMPORAL_POOLING_LAYERS = (keras.layers.MaxPooling1D, keras.layers.AveragePooling1D)
+
+_TEXT_TIERS = (
+    ("a Conv1D, recurrent or bidirectional layer", SEQUENCE_LAYERS),
+    ("a temporal pooling layer", TEMPORAL_POOLING_LAYERS),
+    ("an embedding", (keras.layers.Embedding,)),
+)
+
+
+def is_text_model(model: keras.Model) -> bool:
+    """Every model input with spatial axes is token ids ``(N, L)`` (and there is one)."""
+    specs = [x for x in model_inputs(model) if input_spatial_rank(x) >= 1]
+    return bool(specs) and all(is_token_input(x) for x in specs)
+
+
+def is_sequence_output(layer: keras.layers.Layer) -> bool:
+    """Output ``(batch, steps, features)`` with more than one step (or an unknown count)."""
+    shape = output_shape(layer)
+    return shape is not None and len(shape) == 3 and shape[1] != 1
+
+
+def auto_text_layer(model: keras.Model) -> LayerPath:
+    """The layer to explain a text model at: the last Conv1D / recurrent / bidirectional
+    layer with a sequence output, else the last temporal pooling layer with a sequence
+    output (``MaxPooling1D``, ``AveragePooling1D``), else the last embedding.
+
+    A recurrent layer counts only with ``return_sequences=True``: its last state alone
+    has no time axis. Nested models are searched too.
+
+    Raises
+    ------
+    ValueError
+        If the model has none of these layers.
+    """
+    paths = list(iter_paths(model))
+    for _, kinds in _TEXT_TIERS:
+        for path in reversed(paths):
+            if isinstance(path[-1], kinds) and is_sequence_output(path[-1]):
+                return path
+    kinds = [description for description, _ in _TEXT_TIERS]
+    wanted = ", ".join(kinds[:-1]) + " or " + kinds[-1]
+    raise ValueError(
+        f"Could not find a suitable target layer automatically in text model {model.name!r}: "
+        f"it has no layer with a sequence output (batch, steps, features) that is {wanted}. "
+        "Recurrent layers need return_sequences=True. Pass layer= with a layer's name, index or instance."
     )
 
 

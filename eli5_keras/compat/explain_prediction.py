@@ -4,7 +4,10 @@ This module only validates and dispatches: numbers come from
 :func:`~eli5_keras.compat.gradcam.gradcam_backend` and
 :func:`~eli5_keras.compat.gradcam.gradcam`. Differences from eli5, all additive:
 several ``targets`` give several :class:`TargetExplanation` (eli5 raised); layers
-inside nested models are reachable; ``Explanation.layer`` names the layer used.
+inside nested models are reachable; ``Explanation.layer`` names the layer used;
+``relu=False`` keeps negative evidence and ``counterfactual=True`` explains what
+lowers the score; text models (token ids) are explained by eli5's unreleased text
+Grad-CAM (:mod:`eli5_keras.compat.text`).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import tensorflow as tf
 from ..backend.graph import is_graph_model, model_inputs, model_outputs
 from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
 from ..base import Explanation, TargetExplanation
+from ..result import unit_range
 from .gradcam import gradcam, gradcam_backend, validate_target
 
 DESCRIPTION_KERAS = """Grad-CAM visualization for image classification; 
@@ -42,47 +46,100 @@ def explain_prediction(
     targets: Optional[list] = None,
     layer: Union[None, int, str, keras.layers.Layer] = None,
     image: Any = None,
+    *,
+    tokens: Any = None,
+    pad_value: Optional[int] = None,
+    pad_token: Optional[str] = None,
+    interpolation_kind: str = "linear",
+    relu: bool = True,
+    counterfactual: bool = False,
 ) -> Explanation:
     """Explain a Keras classifier's prediction for ``doc`` with Grad-CAM.
+
+    Image models (a rank-4 input and 2-D convolutions, or ``image=`` given) get eli5
+    0.16's image Grad-CAM; text models (token ids ``(1, L)`` or ``(L,)``, or
+    ``tokens=`` given) eli5's text Grad-CAM, see
+    :func:`~eli5_keras.compat.text.explain_prediction_keras_text`.
 
     Parameters
     ----------
     model : keras.Model
-        Image classifier. Other objects give an ``Explanation`` whose ``error`` says
-        they are not supported.
-    doc : numpy.ndarray, shape (1, H, W, C)
+        Image or text classifier. Other objects give an ``Explanation`` whose
+        ``error`` says they are not supported.
+    doc : numpy.ndarray, shape (1, H, W, C), or token ids (1, L) / (L,)
         One input, batch axis included (``model.input.shape`` with batch size 1).
     targets : list of int, optional
         Classes to explain; None explains the top prediction. Each gives one
         :class:`TargetExplanation`.
     layer : int, str or keras.layers.Layer, optional
         Layer to compute Grad-CAM at (``"outer/inner"`` reaches nested models); None
-        picks the last layer whose output has the input's rank.
+        picks the last layer whose output has the input's rank (images) or the text
+        rule of :func:`~eli5_keras.backend.layers.auto_text_layer`.
     image : PIL.Image.Image, optional
         Image to overlay the heatmap on; made from ``doc`` when not given.
+    tokens, pad_value, pad_token, interpolation_kind
+        Text models only (keyword-only): the strings naming ``doc``'s positions, the
+        padding to cut off, how the layer's map is resized to the tokens.
+    relu : bool, default True
+        Keep only positive evidence (eli5 0.16). False keeps the sign: the map is
+        scaled by ``max |L|`` into [-1, 1] and kept in ``raw_heatmap``, while
+        ``heatmap`` holds it shifted into [0, 1] (``unit_range``) for drawing, and
+        ``Explanation.signed`` is True.
+    counterfactual : bool, default False
+        Negate the gradient: explain what pushes the target's score down.
 
     Returns
     -------
     Explanation
         ``image``, ``targets`` (``TargetExplanation(target, score, proba=None,
         heatmap)``, heatmap at the layer's grid, in [0, 1]), ``method='Grad-CAM'``,
-        ``layer``. A model/input that is not an image model gives ``error`` instead.
+        ``layer``. A model/input that is neither an image nor a text model gives
+        ``error`` instead.
 
     Raises
     ------
     TypeError
         ``doc`` not an array; ``targets`` not a list or None or holding non-ints;
-        ``layer`` of a wrong type; ``image`` not a PIL image.
+        ``layer`` of a wrong type; ``image`` not a PIL image; ``relu`` or
+        ``counterfactual`` not a bool.
     ValueError
-        ``doc`` shape not ``(1, *input_shape)``; target out of range; unsuitable layer.
+        ``doc`` shape not ``(1, *input_shape)``; target out of range; unsuitable layer;
+        ``image`` together with text arguments.
     """
     if not isinstance(model, keras.Model):
         return Explanation(
             estimator=repr(model),
             error=f"estimator {model!r} is not supported: explain_prediction takes a keras.Model.",
         )
+    from .text import explain_prediction_keras_text, is_text_doc
+
+    text_requested = tokens is not None or pad_value is not None or pad_token is not None
+    if text_requested and image is not None:
+        raise ValueError(
+            "image= is for image models, tokens=/pad_value=/pad_token= for text models; got both."
+        )
+    if text_requested or (image is None and not _maybe_image(model, doc) and is_text_doc(model, doc)):
+        return explain_prediction_keras_text(
+            model,
+            doc,
+            tokens=tokens,
+            pad_value=pad_value,
+            pad_token=pad_token,
+            interpolation_kind=interpolation_kind,
+            relu=relu,
+            counterfactual=counterfactual,
+            targets=targets,
+            layer=layer,
+        )
+    if interpolation_kind != "linear":
+        raise ValueError(
+            f"interpolation_kind={interpolation_kind!r} applies to text models only: image heatmaps stay "
+            "on the layer's grid (format_as_image resizes them)."
+        )
     if image is not None or _maybe_image(model, doc):
-        return explain_prediction_keras_image(model, doc, image=image, targets=targets, layer=layer)
+        return explain_prediction_keras_image(
+            model, doc, image=image, targets=targets, layer=layer, relu=relu, counterfactual=counterfactual
+        )
     return explain_prediction_keras_not_supported(model, doc)
 
 
@@ -95,7 +152,8 @@ def explain_prediction_keras_not_supported(model: keras.Model, doc: Any) -> Expl
         model.name,
         error=(
             f'model "{model.name}" is not supported, '
-            'try passing the "image" argument if explaining an image model.'
+            'try passing the "image" argument if explaining an image model, '
+            'or the "tokens" argument if explaining a text model.'
         ),
     )
 
@@ -106,8 +164,11 @@ def explain_prediction_keras_image(
     image: Any = None,
     targets: Optional[list] = None,
     layer: Union[None, int, str, keras.layers.Layer] = None,
+    relu: bool = True,
+    counterfactual: bool = False,
 ) -> Explanation:
     """Grad-CAM explanation of an image model (see :func:`explain_prediction`)."""
+    check_flags(relu=relu, counterfactual=counterfactual)
     _validate_doc(model, doc)
     if image is None:
         image = _extract_image(doc)
@@ -115,20 +176,17 @@ def explain_prediction_keras_image(
         _validate_image(image)
     activation_layer = _get_activation_layer(model, layer)
     path = resolve_layer(model, activation_layer)
-    output_shape_ = tuple(model_outputs(model)[0].shape)
-    if targets is None:
-        per_target = [None]
-    elif isinstance(targets, list) and targets:
-        for target in targets:
-            validate_target(target, output_shape_)
-        per_target = [[int(t)] for t in targets]
-    else:
-        raise TypeError(f'Invalid argument "targets" (must be a non-empty list or None): {targets!r}')
     explained = []
-    for target in per_target:
+    for target in target_lists(model, targets):
         weights, activations, _, predicted_idx, predicted_val = gradcam_backend(model, doc, target, path)
+        lmap = gradcam(weights, activations, relu=relu, counterfactual=counterfactual)
         explained.append(
-            TargetExplanation(predicted_idx, score=predicted_val, heatmap=gradcam(weights, activations))
+            TargetExplanation(
+                predicted_idx,
+                score=predicted_val,
+                heatmap=lmap if relu else unit_range(lmap),
+                raw_heatmap=None if relu else lmap,
+            )
         )
     return Explanation(
         model.name,
@@ -140,7 +198,34 @@ def explain_prediction_keras_image(
         is_regression=False,
         highlight_spaces=None,
         layer=path_name(path),
+        signed=not relu,
     )
+
+
+def target_lists(model: keras.Model, targets: Optional[list]) -> list:
+    """eli5's ``targets`` as one ``gradcam_backend`` argument per explained target:
+    ``[None]`` (the top class) or ``[[c1], [c2], ...]``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``targets`` not a non-empty list or None; eli5's errors for each target.
+    """
+    if targets is None:
+        return [None]
+    if isinstance(targets, list) and targets:
+        output_shape_ = tuple(model_outputs(model)[0].shape)
+        for target in targets:
+            validate_target(target, output_shape_)
+        return [[int(t)] for t in targets]
+    raise TypeError(f'Invalid argument "targets" (must be a non-empty list or None): {targets!r}')
+
+
+def check_flags(**flags: Any) -> None:
+    """Each flag must be a bool (``relu``, ``counterfactual``)."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool; got {type(value).__name__} {value!r}.")
 
 
 def _maybe_image(model: keras.Model, doc: Any) -> bool:

@@ -6,7 +6,8 @@ differentiates e.g. the softmax probability):
     g = dy^c / dA,   g' = g / ||g||_2  (over the whole tensor, eli5's graph-mode version)
     w_k = mean_ij g'_ij^k
 
-and ``gradcam`` combines them in numpy: ``L = ReLU(sum_k w_k A^k) / (max(L) + 1e-7)``.
+and ``gradcam`` combines them in numpy: ``L = ReLU(sum_k w_k A^k) / (max(L) + 1e-7)``
+(optionally without the ReLU, or with the gradient negated: ``relu``, ``counterfactual``).
 The graph is compiled once per (model, layer) and reused.
 """
 from __future__ import annotations
@@ -27,7 +28,9 @@ KERAS_EPSILON = 1e-7
 """``keras.backend.epsilon()``, eli5's normaliser."""
 
 
-def gradcam(weights: np.ndarray, activations: np.ndarray) -> np.ndarray:
+def gradcam(
+    weights: np.ndarray, activations: np.ndarray, relu: bool = True, counterfactual: bool = False
+) -> np.ndarray:
     """Grad-CAM localisation map from channel weights and activations (numpy only).
 
     Parameters
@@ -36,12 +39,19 @@ def gradcam(weights: np.ndarray, activations: np.ndarray) -> np.ndarray:
         One weight per channel (e.g. from :func:`gradcam_backend`).
     activations : numpy.ndarray, shape (*s, C)
         Activation maps of the layer, channels last, any number of spatial axes.
+    relu : bool, default True
+        Keep only positive evidence (eli5 0.16). False keeps the sign.
+    counterfactual : bool, default False
+        Negate the gradient, hence the weights (Selvaraju et al., section 5.2): the map
+        shows what pushes the target's score *down*.
 
     Returns
     -------
     lmap : numpy.ndarray, float64, shape s
-        ``ReLU(sum_k w_k A^k) / (max + 1e-7)``, in [0, 1); all zeros when no value is
-        positive.
+        ``L = s * sum_k w_k A^k`` with ``s = -1`` when ``counterfactual`` else 1, then
+        ``ReLU(L)`` when ``relu``, divided by ``max |L| + 1e-7``: in [0, 1) with ReLU
+        (eli5 0.16's numbers exactly, all zeros when no value is positive), in (-1, 1)
+        without (zero stays zero, signs kept; eli5's unreleased text draft's scaling).
     """
     weights = np.asarray(weights)
     activations = np.asarray(activations)
@@ -51,8 +61,11 @@ def gradcam(weights: np.ndarray, activations: np.ndarray) -> np.ndarray:
             f"got weights {weights.shape} and activations {activations.shape}."
         )
     lmap = np.tensordot(activations.astype(np.float64), weights.astype(np.float64), axes=([-1], [0]))
-    lmap = np.maximum(lmap, 0.0)
-    return lmap / (np.max(lmap) + KERAS_EPSILON)
+    if counterfactual:
+        lmap = -lmap
+    if relu:
+        lmap = np.maximum(lmap, 0.0)
+    return lmap / (np.max(np.abs(lmap)) + KERAS_EPSILON)
 
 
 def validate_target(target: object, output_shape: tuple) -> None:

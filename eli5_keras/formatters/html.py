@@ -24,10 +24,11 @@ from . import fields
 from .colormaps import ColorScale, format_number, legend_image
 from .embed import data_uri, png_data_uri
 from .image import format_as_image
-from .kinds import IMAGE, MAP_KINDS, SIGNAL, VOLUME, explanation_kind
+from .kinds import IMAGE, MAP_KINDS, SIGNAL, TEXT, VOLUME, explanation_kind
 from .names import TargetNames, check_target_names, target_label
 from .overlay import map_values
 from .templating import render, stylesheet
+from .text_html import render_text
 from .volume import format_volume_as_gif
 
 __all__ = [
@@ -406,3 +407,4 @@ def _check_show(show: Any) -> Tuple[str, ...]:
 
 
 _RENDERERS: Dict[str, Renderer] = {kind: render_maps for kind in MAP_KINDS}
+_RENDERERS[TEXT] = render_text

@@ -31,8 +31,9 @@ def map_rank(heatmap: Any) -> int:
 def explanation_kind(expl: Any) -> str:
     """The kind of ``expl``: ``'image'``, ``'volume'``, ``'signal'`` or ``'text'``.
 
-    The first target with a ``heatmap`` decides by the map's rank (1 signal, 2 image,
-    3 volume); a target with ``weighted_spans`` and no heatmap makes it ``'text'``.
+    A target with ``weighted_spans`` makes it ``'text'`` (text explanations also carry a
+    heatmap over their tokens); otherwise the first target with a ``heatmap`` decides by
+    the map's rank (1 signal, 2 image, 3 volume).
     Without targets, an explanation with an ``image`` is an image one.
 
     Raises
@@ -42,6 +43,8 @@ def explanation_kind(expl: Any) -> str:
         explanation), or a map of another rank.
     """
     for target in getattr(expl, "targets", None) or []:
+        if getattr(target, "weighted_spans", None) is not None:
+            return TEXT  # text explanations carry a heatmap over the tokens too
         heatmap = getattr(target, "heatmap", None)
         if heatmap is not None:
             rank = map_rank(heatmap)
@@ -51,8 +54,6 @@ def explanation_kind(expl: Any) -> str:
                     "expected rank 1 (signal), 2 (image) or 3 (volume)."
                 )
             return _KIND_BY_RANK[rank]
-        if getattr(target, "weighted_spans", None) is not None:
-            return TEXT
     if getattr(expl, "image", None) is not None:
         return IMAGE
     raise ValueError(

@@ -183,9 +183,10 @@ def test_signal_html_has_the_plot_and_no_separate_input():
 
 def test_text_kind_has_a_hook_for_its_renderer(monkeypatch):
     expl = Explanation("t", targets=[TargetExplanation("spam", weighted_spans=[("word", 0.5)])])
+    monkeypatch.setattr(html_module, "_RENDERERS", dict(html_module._RENDERERS))
+    del html_module._RENDERERS["text"]  # text has a renderer by default (formatters/text_html.py)
     with pytest.raises(ValueError, match=r"no HTML renderer for text explanations; register one"):
         format_as_html(expl)
-    monkeypatch.setattr(html_module, "_RENDERERS", dict(html_module._RENDERERS))
 
     def render_text(expl, context, **options):
         return Rendered(input=None, targets=[f"<p>{t.target} {options['marker']}</p>" for t in expl.targets],
