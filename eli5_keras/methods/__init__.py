@@ -24,8 +24,12 @@ from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
 from .integrated_gradients import IntegratedGradients
 from .layercam import LayerCAM
+from .noise import SmoothGrad, SquareGrad, VarGrad
+from .occlusion import Occlusion
+from .rise import RISE
 from .saliency import Saliency
 from .scorecam import ScoreCAM
+from .tta import TTA
 from .xgradcam import XGradCAM
 
 REGISTRY: Dict[str, Type[Method]] = {
@@ -49,6 +53,12 @@ REGISTRY: Dict[str, Type[Method]] = {
         GuidedBackprop,
         Deconvnet,
         GuidedGradCAM,
+        Occlusion,
+        RISE,
+        SmoothGrad,
+        SquareGrad,
+        VarGrad,
+        TTA,
     )
 }
 
@@ -123,6 +133,12 @@ __all__ = [
     "GuidedBackprop",
     "Deconvnet",
     "GuidedGradCAM",
+    "Occlusion",
+    "RISE",
+    "SmoothGrad",
+    "SquareGrad",
+    "VarGrad",
+    "TTA",
     "REGISTRY",
     "available",
     "describe",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -216,3 +216,40 @@ def concat_over_blocks(
     _, parts = tf.while_loop(lambda i, _: i < n_blocks, body, (tf.constant(0), parts))
     out = parts.concat()
     return out if axis == 0 else tf.experimental.numpy.moveaxis(out, 0, axis)
+
+
+def fold_over_blocks(
+    fn: Callable[[tf.Tensor, tf.Tensor], Any], merge: Callable[[Any, Any], Any], count: Any, block: tf.Tensor
+) -> Any:
+    """``merge`` of ``fn(start, size)`` over blocks of ``[0, count)`` (``count >= 1``), as a
+    ``tf.while_loop`` after a first block that fixes the structure: for accumulators whose
+    structure is only known from a result (a wrapped method's extras) or that are not
+    sums (streaming mean and variance)."""
+    count = tf.cast(count, tf.int32)
+    block = tf.maximum(tf.cast(block, tf.int32), 1)
+    first = fn(tf.constant(0), tf.minimum(block, count))
+    invariants = tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), first)
+
+    def body(start, acc):
+        size = tf.minimum(block, count - start)
+        return start + size, merge(acc, fn(start, size))
+
+    _, total = tf.while_loop(
+        lambda start, _: start < count,
+        body,
+        (tf.minimum(block, count), first),
+        shape_invariants=(tf.TensorShape([]), invariants),
+    )
+    return tf.nest.map_structure(lambda t, f: tf.ensure_shape(t, f.shape), total, first)
+
+
+def outer_product(factors: Sequence[tf.Tensor]) -> tf.Tensor:
+    """``out[b, i, j, ...] = f0[b, i] * f1[b, j] * ...``: ``(B, D_a)`` each -> ``(B, *D)``
+    (separable masks and weights on any number of axes)."""
+    rank = len(factors)
+    out = None
+    for a, factor in enumerate(factors):
+        shape = tf.concat([tf.shape(factor)[:1], [1] * a, tf.shape(factor)[1:], [1] * (rank - a - 1)], axis=0)
+        factor = tf.reshape(factor, shape)
+        out = factor if out is None else out * factor
+    return out

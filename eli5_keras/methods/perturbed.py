@@ -1,19 +1,53 @@
-"""Forward passes on per-channel copies of a chunk: shared by Score-CAM and Ablation-CAM.
+"""Forward passes on modified copies of a chunk: shared by Score-CAM and Ablation-CAM
+(a copy per channel), occlusion and RISE (a copy per window or mask) and the wrappers
+(noisy or augmented copies).
 
-Both methods score ``n`` inputs once per channel ``k`` of a layer: a block of ``b``
-channels becomes ``n * b`` copies, example-major (copy ``i * b + j`` is input ``i``
-with channel ``start + j`` applied), run as one batch. The target is *pinned* to the
-clean pass (:meth:`eli5_keras.targets.Target.pin`), so "the top class" means the
-class predicted on the clean input, never the top class of a copy.
+A block of ``b`` copies of ``n`` inputs is ``n * b`` inputs, example-major (copy
+``i * b + j`` is input ``i`` with modification ``start + j``), run as one batch. The
+target is *pinned* to the clean pass (:meth:`eli5_keras.targets.Target.pin`), so "the
+top class" means the class predicted on the clean input, never the top class of a copy.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import keras
 import tensorflow as tf
 
-from ..backend.graph import LayerPath, Override
+from ..backend.graph import LayerPath, Override, model_inputs
 from ..backend.probe import Forward, ModelProbe
+from .base import Context
+
+
+def pin_targets(
+    context: Context, inputs: Sequence[tf.Tensor], data: tf.Tensor, taps: Sequence[LayerPath] = ()
+) -> Tuple[Forward, tf.Tensor]:
+    """The clean forward pass (reading ``taps`` on the way) and the target data pinned
+    to it (:meth:`eli5_keras.targets.Target.pin`)."""
+    fwd = context.probe.forward(inputs, data, taps=taps)
+    return fwd, context.probe.target.pin(data, fwd.labels)
+
+
+def copies_of(
+    inputs: Sequence[tf.Tensor], size: tf.Tensor, replaced: Optional[Dict[int, tf.Tensor]] = None
+) -> List[tf.Tensor]:
+    """Model inputs for ``size`` copies of each of the ``n`` inputs, example-major: the
+    inputs in ``replaced`` (index -> ``(n * size, ...)``) as given, the others repeated."""
+    replaced = replaced or {}
+    return [replaced[i] if i in replaced else tf.repeat(x, size, axis=0) for i, x in enumerate(inputs)]
+
+
+def require_float_input(context: Context, method: str, why: str) -> Any:
+    """The spec of the explained input; ValueError when it is not a float input (token
+    ids cannot be masked, noised or rescaled)."""
+    spec = model_inputs(context.probe.model)[context.input_index]
+    dtype = keras.backend.standardize_dtype(spec.dtype)
+    if not dtype.startswith("float"):
+        raise ValueError(
+            f"{method} {why}, so it needs a float input; input {context.input_index} has shape "
+            f"{tuple(spec.shape)} and dtype {dtype}."
+        )
+    return spec
 
 
 def forward_copies(
@@ -39,9 +73,7 @@ def forward_copies(
     overrides : dict LayerPath -> callable, optional
         Layer overrides for the pass (Ablation-CAM's ablated activations).
     """
-    replaced = replaced or {}
-    batch = [replaced[i] if i in replaced else tf.repeat(x, size, axis=0) for i, x in enumerate(inputs)]
-    return probe.forward(batch, tf.repeat(pinned, size, axis=0), overrides=overrides)
+    return probe.forward(copies_of(inputs, size, replaced), tf.repeat(pinned, size, axis=0), overrides=overrides)
 
 
 def per_channel(scores: tf.Tensor, n: tf.Tensor, size: tf.Tensor) -> tf.Tensor:

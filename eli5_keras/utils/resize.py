@@ -7,7 +7,7 @@ half-pixel centres with edge clamping, the convention of ``tf.image.resize(...,
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -16,23 +16,35 @@ EPSILON = 1e-7
 """Added to the denominator of every per-map normalisation (pytorch-grad-cam's value)."""
 
 
-def interpolation_matrix(in_size: tf.Tensor, out_size: tf.Tensor, dtype=tf.float32) -> tf.Tensor:
+def interpolation_matrix(
+    in_size: tf.Tensor, out_size: tf.Tensor, dtype=tf.float32, zoom: float = 1.0
+) -> tf.Tensor:
     """``(out_size, in_size)`` matrix ``W`` with ``y = W @ x`` the linear resize of ``x``.
 
     Output sample ``i`` reads the source at ``(i + 0.5) * in / out - 0.5``, clamped to
     ``[0, in - 1]``, and interpolates its two neighbours.
+
+    ``zoom != 1`` also zooms the content about the centre: sample ``i`` reads the
+    centred normalised position ``((i + 0.5) / out - 0.5) / zoom``, i.e. index
+    ``(i + 0.5) * in / (out * zoom) + in * (zoom - 1) / (2 * zoom) - 0.5``; samples more
+    than half a pixel outside the source get no weight (zero padding).
     """
     in_size = tf.cast(in_size, tf.int32)
     out_size = tf.cast(out_size, tf.int32)
-    scale = tf.cast(in_size, dtype) / tf.cast(out_size, dtype)
+    scale = tf.cast(in_size, dtype) / (tf.cast(out_size, dtype) * zoom)
     src = (tf.cast(tf.range(out_size), dtype) + 0.5) * scale - 0.5
+    inside = None
+    if zoom != 1.0:
+        src = src + tf.cast(in_size, dtype) * ((zoom - 1.0) / (2.0 * zoom))
+        inside = tf.cast((src >= -0.5) & (src <= tf.cast(in_size, dtype) - 0.5), dtype)[:, None]
     src = tf.clip_by_value(src, 0.0, tf.cast(in_size - 1, dtype))
     low = tf.cast(tf.floor(src), tf.int32)
     high = tf.minimum(low + 1, in_size - 1)
     frac = src - tf.cast(low, dtype)
-    return tf.one_hot(low, in_size, dtype=dtype) * (1.0 - frac)[:, None] + tf.one_hot(
+    weights = tf.one_hot(low, in_size, dtype=dtype) * (1.0 - frac)[:, None] + tf.one_hot(
         high, in_size, dtype=dtype
     ) * frac[:, None]
+    return weights if inside is None else weights * inside
 
 
 def resize_linear(x: tf.Tensor, size: Sequence, first_axis: int) -> tf.Tensor:
@@ -52,6 +64,31 @@ def resize_linear(x: tf.Tensor, size: Sequence, first_axis: int) -> tf.Tensor:
         y = tf.tensordot(x, matrix, axes=[[axis], [1]])  # resized axis moves last
         perm = list(range(axis)) + [rank - 1] + list(range(axis, rank - 1))
         x = tf.transpose(y, perm)
+    return x
+
+
+def apply_axis_matrices(
+    x: tf.Tensor, matrices: Sequence[tf.Tensor], first_axis: int, batch_axis: Optional[int] = None
+) -> tf.Tensor:
+    """Apply a linear map along each spatial axis: axis ``first_axis + a`` of ``x``
+    (length ``in_a``) becomes ``matrices[a] @ x`` along it (length ``out_a``).
+
+    ``matrices[a]`` is ``(out_a, in_a)``, or ``(B, out_a, in_a)`` with one matrix per
+    index of ``x``'s ``batch_axis`` (per-item resampling: RISE's shifted crops,
+    test-time augmentations).
+    """
+    letters = "abcdefghijklmnopqrstuvw"
+    if x.shape.rank + len(matrices) > len(letters):
+        raise ValueError(f"apply_axis_matrices supports tensors of rank <= 12; got rank {x.shape.rank}.")
+    subscripts = list(letters[: x.shape.rank])
+    fresh = iter(letters[x.shape.rank :])
+    for a, matrix in enumerate(matrices):
+        axis = first_axis + a
+        old, new = subscripts[axis], next(fresh)
+        batch = subscripts[batch_axis] if batch_axis is not None else ""
+        result = subscripts[:axis] + [new] + subscripts[axis + 1 :]
+        x = tf.einsum(f"{''.join(subscripts)},{batch}{new}{old}->{''.join(result)}", x, matrix)
+        subscripts = result
     return x
 
 
