@@ -53,8 +53,10 @@ def explain_prediction(
     interpolation_kind: str = "linear",
     relu: bool = True,
     counterfactual: bool = False,
+    method: str = "gradcam",
+    **method_options: Any,
 ) -> Explanation:
-    """Explain a Keras classifier's prediction for ``doc`` with Grad-CAM.
+    """Explain a Keras classifier's prediction for ``doc`` with Grad-CAM (or ``method``).
 
     Image models (a rank-4 input and 2-D convolutions, or ``image=`` given) get eli5
     0.16's image Grad-CAM; text models (token ids ``(1, L)`` or ``(L,)``, or
@@ -118,6 +120,13 @@ def explain_prediction(
         raise ValueError(
             "image= is for image models, tokens=/pad_value=/pad_token= for text models; got both."
         )
+    if method_options or not (isinstance(method, str) and method.lower() == "gradcam"):
+        text = text_requested or (image is None and not _maybe_image(model, doc) and is_text_doc(model, doc))
+        return explain_prediction_with_method(
+            model, doc, method, targets, layer, image, relu, counterfactual, method_options,
+            text=dict(tokens=tokens, pad_value=pad_value, pad_token=pad_token,
+                      interpolation_kind=interpolation_kind) if text else None,
+        )
     if text_requested or (image is None and not _maybe_image(model, doc) and is_text_doc(model, doc)):
         return explain_prediction_keras_text(
             model,
@@ -144,6 +153,56 @@ def explain_prediction(
 
 
 explain_prediction_keras = explain_prediction
+
+
+def explain_prediction_with_method(
+    model: keras.Model,
+    doc: Any,
+    method: Any,
+    targets: Optional[list],
+    layer: Any,
+    image: Any,
+    relu: bool,
+    counterfactual: bool,
+    method_options: dict,
+    text: Optional[dict] = None,
+) -> Explanation:
+    """``explain_prediction(..., method=NAME, **options)``: any method of
+    :func:`eli5_keras.explain` on one input, as an eli5 :class:`Explanation`.
+
+    ``targets`` keeps eli5's form (None or a list of class indices: one
+    ``TargetExplanation`` each); heatmaps are at the input's resolution, in [0, 1]
+    (the method's raw map, when signed, in ``raw_heatmap``). ``relu=True`` leaves the
+    method's default (signed methods keep their sign); ``relu=False`` turns it off.
+    ``text`` (tokens, padding, interpolation) makes a text explanation.
+    """
+    from ..explain import explain
+    from .. import methods as registry
+    from .text import text_explanations
+
+    instance = registry.get(method, **method_options)
+    if targets is not None:
+        if not isinstance(targets, list) or not targets:
+            raise TypeError(f'Invalid argument "targets" (must be a non-empty list or None): {targets!r}')
+        targets = np.asarray([targets])
+    result = explain(
+        model,
+        doc,
+        method=instance,
+        targets=targets,
+        layer=layer if instance.uses_layer else None,
+        relu=None if relu else False,
+        counterfactual=counterfactual,
+    )
+    if len(result) != 1:
+        raise ValueError(f"doc must hold a single input (batch size 1); got {len(result)}.")
+    if text is not None:
+        return text_explanations(result, **text)[0]
+    expl = result[0]
+    if image is not None:
+        _validate_image(image)
+        expl.image = image
+    return expl
 
 
 def explain_prediction_keras_not_supported(model: keras.Model, doc: Any) -> Explanation:

@@ -106,6 +106,14 @@ def get(name: Union[str, Method], **options: Any) -> Method:
     try:
         return cls(**options)
     except TypeError as e:
+        import inspect
+
+        accepted = [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "args", "kwargs")]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"method {cls.name!r} has no option(s) {unknown}; its options are {accepted or 'none'}."
+            ) from None
         raise TypeError(f"method {cls.name!r}: {e}") from None
 
 
