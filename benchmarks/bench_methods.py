@@ -62,7 +62,7 @@ PLANS = {
     "ablationcam": ({}, "masked", lambda o, c: c),
     "rise": ({"masks": 64, "seed": 0}, "masked", lambda o, c: o["masks"]),
     "occlusion": ({"window": 16, "stride": 16}, "masked", None),
-    "tta": ({"base": "gradcam"}, "layer", None),
+    "tta": ({"base": "gradcam"}, "layer", lambda o, c: 6),
 }
 
 
@@ -94,7 +94,8 @@ def floor_seconds(kind, expansion, model, layer, x, repeats, batch_size):
     through in chunks of ``batch_size`` as the method does."""
     if kind == "layer":
         fn = floor_function(model, layer)
-        return timed(lambda: fn(tf.constant(x)).numpy(), repeats)
+        copies = np.concatenate([x] * expansion)
+        return timed(lambda: fn(tf.constant(copies)).numpy(), repeats)
     fn = forward_function(model) if kind in ("forward", "masked") else input_gradient_function(model)
     total = len(x) * (expansion if kind in ("input", "masked") else 1)
     chunk = np.repeat(x, -(-batch_size // len(x)), axis=0)[:batch_size]
@@ -139,12 +140,12 @@ def main() -> None:
             else:
                 expansion = count(options, channels) if count else 1
             kw = dict(options)
-            if eli5_keras.methods.REGISTRY[name].uses_layer:
+            if eli5_keras.methods.get(name, **options).uses_layer:
                 kw["layer"] = layer
             t = timed(lambda: eli5_keras.explain(model, x, method=name, batch_size=args.batch_size, **kw),
                       args.repeats)
             f = floor_seconds(kind, expansion, model, layer, x, args.repeats, args.batch_size)
-            label = f"{kind} x{expansion}" if kind in ("input", "masked") else kind
+            label = f"{kind} x{expansion}" if expansion > 1 else kind
             opts = ", ".join(f"{k}={v}" for k, v in options.items()) or "-"
             print(f"| {model_name} | {name} | {opts} | {1e3 * t / len(x):.2f} | {label} | "
                   f"{1e3 * f / len(x):.2f} | {t / f:.2f} |", flush=True)
