@@ -14,6 +14,9 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["eli5_keras", "eli5_keras.*"]),
     include_package_data=True,
+    # The demo's trained model ships with the package: `eli5-keras demo` needs no training.
+    package_data={"eli5_keras.demo": ["model.keras"]},
+    entry_points={"console_scripts": ["eli5-keras = eli5_keras.cli:main"]},
     install_requires=[
         "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
         "tensorflow>=2.16; platform_system == 'Darwin'",

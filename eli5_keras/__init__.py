@@ -11,7 +11,12 @@ and batched, compiled explanations go beyond it::
 """
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# TensorFlow prints INFO lines (CPU feature notices) to stderr when it loads; they would
+# bury the command line's one-line messages. Only INFO is hidden, and only by default.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from . import methods
 from .base import Explanation, TargetExplanation
