@@ -49,6 +49,10 @@ APPLICATIONS: Dict[str, Tuple[str, str]] = {
 
 IMAGENET_CLASSES = 1000
 
+VARIABLE_SIZE_INPUT = {"mobilenet_v3_small": 224, "mobilenet_v3_large": 224}
+"""Applications built for any image size unless told one: images are resized to their
+ImageNet training size (the others fix their input size themselves)."""
+
 
 @dataclass
 class LoadedModel:
@@ -180,7 +184,9 @@ def _application(name: str, weights: Optional[str]) -> LoadedModel:
     else:
         raise UsageError(f"--weights {weights!r} is not 'imagenet', 'none' or an existing weights file.")
     try:
-        model = getattr(keras.applications, constructor)(weights=keras_weights)
+        size = VARIABLE_SIZE_INPUT.get(name)
+        shape = {} if size is None else dict(input_shape=(size, size, 3))
+        model = getattr(keras.applications, constructor)(weights=keras_weights, **shape)
     except Exception as error:  # noqa: BLE001 - download and weight-file failures come in many types
         if keras_weights == "imagenet":
             raise UsageError(

@@ -24,13 +24,14 @@ layer, which Grad-CAM explains by default."""
 
 
 def build_model() -> keras.Model:
-    """An untrained small CNN: ``(N, 64, 64, 3)`` in [0, 1] -> ``(N, 3)`` class probabilities.
+    """An untrained small CNN: ``(N, 64, 64, 3)`` in [0, 1] -> ``(N, 4)`` class probabilities.
 
     Two stride-2 4x4 convolutions (even kernels keep each output cell centred on the
     pixels it covers, so the 16x16 maps line up with the image when resized), two 3x3
     convolutions, a 1x1 convolution to one evidence map per class, global max pooling
-    and a softmax. Max pooling makes each class score the peak of its map (weakly
-    supervised localisation, Oquab et al. 2015), so the model learns where the shape is.
+    and a softmax: each class score is the peak of its map (Oquab et al., 2015). The
+    training script also teaches each map to mark the object's cells, so the model's
+    evidence lies on the object and the object's mask is a ground truth for explanations.
     """
     layers = keras.layers
     inputs = keras.Input((SIZE, SIZE, 3), name="scene")

@@ -18,7 +18,8 @@ from .scenes import CLASS_NAMES
 
 SHOWN_SIZE = 192
 """Scenes and overlays are enlarged (nearest neighbour) to this many pixels a side."""
-OUTLINE = (255, 0, 255)
+OUTLINE_COLOURS = np.array([(255, 0, 255), (255, 255, 255), (0, 0, 0), (255, 255, 0)])
+"""The object's outline is drawn in whichever of these differs most from the object."""
 
 
 def mask_outline(mask: np.ndarray) -> np.ndarray:
@@ -55,7 +56,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 ({{ classes }}) over textured backgrounds with distractor lines and dots; it is right on
 {{ "%.0f"|format(100 * accuracy) }}% of them. Each method explains the score of the
 <em>true</em> class. <b>Pointing game</b>: the share of maps whose maximum falls inside the
-true object (outlined in magenta). <b>ms / image</b>: one batched call over all scenes,
+true object (outlined). <b>ms / image</b>: one batched call over all scenes,
 after a first call that compiles.</p>
 <table>
 <tr><th>method</th><th>pointing game</th><th>ms / image</th><th>layer</th></tr>
@@ -68,8 +69,8 @@ after a first call that compiles.</p>
 <tr><th>scene</th>{% for s in working %}<th>{{ s.title }}</th>{% endfor %}</tr>
 {% for scene in scenes %}<tr><td><img src="{{ scene.truth }}" alt="{{ scene.name }}">
 true {{ scene.label }}; predicted {{ scene.predicted }} ({{ "%.2f"|format(scene.probability) }})</td>
-{% for s in working %}<td><img src="{{ s.name }}/{{ scene.name }}.png" alt="{{ s.title }} on {{ scene.name }}">
-{% if s.hits[loop.parentloop.index0] %}<span class="hit">&#10003; on the object</span>{% else %}<span class="miss">&#10007; off the object</span>{% endif %}</td>
+{% for cell in scene.cells %}<td><img src="{{ cell.src }}" alt="{{ cell.title }} on {{ scene.name }}">
+{% if cell.hit %}<span class="hit">&#10003; on the object</span>{% else %}<span class="miss">&#10007; off the object</span>{% endif %}</td>
 {% endfor %}</tr>
 {% endfor %}</table>
 </body></html>
@@ -103,10 +104,12 @@ def write_demo_page(out: Path, model_name: str, images: np.ndarray, labels: np.n
         pixels = to_bytes(image)
         Image.fromarray(pixels).save(out / "scenes" / f"{name}.png")
         outlined = pixels.copy()
-        outlined[mask_outline(mask)] = OUTLINE
+        colour_distance = np.linalg.norm(OUTLINE_COLOURS - pixels[mask].mean(axis=0), axis=1)
+        outlined[mask_outline(mask)] = OUTLINE_COLOURS[np.argmax(colour_distance)]
         _enlarged(Image.fromarray(outlined)).save(out / "truth" / f"{name}.png")
         predicted = int(np.argmax(probabilities[i]))
-        scenes.append(dict(name=name, truth=f"truth/{name}.png", label=CLASS_NAMES[label],
+        cells = [dict(src=f"{score.name}/{name}.png", title=score.title, hit=bool(score.hits[i])) for score in working]
+        scenes.append(dict(name=name, truth=f"truth/{name}.png", label=CLASS_NAMES[label], cells=cells,
                            predicted=CLASS_NAMES[predicted], probability=float(probabilities[i, predicted])))
     for score in working:
         folder = out / score.name

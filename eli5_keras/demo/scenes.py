@@ -1,7 +1,7 @@
 """Synthetic scenes with a known object location: the demo's task and its ground truth.
 
-Each scene is a 64x64 RGB image holding exactly one *target* shape (circle, square or
-triangle) of random position, size, rotation and colour, drawn over a textured
+Each scene is a 64x64 RGB image holding exactly one *target* shape (circle, square,
+triangle or cross) of random position, size, rotation and colour, drawn over a textured
 background (a smooth random colour field plus pixel noise) and on top of distractors
 (thin line segments and small dots) that never decide the class. The label is the
 target's shape; the mask marks the target's pixels, so a heat map can be checked
@@ -19,15 +19,15 @@ import numpy as np
 SIZE = 64
 """Scenes are ``SIZE x SIZE`` RGB images."""
 
-CLASS_NAMES: Tuple[str, ...] = ("circle", "square", "triangle")
+CLASS_NAMES: Tuple[str, ...] = ("circle", "square", "triangle", "cross")
 """Class ``k`` of a scene is the shape ``CLASS_NAMES[k]`` of its target."""
 
 RADIUS_RANGE = (7.0, 12.0)
-"""Target size: half its extent in pixels (circumradius for the polygons).
+"""Target size: half its extent in pixels (circumradius for the polygons, arm length for
+the cross)."""
 
-The shapes are convex on purpose: the evidence for a concave shape such as a cross lies
-partly in the background between its arms (a classifier trained on crosses found them by
-their inner corners), so the pointing game would score the shape, not the method."""
+CROSS_ARM_WIDTH = 0.4
+"""Half-width of the cross's arms, relative to their length (at least 1.6 pixels)."""
 
 DISTRACTOR_LINES = (2, 5)
 DISTRACTOR_DOTS = (3, 8)
@@ -70,12 +70,17 @@ def _triangle(v: np.ndarray, u: np.ndarray, r: float) -> np.ndarray:
     return (v <= r / 2) & (_SQRT3 * u - v <= r) & (-_SQRT3 * u - v <= r)
 
 
+def _cross(v: np.ndarray, u: np.ndarray, r: float) -> np.ndarray:
+    arm = max(CROSS_ARM_WIDTH * r, 1.6)
+    av, au = np.abs(v), np.abs(u)
+    return ((av <= arm) & (au <= r)) | ((au <= arm) & (av <= r))
 
 
 SHAPES: Dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
     "circle": _circle,
     "square": _square,
     "triangle": _triangle,
+    "cross": _cross,
 }
 """``name -> inside(v, u, r)``: a boolean mask from centred, rotated pixel coordinates."""
 
@@ -90,7 +95,7 @@ def shape_mask(name: str, cy: float, cx: float, radius: float, angle: float = 0.
     cy, cx : float
         Centre in pixels (pixel ``(i, j)`` has its centre at ``(i + 0.5, j + 0.5)``).
     radius : float
-        Half the extent (circumradius for the polygons).
+        Half the extent (circumradius for the polygons, arm length for the cross).
     angle : float
         Rotation in radians.
     """

@@ -1,9 +1,9 @@
 """Train the demo model: the reproducible source of ``eli5_keras/demo/model.keras``.
 
 ``python -m eli5_keras.demo.train`` generates seeded scenes, trains
-:func:`eli5_keras.demo.model.build_model` on them (a few minutes on 2 CPU cores), checks
-held-out accuracy and Grad-CAM's pointing game, and saves the model. Training scenes
-are flipped and transposed at random each epoch (the shapes' classes do not change).
+:func:`eli5_keras.demo.model.build_model` on them (a few minutes on 2 CPU cores; see
+:func:`train` for the losses), checks held-out accuracy and Grad-CAM's pointing game, and
+saves the model.
 """
 from __future__ import annotations
 
@@ -20,33 +20,59 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ..metrics import pointing_game  # noqa: E402
-from .model import MODEL_PATH, build_model  # noqa: E402
-from .scenes import make_scenes  # noqa: E402
+from .model import CLASS_MAPS, MODEL_PATH, build_model  # noqa: E402
+from .scenes import CLASS_NAMES, SIZE, make_scenes  # noqa: E402
 
 TRAIN_SEED = 1
 VALIDATION_SEED = 2
 """Scene seeds of training and held-out validation; the demo and tests use others."""
 MODEL_SEED = 0
 MIN_ACCURACY = 0.95
+EVIDENCE_WEIGHT = 1.0
+"""Weight of the evidence-map loss next to the classification loss."""
 
 
-def augmented(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Shuffled batches, each scene randomly flipped and transposed (8 symmetries)."""
+def evidence_targets(label: tf.Tensor, mask: tf.Tensor, grid: int) -> tf.Tensor:
+    """What the class maps should show: ``(H, W)`` mask -> ``(grid, grid, classes)``, the
+    share of each cell covered by the object, in the true class's channel; 0 elsewhere."""
+    cell = SIZE // grid
+    coverage = tf.nn.avg_pool2d(tf.cast(mask, tf.float32)[None, :, :, None], cell, cell, "VALID")[0]
+    return coverage * tf.one_hot(label, len(CLASS_NAMES))
 
-    def symmetry(image: tf.Tensor, label: tf.Tensor):
-        image = tf.image.random_flip_left_right(image)
-        image = tf.image.random_flip_up_down(image)
-        transpose = tf.random.uniform(()) < 0.5
-        image = tf.cond(transpose, lambda: tf.transpose(image, [1, 0, 2]), lambda: image)
-        return image, label
 
-    data = tf.data.Dataset.from_tensor_slices((images, labels))
-    return data.shuffle(len(images), seed=seed).map(symmetry).batch(batch_size).prefetch(2)
+def scene_dataset(images: np.ndarray, labels: np.ndarray, masks: np.ndarray, grid: int, batch_size: int,
+                  augment_seed: Optional[int] = None) -> tf.data.Dataset:
+    """Batches of ``(image, {probabilities: label, class_maps: evidence targets})``.
+
+    With ``augment_seed``, scenes are shuffled and each is flipped and transposed at random
+    (8 symmetries; the shapes' classes do not change), its mask with it.
+    """
+
+    def prepare(image: tf.Tensor, label: tf.Tensor, mask: tf.Tensor):
+        if augment_seed is not None:
+            both = tf.concat([image, tf.cast(mask, tf.float32)[:, :, None]], axis=-1)
+            both = tf.image.random_flip_left_right(both)
+            both = tf.image.random_flip_up_down(both)
+            both = tf.cond(tf.random.uniform(()) < 0.5, lambda: tf.transpose(both, [1, 0, 2]), lambda: both)
+            image, mask = both[:, :, :3], both[:, :, 3] > 0.5
+        return image, {"probabilities": label, CLASS_MAPS: evidence_targets(label, mask, grid)}
+
+    data = tf.data.Dataset.from_tensor_slices((images, labels, masks))
+    if augment_seed is not None:
+        data = data.shuffle(len(images), seed=augment_seed)
+    return data.map(prepare).batch(batch_size).prefetch(2)
 
 
 def train(scenes: int = 6000, epochs: int = 12, batch_size: int = 32, learning_rate: float = 3e-3,
           validation: int = 1000, verbose: int = 2) -> keras.Model:
     """Train a fresh demo model (seeded) and return it.
+
+    The classifier is trained on two losses: cross-entropy of its class probabilities, and
+    binary cross-entropy of its class maps (as logits) against the object's coverage of
+    each cell in the true class's map (:func:`evidence_targets`). The second puts the
+    model's evidence on the object, which is what makes the true mask a ground truth for
+    explanations: without it, global max pooling lets a model score a shape from a spot
+    next to it (a triangle from beyond its apex, a cross from its inner corners).
 
     Parameters
     ----------
@@ -62,17 +88,21 @@ def train(scenes: int = 6000, epochs: int = 12, batch_size: int = 32, learning_r
         Keras ``fit`` verbosity.
     """
     keras.utils.set_random_seed(MODEL_SEED)
-    x_train, y_train, _ = make_scenes(scenes, seed=TRAIN_SEED)
-    x_val, y_val, _ = make_scenes(validation, seed=VALIDATION_SEED)
     model = build_model()
+    class_maps = model.get_layer(CLASS_MAPS).output
+    grid = class_maps.shape[1]
+    trainer = keras.Model(model.input, {"probabilities": model.output, CLASS_MAPS: class_maps})
     steps = epochs * int(np.ceil(scenes / batch_size))
-    model.compile(
+    trainer.compile(
         keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss={"probabilities": keras.losses.SparseCategoricalCrossentropy(),
+              CLASS_MAPS: keras.losses.BinaryCrossentropy(from_logits=True)},
+        loss_weights={"probabilities": 1.0, CLASS_MAPS: EVIDENCE_WEIGHT},
+        metrics={"probabilities": ["accuracy"]},
     )
-    model.fit(augmented(x_train, y_train, batch_size, MODEL_SEED), epochs=epochs,
-              validation_data=(x_val, y_val), verbose=verbose)
+    training = scene_dataset(*make_scenes(scenes, seed=TRAIN_SEED), grid, batch_size, augment_seed=MODEL_SEED)
+    held_out = scene_dataset(*make_scenes(validation, seed=VALIDATION_SEED), grid, batch_size)
+    trainer.fit(training, epochs=epochs, validation_data=held_out, verbose=verbose)
     return model
 
 
