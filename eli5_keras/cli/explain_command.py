@@ -100,6 +100,7 @@ class ExplainRun:
         if self.out.exists() and not self.out.is_dir():
             raise UsageError(f"--out {args.out!r} exists and is not a folder.")
         self.method = check_method(args.method)
+        self.layer = parse_layer(args.layer)
         self.loaded: LoadedModel = load_model(args.model, args.weights, args.rescale)
         model = self.loaded.model
         input_shape = _single_input_shape(model)
@@ -144,7 +145,7 @@ class ExplainRun:
                 method=self.method,
                 targets=self.target,
                 top_k=args.top_k,
-                layer=parse_layer(args.layer),
+                layer=self.layer,
                 batch_size=args.batch_size,
             )
         except ValueError as error:

@@ -102,7 +102,7 @@ def train(scenes: int = 6000, epochs: int = 12, batch_size: int = 32, learning_r
     )
     training = scene_dataset(*make_scenes(scenes, seed=TRAIN_SEED), grid, batch_size, augment_seed=MODEL_SEED)
     held_out = scene_dataset(*make_scenes(validation, seed=VALIDATION_SEED), grid, batch_size)
-    trainer.fit(training, epochs=epochs, validation_data=held_out, verbose=verbose)
+    trainer.fit(training, epochs=epochs, validation_data=held_out, shuffle=False, verbose=verbose)
     return model
 
 
