@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .errors import UsageError, one_line
+from .errors import UsageError
 from .explain_command import check_method
 
 
@@ -19,6 +19,8 @@ def _table(scores: Sequence) -> str:
     for score in scores:
         if score.error:
             rows.append((score.name, "failed", ""))
+        elif score.not_applicable:
+            rows.append((score.name, "n/a", ""))
         else:
             rows.append((score.name, f"{score.pointing:.2f}", f"{score.ms_per_image:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -34,6 +36,7 @@ def _write_scores(path: Path, model_name: str, seed: int, images: int, accuracy:
             pointing_game=score.pointing,
             ms_per_image=score.ms_per_image,
             error=score.error,
+            not_applicable=score.not_applicable,
         )
         for score in scores
     }
@@ -43,7 +46,8 @@ def _write_scores(path: Path, model_name: str, seed: int, images: int, accuracy:
 
 def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, seed: int = 2024,
              batch_size: int = 32, quiet: bool = False) -> int:
-    """Run the demo; returns the exit status (1 when a method failed).
+    """Run the demo; returns the exit status (1 when a method failed; a method that does
+    not apply to the demo model is reported, not counted as a failure).
 
     Parameters
     ----------
@@ -85,7 +89,11 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     _write_scores(folder / "scores.json", model.name, seed, images, accuracy, scores)
     failed = [score for score in scores if score.error]
     for score in failed:
-        print(f"eli5-keras: warning: method {score.name} failed on the demo: {one_line(score.error)}", file=sys.stderr)
+        print(f"eli5-keras: warning: method {score.name} failed on the demo: {score.error}", file=sys.stderr)
+    for score in scores:
+        if score.not_applicable and not quiet:
+            print(f"eli5-keras: note: method {score.name} does not apply to the demo model: {score.not_applicable}",
+                  file=sys.stderr)
     if not quiet:
         print(f"{model.name} on {images} demo scenes (accuracy {accuracy:.2f}), each method explaining the true class:")
         print(_table(scores))

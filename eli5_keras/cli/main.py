@@ -6,6 +6,7 @@ reported on one line as ``eli5-keras: error: ...`` (never a traceback); 130 inte
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from fractions import Fraction
 from typing import List, NoReturn, Optional
@@ -127,6 +128,9 @@ def _run_methods(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    # TensorFlow's Python-side warnings (e.g. about retracing) are not actionable here and
+    # would bury the command's own messages.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         return args.run(args)
     except UsageError as error:

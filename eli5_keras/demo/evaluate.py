@@ -1,6 +1,8 @@
 """Score explanation methods against ground truth: pointing game and time per image.
 
-One method failing (an error inside it) is recorded with its message and does not stop
+A method that does not apply to the model (``explain`` rejects it with a ``ValueError``,
+e.g. CAM on a model without a global-average-pooling head) is recorded as not
+applicable; one that fails in any other way is recorded with its error. Neither stops
 the others.
 """
 from __future__ import annotations
@@ -31,6 +33,8 @@ class MethodScore:
         Wall time of the timed call over all N scenes (compilation excluded).
     error : str, optional
         The error message when the method failed.
+    not_applicable : str, optional
+        Why the method does not apply to this model (``explain``'s ``ValueError``).
     """
 
     name: str
@@ -38,6 +42,7 @@ class MethodScore:
     hits: Optional[np.ndarray] = None
     seconds: float = 0.0
     error: Optional[str] = None
+    not_applicable: Optional[str] = None
 
     @property
     def title(self) -> str:
@@ -59,21 +64,29 @@ def score_method(model: Any, images: np.ndarray, labels: np.ndarray, masks: np.n
     and score the maps against ``masks`` ``(N, H, W)``.
 
     A first call on one image compiles the method's graph; the timed call then explains
-    all N images, so ``seconds`` is the steady-state cost. Any error is caught and
-    returned in ``error``.
+    all N images, so ``seconds`` is the steady-state cost. Errors are caught: a
+    ``ValueError`` from the first call goes to ``not_applicable``, anything else to ``error``.
     """
     from ..explain import explain
 
     try:
         explain(model, images[:1], method=method, targets=labels[:1], batch_size=batch_size)
+    except ValueError as error:
+        return MethodScore(method, not_applicable=_message(error))
+    except Exception as error:  # noqa: BLE001 - one broken method must not stop the comparison
+        return MethodScore(method, error=f"{type(error).__name__}: {_message(error)}")
+    try:
         start = time.perf_counter()
         result = explain(model, images, method=method, targets=labels, batch_size=batch_size)
         seconds = time.perf_counter() - start
         hits = pointing_hits(result.maps[:, 0], masks)
     except Exception as error:  # noqa: BLE001 - one broken method must not stop the comparison
-        message = " ".join(str(error).split()) or type(error).__name__
-        return MethodScore(method, error=f"{type(error).__name__}: {message}")
+        return MethodScore(method, error=f"{type(error).__name__}: {_message(error)}")
     return MethodScore(method, result=result, hits=hits, seconds=seconds)
+
+
+def _message(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def score_methods(model: Any, images: np.ndarray, labels: np.ndarray, masks: np.ndarray,

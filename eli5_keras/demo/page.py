@@ -62,6 +62,7 @@ after a first call that compiles.</p>
 <tr><th>method</th><th>pointing game</th><th>ms / image</th><th>layer</th></tr>
 {% for s in scores %}<tr><td>{{ s.title }} <code>{{ s.name }}</code></td>
 {% if s.error %}<td colspan="3" class="error">failed: {{ s.error }}</td>
+{% elif s.not_applicable %}<td colspan="3">not applicable to this model: {{ s.not_applicable }}</td>
 {% else %}<td class="num">{{ "%.2f"|format(s.pointing) }}</td><td class="num">{{ "%.1f"|format(s.ms_per_image) }}</td>
 <td><code>{{ s.result.layer or "input" }}</code></td>{% endif %}</tr>
 {% endfor %}</table>
@@ -97,7 +98,7 @@ def write_demo_page(out: Path, model_name: str, images: np.ndarray, labels: np.n
     out.mkdir(parents=True, exist_ok=True)
     for folder in ("scenes", "truth"):
         (out / folder).mkdir(exist_ok=True)
-    working = [s for s in scores if s.error is None]
+    working = [s for s in scores if s.result is not None]
     scenes: List[dict] = []
     for i, (image, label, mask) in enumerate(zip(images, labels, masks)):
         name = f"scene_{i:03d}"

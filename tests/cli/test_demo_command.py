@@ -61,17 +61,18 @@ def test_a_failing_method_is_reported_and_the_others_still_run(tmp_path, capsys,
     assert status == 1
     assert "eli5-keras: warning: method gradcam failed on the demo: RuntimeError: the method broke" in captured.err
     assert "failed: RuntimeError: the method broke" in (tmp_path / "index.html").read_text()
-    assert json.loads((tmp_path / "scores.json").read_text())["methods"]["gradcam"]["error"].startswith("RuntimeError")
+    scores = json.loads((tmp_path / "scores.json").read_text())["methods"]["gradcam"]
+    assert scores["error"].startswith("RuntimeError") and scores["not_applicable"] is None
 
 
-def test_score_methods_catches_errors_per_method_and_counts_hits(capsys):
+def test_score_methods_tells_methods_that_do_not_apply_and_counts_hits(capsys):
     import keras
 
     images, labels, masks = make_scenes(6, seed=3)
     flat = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
-    failed, = score_methods(flat, images, labels, masks, ["gradcam"])
-    assert failed.result is None and failed.pointing is None
-    assert failed.error.startswith("ValueError: Could not find a suitable target layer")
+    skipped, = score_methods(flat, images, labels, masks, ["gradcam"])
+    assert skipped.result is None and skipped.pointing is None and skipped.error is None
+    assert skipped.not_applicable.startswith("Could not find a suitable target layer")
 
     from eli5_keras.demo.model import load_model
 
@@ -80,3 +81,17 @@ def test_score_methods_catches_errors_per_method_and_counts_hits(capsys):
     np.testing.assert_array_equal(scored.hits, masks.reshape(6, -1)[np.arange(6), peaks])
     assert scored.pointing == pytest.approx(scored.hits.mean())
     assert scored.ms_per_image == pytest.approx(1e3 * scored.seconds / 6)
+
+
+def test_a_method_that_does_not_apply_is_noted_without_failing_the_demo(tmp_path, capsys, monkeypatch):
+    module = importlib.import_module("eli5_keras.explain")
+
+    def explain(model, inputs, method="gradcam", **kwargs):
+        raise ValueError("method 'cam' needs conv -> GlobalAveragePooling -> Dense")
+
+    monkeypatch.setattr(module, "explain", explain)
+    assert main(["demo", "--out", str(tmp_path), "--images", "2", "--methods", "gradcam"]) == 0
+    captured = capsys.readouterr()
+    assert "note: method gradcam does not apply to the demo model: method 'cam' needs conv" in captured.err
+    assert re.search(r"gradcam\s+n/a", captured.out)
+    assert "not applicable to this model: method &#39;cam&#39; needs conv" in (tmp_path / "index.html").read_text()
