@@ -41,7 +41,9 @@ def check_method(name: str) -> str:
         raise UsageError(one_line(error)) from None
 
 
-def resolve_target(text: Optional[str], class_names: Optional[Sequence[str]], num_classes: Optional[int]) -> Optional[int]:
+def resolve_target(
+    text: Optional[str], class_names: Optional[Sequence[str]], num_classes: Optional[int]
+) -> Optional[int]:
     """``--target``: a class index, or a class name when the model's names are known."""
     if text is None:
         return None
@@ -54,7 +56,9 @@ def resolve_target(text: Optional[str], class_names: Optional[Sequence[str]], nu
         known = f"; classes include {', '.join(list(class_names)[:8])}" if class_names else ""
         raise UsageError(f"--target {text!r} is not a class index or a known class name{known}.") from None
     if num_classes is not None and not 0 <= index < num_classes:
-        raise UsageError(f"--target {index} is out of range: the model has {num_classes} classes (0 to {num_classes - 1}).")
+        raise UsageError(
+            f"--target {index} is out of range: the model has {num_classes} classes (0 to {num_classes - 1})."
+        )
     return index
 
 

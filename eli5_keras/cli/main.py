@@ -66,18 +66,25 @@ def build_parser() -> ArgumentParser:
     )
     explain.add_argument(
         "model", metavar="MODEL",
-        help="a .keras/.h5 file, a SavedModel folder, 'demo', or a keras.applications name (resnet50, mobilenet_v2, ...)",
+        help="a .keras/.h5 file, a SavedModel folder, 'demo', or a keras.applications name "
+        "(resnet50, mobilenet_v2, ...)",
     )
     explain.add_argument(
         "inputs", nargs="+", metavar="INPUT",
         help="PNG/JPEG images (resized to the model's input), folders of them, or .npy arrays "
         "(one example, or a batch with the batch axis first)",
     )
-    explain.add_argument("--method", default="gradcam", help="explanation method (default: gradcam; see `eli5-keras methods`)")
+    explain.add_argument(
+        "--method", default="gradcam", help="explanation method (default: gradcam; see `eli5-keras methods`)"
+    )
     targets = explain.add_mutually_exclusive_group()
-    targets.add_argument("--target", metavar="T", help="class to explain: index or class name (default: each input's top class)")
+    targets.add_argument(
+        "--target", metavar="T", help="class to explain: index or class name (default: each input's top class)"
+    )
     targets.add_argument("--top-k", type=int, metavar="K", help="explain each input's K best classes")
-    explain.add_argument("--layer", metavar="L", help="layer name, 'outer/inner' path or index (default: last spatial layer)")
+    explain.add_argument(
+        "--layer", metavar="L", help="layer name, 'outer/inner' path or index (default: last spatial layer)"
+    )
     explain.add_argument("--batch-size", type=int, default=32, metavar="B", help="inputs per batch (default: 32)")
     explain.add_argument("--out", default="eli5-out", metavar="DIR", help="output folder (default: eli5-out)")
     explain.add_argument(
@@ -96,7 +103,9 @@ def build_parser() -> ArgumentParser:
     explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     explain.set_defaults(run=_run_explain)
 
-    methods = commands.add_parser("methods", help="list the explanation methods", description="List the explanation methods.")
+    methods = commands.add_parser(
+        "methods", help="list the explanation methods", description="List the explanation methods."
+    )
     methods.set_defaults(run=_run_methods)
     return parser
 

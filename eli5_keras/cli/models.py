@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .errors import UsageError, one_line
 from .inputs import Preprocess
+
+if TYPE_CHECKING:  # Keras loads TensorFlow: imported where a model is built
+    import keras
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 DEMO_NAME = "demo"
@@ -44,7 +47,8 @@ APPLICATIONS: Dict[str, Tuple[str, str]] = {
     **{f"efficientnet_b{i}": (f"EfficientNetB{i}", "efficientnet") for i in range(8)},
     **{f"efficientnet_v2_b{i}": (f"EfficientNetV2B{i}", "efficientnet_v2") for i in range(4)},
     **{f"efficientnet_v2_{s}": (f"EfficientNetV2{s.upper()}", "efficientnet_v2") for s in "sml"},
-    **{f"convnext_{s}": (f"ConvNeXt{s.capitalize()}", "convnext") for s in ("tiny", "small", "base", "large", "xlarge")},
+    **{f"convnext_{s}": (f"ConvNeXt{s.capitalize()}", "convnext") for s in ("tiny", "small", "base", "large")},
+    "convnext_xlarge": ("ConvNeXtXLarge", "convnext"),
 }
 
 IMAGENET_CLASSES = 1000
@@ -69,7 +73,7 @@ class LoadedModel:
         Appended to errors about layers (e.g. that a SavedModel is one opaque layer).
     """
 
-    model: "keras.Model"  # noqa: F821
+    model: keras.Model
     preprocess: Preprocess
     class_names: Optional[List[str]] = None
     note: str = ""
@@ -107,7 +111,8 @@ def load_model(spec: str, weights: Optional[str] = None, rescale: float = 1 / 25
     path = Path(spec)
     is_application = spec.lower() in APPLICATIONS and not path.exists()
     if weights is not None and not is_application:
-        raise UsageError(f"--weights applies to keras.applications names ({', '.join(sorted(APPLICATIONS)[:4])}, ...), not to {spec!r}.")
+        examples = ", ".join(sorted(APPLICATIONS)[:4])
+        raise UsageError(f"--weights applies to keras.applications names ({examples}, ...), not to {spec!r}.")
     if is_application:
         return _application(spec.lower(), weights)
     if spec == DEMO_NAME and not path.exists():
@@ -130,7 +135,7 @@ def load_model(spec: str, weights: Optional[str] = None, rescale: float = 1 / 25
     )
 
 
-def _model_file(path: Path) -> "keras.Model":  # noqa: F821
+def _model_file(path: Path) -> keras.Model:
     import keras
 
     try:
@@ -142,7 +147,7 @@ def _model_file(path: Path) -> "keras.Model":  # noqa: F821
     return model
 
 
-def _saved_model(path: Path) -> "keras.Model":  # noqa: F821
+def _saved_model(path: Path) -> keras.Model:
     import keras
     import tensorflow as tf
 
@@ -155,7 +160,9 @@ def _saved_model(path: Path) -> "keras.Model":  # noqa: F821
         raise UsageError(f"cannot load SavedModel {str(path)!r}: {one_line(error)}") from None
     specs = list(signature.structured_input_signature[1].values())
     if len(specs) != 1:
-        raise UsageError(f"SavedModel {str(path)!r} takes {len(specs)} inputs; the command line explains single-input models.")
+        raise UsageError(
+            f"SavedModel {str(path)!r} takes {len(specs)} inputs; the command line explains single-input models."
+        )
     inputs = keras.Input(tuple(specs[0].shape[1:]), dtype=specs[0].dtype.name)
     outputs = layer(inputs)
     if isinstance(outputs, dict):

@@ -51,7 +51,8 @@ def overlay_png(expl: Explanation, target: int) -> bytes:
 
     info = PngImagePlugin.PngInfo()
     facts = expl.targets[target]
-    for key, value in (("target", facts.target), ("score", f"{facts.score:.6g}"), ("method", expl.method), ("layer", expl.layer)):
+    text = dict(target=facts.target, score=f"{facts.score:.6g}", method=expl.method, layer=expl.layer)
+    for key, value in text.items():
         info.add_text(f"eli5-keras:{key}", str(value))
     buffer = io.BytesIO()
     format_as_image(expl, target=target).save(buffer, format="PNG", pnginfo=info)

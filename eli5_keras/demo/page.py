@@ -71,7 +71,8 @@ after a first call that compiles.</p>
 {% for scene in scenes %}<tr><td><img src="{{ scene.truth }}" alt="{{ scene.name }}">
 true {{ scene.label }}; predicted {{ scene.predicted }} ({{ "%.2f"|format(scene.probability) }})</td>
 {% for cell in scene.cells %}<td><img src="{{ cell.src }}" alt="{{ cell.title }} on {{ scene.name }}">
-{% if cell.hit %}<span class="hit">&#10003; on the object</span>{% else %}<span class="miss">&#10007; off the object</span>{% endif %}</td>
+{% if cell.hit %}<span class="hit">&#10003; on the object</span>
+{% else %}<span class="miss">&#10007; off the object</span>{% endif %}</td>
 {% endfor %}</tr>
 {% endfor %}</table>
 </body></html>
