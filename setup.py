@@ -14,8 +14,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["eli5_keras", "eli5_keras.*"]),
     include_package_data=True,
-    # HTML templates and their CSS, read by eli5_keras.formatters.templating
-    package_data={"eli5_keras.templates": ["*.html", "*.css"]},
+    # HTML templates and their CSS (read by eli5_keras.formatters.templating), and the demo's
+    # trained model: `eli5-keras demo` needs no training.
+    package_data={"eli5_keras.templates": ["*.html", "*.css"], "eli5_keras.demo": ["model.keras"]},
+    entry_points={"console_scripts": ["eli5-keras = eli5_keras.cli:main"]},
     install_requires=[
         "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
         "tensorflow>=2.16; platform_system == 'Darwin'",

@@ -1,0 +1,16 @@
+"""The command line's one error type for user mistakes."""
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """A user mistake (bad argument, missing or unreadable input, unknown method or layer).
+
+    The command line prints ``eli5-keras: error: <message>`` on one line and exits with
+    status 2, without a traceback.
+    """
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (library messages may span several)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

@@ -1,0 +1,201 @@
+"""``eli5-keras explain MODEL INPUT...``: explain many inputs, streaming, resumable.
+
+Inputs are read ``--batch-size`` at a time, explained in one batched call and written
+as soon as they are explained, one output set per input. An interrupted run keeps every
+finished output; ``--resume`` skips the inputs whose outputs all exist.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import UsageError, one_line
+from .inputs import Example, ExampleLoader, collect_files, is_image_input, plan_examples
+from .models import LoadedModel, load_model
+from .outputs import OutputFormat, get_format
+from .progress import Progress
+
+
+def parse_layer(text: Optional[str]) -> Any:
+    """``--layer``: an integer index (``-1``) or a name / ``"outer/inner"`` path."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def check_method(name: str) -> str:
+    """The canonical method name, or a usage error listing the available ones."""
+    from .. import methods
+
+    try:
+        return methods.get(name).name
+    except ValueError as error:
+        raise UsageError(one_line(error)) from None
+
+
+def resolve_target(
+    text: Optional[str], class_names: Optional[Sequence[str]], num_classes: Optional[int]
+) -> Optional[int]:
+    """``--target``: a class index, or a class name when the model's names are known."""
+    if text is None:
+        return None
+    lowered = [name.lower() for name in class_names or ()]
+    if text.lower() in lowered:
+        return lowered.index(text.lower())
+    try:
+        index = int(text)
+    except ValueError:
+        known = f"; classes include {', '.join(list(class_names)[:8])}" if class_names else ""
+        raise UsageError(f"--target {text!r} is not a class index or a known class name{known}.") from None
+    if num_classes is not None and not 0 <= index < num_classes:
+        raise UsageError(
+            f"--target {index} is out of range: the model has {num_classes} classes (0 to {num_classes - 1})."
+        )
+    return index
+
+
+def _single_input_shape(model: Any) -> Tuple:
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1:
+        raise UsageError(
+            f"model {model.name!r} has {len(inputs)} inputs; the command line explains single-input models "
+            "(use eli5_keras.explain from Python for others)."
+        )
+    return tuple(inputs[0].shape)
+
+
+def _num_classes(model: Any) -> Optional[int]:
+    outputs = getattr(model, "outputs", None) or []
+    shape = tuple(outputs[0].shape) if outputs else ()
+    return shape[-1] if len(shape) == 2 else None
+
+
+def _output_format(requested: Optional[str], input_shape: Tuple) -> OutputFormat:
+    image_like = is_image_input(input_shape)
+    if requested is None:
+        return get_format("png" if image_like else "npy")
+    if requested in ("png", "html") and not image_like:
+        raise UsageError(
+            f"--format {requested} draws maps over 2-D images, but the model's input has shape "
+            f"{input_shape}; use --format npy for volumes and signals."
+        )
+    return get_format(requested)
+
+
+def _batches(examples: Sequence[Example], size: int) -> List[Sequence[Example]]:
+    return [examples[start:start + size] for start in range(0, len(examples), size)]
+
+
+class ExplainRun:
+    """One ``explain`` command: everything checked up front, then a streamed loop."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        files = collect_files(args.inputs)
+        self.out = Path(args.out)
+        if self.out.exists() and not self.out.is_dir():
+            raise UsageError(f"--out {args.out!r} exists and is not a folder.")
+        self.method = check_method(args.method)
+        self.layer = parse_layer(args.layer)
+        self.loaded: LoadedModel = load_model(args.model, args.weights, args.rescale)
+        model = self.loaded.model
+        input_shape = _single_input_shape(model)
+        num_classes = _num_classes(model)
+        self.target = resolve_target(args.target, self.loaded.class_names, num_classes)
+        if args.top_k is not None and num_classes is not None and args.top_k > num_classes:
+            raise UsageError(f"--top-k {args.top_k} exceeds the model's {num_classes} classes.")
+        self.format = _output_format(args.format, input_shape)
+        self.examples = plan_examples(files, input_shape)
+        self.loader = ExampleLoader(input_shape, self.loaded.preprocess)
+        self.num_targets = args.top_k or 1
+
+    def pending(self) -> List[Example]:
+        if not self.args.resume:
+            return list(self.examples)
+        return [e for e in self.examples if not self.format.done(self.out, e.name, self.num_targets)]
+
+    def explain_batch(self, batch: Sequence[Example]) -> int:
+        """Explain and write ``batch``; returns the number of inputs written."""
+        loaded = [self.loader.load(example) for example in batch]
+        groups: Dict[tuple, List[int]] = {}
+        for index, (array, _) in enumerate(loaded):
+            groups.setdefault(array.shape, []).append(index)
+        for indices in groups.values():
+            result = self._explain(np.stack([loaded[i][0] for i in indices]))
+            for row, index in enumerate(indices):
+                expl = result[row]
+                image = loaded[index][1]
+                if image is not None:
+                    expl.image = image
+                self.format.write(self.out, batch[index].name, expl, result.maps[row])
+        return len(batch)
+
+    def _explain(self, arrays: np.ndarray):
+        import eli5_keras
+
+        args = self.args
+        try:
+            result = eli5_keras.explain(
+                self.loaded.model,
+                arrays,
+                method=self.method,
+                targets=self.target,
+                top_k=args.top_k,
+                layer=self.layer,
+                batch_size=args.batch_size,
+            )
+        except ValueError as error:
+            raise UsageError(one_line(error) + self.loaded.note) from None
+        if self.loaded.class_names is not None:
+            result = dataclasses.replace(result, target_names=self.loaded.class_names)
+        return result
+
+    def run(self) -> int:
+        todo = self.pending()
+        total = len(self.examples)
+        self.out.mkdir(parents=True, exist_ok=True)
+        progress = Progress(total, done=total - len(todo), enabled=not self.args.quiet)
+        written = 0
+        try:
+            for batch in _batches(todo, self.args.batch_size):
+                written += self.explain_batch(batch)
+                progress.advance(len(batch))
+        except KeyboardInterrupt:
+            progress.close()
+            print(
+                f"eli5-keras: interrupted after {written} of {len(todo)} inputs; outputs so far are in "
+                f"{str(self.out)!r}; run again with --resume to finish.",
+                file=sys.stderr,
+            )
+            return 130
+        except BaseException:
+            progress.close(draw=False)
+            raise
+        progress.close()
+        if not self.args.quiet:
+            skipped = total - len(todo)
+            note = f" ({skipped} already done, skipped)" if skipped else ""
+            print(f"eli5-keras: explained {_count(written, 'input')} with {self.method} into {str(self.out)!r}{note}.",
+                  file=sys.stderr)
+        return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """Entry point of the ``explain`` subcommand; returns the exit status."""
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1; got {args.batch_size}.")
+    if args.top_k is not None and args.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1; got {args.top_k}.")
+    return ExplainRun(args).run()

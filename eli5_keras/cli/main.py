@@ -1,0 +1,150 @@
+"""The ``eli5-keras`` command: ``demo``, ``explain`` and ``methods``.
+
+Exit status: 0 done; 1 the demo ran but a method failed; 2 a usage or input error,
+reported on one line as ``eli5-keras: error: ...`` (never a traceback); 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from fractions import Fraction
+from typing import List, NoReturn, Optional
+
+from .errors import UsageError, one_line
+from .outputs import FORMATS
+
+PROG = "eli5-keras"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (usage stays in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _rescale(text: str) -> float:
+    try:
+        return float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"invalid factor {text!r}; e.g. 1/255 or 1") from None
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Explain why a Keras model made a prediction: heat maps, overlays, HTML.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="explain generated scenes with every method and score them against the true object masks",
+        description="Explain a batch of generated scenes (one shape each, over texture and distractors) "
+        "with the shipped demo model and every available method; write overlays and index.html with each "
+        "method's pointing-game accuracy and time per image. No data, no training, no network.",
+    )
+    demo.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    demo.add_argument(
+        "--methods", nargs="+", action="extend", metavar="M",
+        help="methods to run, comma or space separated (default: all available)",
+    )
+    demo.add_argument("--images", type=int, default=16, metavar="N", help="scenes to explain (default: 16)")
+    demo.add_argument("--seed", type=int, default=2024, help="seed of the scenes (default: 2024)")
+    demo.add_argument("--batch-size", type=int, default=32, metavar="B", help="inputs per batch (default: 32)")
+    demo.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    demo.set_defaults(run=_run_demo)
+
+    explain = commands.add_parser(
+        "explain",
+        help="explain a model's predictions on image files or .npy arrays",
+        description="Explain MODEL's predictions on each INPUT and write one output per input.",
+    )
+    explain.add_argument(
+        "model", metavar="MODEL",
+        help="a .keras/.h5 file, a SavedModel folder, 'demo', or a keras.applications name "
+        "(resnet50, mobilenet_v2, ...)",
+    )
+    explain.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="PNG/JPEG images (resized to the model's input), folders of them, or .npy arrays "
+        "(one example, or a batch with the batch axis first)",
+    )
+    explain.add_argument(
+        "--method", default="gradcam", help="explanation method (default: gradcam; see `eli5-keras methods`)"
+    )
+    targets = explain.add_mutually_exclusive_group()
+    targets.add_argument(
+        "--target", metavar="T", help="class to explain: index or class name (default: each input's top class)"
+    )
+    targets.add_argument("--top-k", type=int, metavar="K", help="explain each input's K best classes")
+    explain.add_argument(
+        "--layer", metavar="L", help="layer name, 'outer/inner' path or index (default: last spatial layer)"
+    )
+    explain.add_argument("--batch-size", type=int, default=32, metavar="B", help="inputs per batch (default: 32)")
+    explain.add_argument("--out", default="eli5-out", metavar="DIR", help="output folder (default: eli5-out)")
+    explain.add_argument(
+        "--format", choices=FORMATS,
+        help="png overlays, html pages, or npy maps (default: png for image models, npy otherwise)",
+    )
+    explain.add_argument(
+        "--weights", metavar="W",
+        help="keras.applications only: 'imagenet' (downloads once), 'none' (random) or a weights file",
+    )
+    explain.add_argument(
+        "--rescale", type=_rescale, default=1 / 255, metavar="F",
+        help="factor on image pixels for model files (default: 1/255; 1 if the model rescales itself)",
+    )
+    explain.add_argument("--resume", action="store_true", help="skip inputs whose outputs all exist")
+    explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    explain.set_defaults(run=_run_explain)
+
+    methods = commands.add_parser(
+        "methods", help="list the explanation methods", description="List the explanation methods."
+    )
+    methods.set_defaults(run=_run_methods)
+    return parser
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo_command import run_demo
+
+    names = [name for text in args.methods or () for name in text.replace(",", " ").split()]
+    return run_demo(args.out, methods=names, images=args.images, seed=args.seed,
+                    batch_size=args.batch_size, quiet=args.quiet)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from .explain_command import run_explain
+
+    return run_explain(args)
+
+
+def _run_methods(args: argparse.Namespace) -> int:
+    from .. import methods
+
+    summaries = methods.describe()
+    width = max(map(len, summaries), default=0)
+    for name, summary in summaries.items():
+        print(f"{name:<{width}}  {summary}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    # TensorFlow's Python-side warnings (e.g. about retracing) are not actionable here and
+    # would bury the command's own messages.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,154 @@
+"""Output files of ``eli5-keras explain``, one set per input, each written atomically.
+
+Names depend only on the input's name and the number of targets, so a resumed run
+knows what is finished before it computes anything:
+
+- ``png``: ``NAME.png`` (one target) or ``NAME_top1.png`` ... ``NAME_topK.png``: the map
+  overlaid on the input; target, score, method and layer in the PNG's text chunks;
+- ``npy``: ``NAME.npy``: the maps, float32 ``(T, *S)``;
+- ``html``: ``NAME.html``: a self-contained page with the overlays inline.
+
+A file is written under a temporary name and renamed when complete, so an interrupted
+run never leaves a half-written output under a final name.
+"""
+from __future__ import annotations
+
+import abc
+import base64
+import io
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Dict, Iterator, List, Type
+
+import jinja2
+import numpy as np
+from PIL import PngImagePlugin
+
+from ..base import Explanation
+
+FORMATS = ("png", "html", "npy")
+HTML_MIN_WIDTH = 256
+"""Overlays narrower than this are shown enlarged (pixelated) in HTML pages."""
+
+
+@contextmanager
+def atomic_open(path: Path) -> Iterator[BinaryIO]:
+    """Open ``path`` for binary writing; it appears under its name only once complete."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(partial, "wb") as handle:
+            yield handle
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+def overlay_png(expl: Explanation, target: int) -> bytes:
+    """The overlay of ``expl.targets[target]`` as PNG bytes, with its facts as text chunks."""
+    from ..formatters.image import format_as_image
+
+    info = PngImagePlugin.PngInfo()
+    facts = expl.targets[target]
+    text = dict(target=facts.target, score=f"{facts.score:.6g}", method=expl.method, layer=expl.layer)
+    for key, value in text.items():
+        info.add_text(f"eli5-keras:{key}", str(value))
+    buffer = io.BytesIO()
+    format_as_image(expl, target=target).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+class OutputFormat(abc.ABC):
+    """How one input's explanation becomes files in the output folder."""
+
+    name: str
+
+    @abc.abstractmethod
+    def files(self, stem: str, num_targets: int) -> List[str]:
+        """File names written for the input named ``stem`` with ``num_targets`` targets."""
+
+    @abc.abstractmethod
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+        """Write the files of one input: ``expl`` its eli5 explanation (``image`` set for
+        overlays), ``maps`` its float32 maps ``(T, *S)``."""
+
+    def done(self, folder: Path, stem: str, num_targets: int) -> bool:
+        """Every file of this input exists (``--resume`` skips it)."""
+        return all((folder / name).is_file() for name in self.files(stem, num_targets))
+
+
+class PngFormat(OutputFormat):
+    name = "png"
+
+    def files(self, stem: str, num_targets: int) -> List[str]:
+        if num_targets == 1:
+            return [f"{stem}.png"]
+        return [f"{stem}_top{rank}.png" for rank in range(1, num_targets + 1)]
+
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+        for target, name in enumerate(self.files(stem, len(expl.targets))):
+            with atomic_open(folder / name) as handle:
+                handle.write(overlay_png(expl, target))
+
+
+class NpyFormat(OutputFormat):
+    name = "npy"
+
+    def files(self, stem: str, num_targets: int) -> List[str]:
+        return [f"{stem}.npy"]
+
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+        with atomic_open(folder / f"{stem}.npy") as handle:
+            np.save(handle, np.asarray(maps, np.float32), allow_pickle=False)
+
+
+_PAGE = jinja2.Environment(autoescape=True).from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ stem }}: {{ expl.method }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+figure { display: inline-block; margin: 0 1.5em 1.5em 0; }
+img { width: {{ width }}px; image-rendering: pixelated; border: 1px solid #ccc; }
+figcaption { font-size: 0.9em; margin-top: 0.3em; }
+</style></head>
+<body>
+<h1>{{ stem }}</h1>
+<p>{{ expl.method }}{% if expl.layer %} at layer <code>{{ expl.layer }}</code>{% endif %}
+of model <code>{{ expl.estimator }}</code>.</p>
+{% for target in targets %}<figure>
+<img src="data:image/png;base64,{{ target.png }}" alt="{{ expl.method }} map for target {{ target.label }}">
+<figcaption>target <b>{{ target.label }}</b>, score {{ "%.4g"|format(target.score) }}</figcaption>
+</figure>
+{% endfor %}<p><small>{{ expl.description }}</small></p>
+</body></html>
+"""
+)
+
+
+class HtmlFormat(OutputFormat):
+    name = "html"
+
+    def files(self, stem: str, num_targets: int) -> List[str]:
+        return [f"{stem}.html"]
+
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+        targets = [
+            dict(
+                label=facts.target,
+                score=facts.score,
+                png=base64.b64encode(overlay_png(expl, index)).decode("ascii"),
+            )
+            for index, facts in enumerate(expl.targets)
+        ]
+        page = _PAGE.render(stem=stem, expl=expl, targets=targets, width=max(expl.image.width, HTML_MIN_WIDTH))
+        with atomic_open(folder / f"{stem}.html") as handle:
+            handle.write(page.encode("utf-8"))
+
+
+_BY_NAME: Dict[str, Type[OutputFormat]] = {cls.name: cls for cls in (PngFormat, HtmlFormat, NpyFormat)}
+
+
+def get_format(name: str) -> OutputFormat:
+    """The output format called ``name`` (one of :data:`FORMATS`)."""
+    return _BY_NAME[name]()
