@@ -151,7 +151,7 @@ def test_pointing_metrics():
     masks = np.array([[[False, True], [False, False]], [[True, False], [False, False]]])
     np.testing.assert_array_equal(pointing_hits(maps, masks), [True, False])
     assert pointing_game(maps, masks) == 0.5
-    with pytest.raises(ValueError, match="masks must have the maps' shape"):
+    with pytest.raises(ValueError, match="must have the same shape"):
         pointing_hits(maps, masks[:, :1])
 
 
