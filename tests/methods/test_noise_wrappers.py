@@ -248,7 +248,7 @@ def test_token_input_is_refused():
         ("vargrad", dict(unbiased=True, samples=1), ValueError, "unbiased=True needs samples >= 2"),
         ("smoothgrad", dict(base=3), TypeError, "base must be a method name"),
         ("smoothgrad", dict(base="nope"), ValueError, "unknown method 'nope'"),
-        ("smoothgrad", dict(base="gradcam", base_options={"steps": 3}), TypeError, "method 'gradcam': "),
+        ("smoothgrad", dict(base="gradcam", base_options={"steps": 3}), TypeError, "method 'gradcam' has no option\\(s\\) \\['steps'\\]"),
         ("smoothgrad", dict(base=GradCAM(), base_options={"x": 1}), TypeError, "given with a Method instance"),
         ("smoothgrad", dict(base="gradcam", base_options=[1]), TypeError, "base_options must be a dict"),
     ],
