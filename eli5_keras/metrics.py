@@ -33,7 +33,9 @@ def pointing_hits(maps: Any, masks: Any) -> np.ndarray:
     maps = np.asarray(maps)
     masks = np.asarray(masks)
     if maps.shape != masks.shape:
-        raise ValueError(f"masks must have the maps' shape (N, *S) {maps.shape}; got {masks.shape}.")
+        raise ValueError(
+            f"maps and masks must have the same shape (N, *S); got maps {maps.shape} and masks {masks.shape}."
+        )
     if maps.ndim < 2:
         raise ValueError(f"maps must have shape (N, *S) with at least one spatial axis; got {maps.shape}.")
     if maps.dtype.kind not in "biuf" or masks.dtype.kind not in "biuf":
