@@ -23,7 +23,7 @@ from .explain import explain
 from .metrics import pointing_hits
 from .result import ExplanationBatch
 
-__all__ = ["MethodRun", "Report", "report"]
+__all__ = ["MethodRun", "Report", "SkippedMethod", "report"]
 
 DEFAULT_PATH = "eli5_keras_report.html"
 
@@ -60,14 +60,30 @@ class MethodRun:
 
 
 @dataclass
+class SkippedMethod:
+    """A method that raised, with ``report(..., on_error="skip")``: its ``name`` and ``error``."""
+
+    name: str
+    error: BaseException
+
+    @property
+    def message(self) -> str:
+        """``"ExceptionType: message"`` on one line."""
+        text = " ".join(str(self.error).split())
+        return f"{type(self.error).__name__}: {text}" if text else type(self.error).__name__
+
+
+@dataclass
 class Report:
-    """What :func:`report` wrote: the file's ``path`` and one :class:`MethodRun` per method.
+    """What :func:`report` wrote: the file's ``path``, one :class:`MethodRun` per method that
+    ran and, with ``on_error="skip"``, one :class:`SkippedMethod` per method that raised.
 
     ``os.fspath(report)`` is the path, so a Report can be opened like one.
     """
 
     path: Path
     runs: List[MethodRun]
+    skipped: List[SkippedMethod] = field(default_factory=list)
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -90,7 +106,9 @@ class Report:
     def _repr_html_(self) -> str:
         from .formatters.templating import render, stylesheet
 
-        return render("report_summary.html", css=stylesheet(), runs=self.runs, path=str(self.path))
+        pointing = bool(self.runs) and self.runs[0].hits is not None
+        return render("report_summary.html", css=stylesheet(), runs=self.runs, skipped=self.skipped,
+                      pointing=pointing, path=str(self.path))
 
 
 def report(
@@ -107,6 +125,7 @@ def report(
     colormap: Any = None,
     alpha_limit: Optional[float] = 0.65,
     signed: Union[bool, str] = "auto",
+    on_error: str = "raise",
     **explain_options: Any,
 ) -> Report:
     """Explain ``inputs`` with each method and write a comparison page to ``path``.
@@ -128,13 +147,19 @@ def report(
     masks : array-like of bool, shape (N, *S), optional
         Ground-truth regions (``S``: the maps' spatial shape, the input's by default).
         Adds each method's pointing-game accuracy (share of inputs whose first map has
-        its maximum inside the mask) and a hit/miss mark per cell.
+        its maximum inside the mask) and a hit/miss mark per cell; on image inputs of
+        the mask's size the mask's border is drawn on the input.
     title : str, optional
         Page title; default ``"Explanations of <model name>"``.
     display_width : int
         CSS width of each picture. Default 160.
     colormap, alpha_limit, signed
         How maps are drawn (see :func:`~eli5_keras.formatters.html.format_as_html`).
+    on_error : {'raise', 'skip'}
+        What a method that raises does: ``'raise'`` (default) stops the report;
+        ``'skip'`` leaves its column out, lists it in the methods table with its error,
+        and records it in :attr:`Report.skipped` (e.g. CAM on a model without a
+        global-average-pooling head, when comparing every method).
     **explain_options
         Passed to every :func:`eli5_keras.explain` call (``layer``, ``top_k``,
         ``batch_size``, ``relu``, ``normalize``, ...).
@@ -147,22 +172,31 @@ def report(
     Raises
     ------
     TypeError, ValueError
-        Bad ``methods``, ``masks`` (wrong length or shape), ``target_names``, or what
-        :func:`eli5_keras.explain` rejects (e.g. inputs of the wrong shape).
+        Bad ``methods``, ``masks`` (wrong length or shape), ``target_names``,
+        ``on_error``, or what :func:`eli5_keras.explain` rejects (e.g. inputs of the
+        wrong shape) unless ``on_error='skip'``.
     """
     from .formatters.html import RenderContext, render_explanation
     from .formatters.names import check_target_names
     from .formatters.templating import render, stylesheet
 
     names = _check_methods(methods)
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r:.50}.")
     context = RenderContext(target_names=check_target_names(target_names), display_width=display_width)
     drawing = dict(colormap=colormap, alpha_limit=alpha_limit, signed=signed)
     count = _count(model, inputs)
     mask_array = _check_masks(masks, count)
 
-    runs = []
+    runs, skipped = [], []
     for name in names:
-        result, first_call, per_input = _timed_explain(model, inputs, name, targets, count, explain_options)
+        try:
+            result, first_call, per_input = _timed_explain(model, inputs, name, targets, count, explain_options)
+        except Exception as error:  # noqa: BLE001 - on_error='skip': one method must not stop the comparison
+            if on_error == "raise":
+                raise
+            skipped.append(SkippedMethod(name, error))
+            continue
         hits = None
         if mask_array is not None:
             if mask_array.shape[1:] != result.maps.shape[2:]:
@@ -181,7 +215,9 @@ def report(
         for k, (run, view) in enumerate(zip(runs, views)):
             # the first method's renderer also draws the input, shown once per row
             rendered = render_explanation(view[i], context if k == 0 else cell_context, **drawing)
-            row["input"] = row["input"] or rendered.input
+            if k == 0:
+                row["input"] = _outlined_input(view[i], mask_array[i], context) if mask_array is not None else None
+                row["input"] = row["input"] or rendered.input
             row["cells"].append(dict(targets=rendered.targets, hit=None if run.hits is None else bool(run.hits[i])))
             notes.extend(rendered.notes)
         rows.append(row)
@@ -196,6 +232,7 @@ def report(
         count=count,
         targets=_describe_targets(targets, explain_options, context.target_names),
         runs=runs,
+        skipped=skipped,
         rows=rows,
         pointing=mask_array is not None,
         notes=list(dict.fromkeys(notes)),
@@ -204,7 +241,7 @@ def report(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
-    return Report(out, runs)
+    return Report(out, runs, skipped)
 
 
 def _check_methods(methods: Union[None, str, Sequence[str]]) -> List[str]:
@@ -258,6 +295,21 @@ def _check_masks(masks: Any, count: int) -> Optional[np.ndarray]:
     if array.ndim < 2 or len(array) != count:
         raise ValueError(f"masks must have shape (N, *S) with N = {count} inputs; got shape {array.shape}.")
     return array.astype(bool)
+
+
+def _outlined_input(expl: Any, mask: np.ndarray, context: Any) -> Optional[str]:
+    """The input picture with the mask's border drawn, for image inputs of the mask's size."""
+    from .formatters.embed import png_data_uri
+    from .formatters.html import Figure
+    from .formatters.kinds import IMAGE, explanation_kind
+    from .formatters.outline import outlined
+
+    image = getattr(expl, "image", None)
+    if explanation_kind(expl) != IMAGE or image is None or mask.shape != (image.height, image.width):
+        return None
+    picture = outlined(image, mask)
+    return Figure(src=png_data_uri(picture), alt="explained input, ground truth outlined",
+                  width=context.width(picture.width), title="input, mask outlined").html()
 
 
 def _timed_explain(model: Any, inputs: Any, method: str, targets: Any, count: int,

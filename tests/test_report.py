@@ -8,6 +8,7 @@ from PIL import Image
 
 import eli5_keras
 from eli5_keras.formatters.image import format_as_image
+from eli5_keras.formatters.outline import outlined
 from eli5_keras.metrics import pointing_game, pointing_hits
 
 from conftest import NUM_CLASSES, SIZE, images
@@ -104,6 +105,39 @@ def test_masks_give_pointing_game_per_method(seq_model, inputs, tmp_path):
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "0.50 (2/4)" in html
     assert html.count("\u2713 maximum inside the mask") == 2 and html.count("\u2717 maximum outside the mask") == 2
+    # the input column shows each input with its mask's border drawn on it
+    grid = html.split('class="eli5k-grid"')[1]
+    pictures = [a["src"] for t, a in parse_tags(grid) if t == "img" and "eli5k-picture" in a.get("class", "")]
+    for i in range(N):
+        expected = outlined(result.runs[0].result[i].image, masks[i])
+        np.testing.assert_array_equal(np.asarray(decode_picture(pictures[2 * i])), np.asarray(expected))
+    assert html.count("input, mask outlined") == N
+
+
+def test_on_error_skip_lists_the_failing_method_and_keeps_the_others(seq_model, inputs, tmp_path, monkeypatch):
+    import eli5_keras.reporting as reporting
+
+    real_explain = reporting.explain
+
+    def explain(model, inputs, method="gradcam", **kwargs):
+        if method == "cam":
+            raise ValueError("method 'cam' needs conv -> GlobalAveragePooling -> Dense")
+        return real_explain(model, inputs, method=method, **kwargs)
+
+    monkeypatch.setattr(reporting, "explain", explain)
+    with pytest.raises(ValueError, match="needs conv"):  # the default stops at the first error
+        eli5_keras.report(seq_model, inputs, methods=["cam", "gradcam"], path=tmp_path / "r.html")
+    result = eli5_keras.report(seq_model, inputs, methods=["cam", "gradcam"], path=tmp_path / "r.html",
+                               on_error="skip")
+    assert result.methods == ["gradcam"] and [s.name for s in result.skipped] == ["cam"]
+    assert result.skipped[0].message == "ValueError: method 'cam' needs conv -> GlobalAveragePooling -> Dense"
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "not run: ValueError: method &#39;cam&#39; needs conv -&gt; GlobalAveragePooling -&gt; Dense" in html
+    headers = re.findall(r"<th>([^<]*)</th>", html.split('class="eli5k-grid"')[1])
+    assert headers == ["#", "input", "Grad-CAM"]
+    assert "not run: ValueError" in result._repr_html_()
+    with pytest.raises(ValueError, match=r"^on_error must be 'raise' or 'skip'; got 'ignore'"):
+        eli5_keras.report(seq_model, inputs, methods="gradcam", path=tmp_path / "r.html", on_error="ignore")
 
 
 @pytest.mark.parametrize(

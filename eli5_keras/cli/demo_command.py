@@ -1,47 +1,51 @@
 """``eli5-keras demo``: every method on generated scenes, scored against the true masks.
 
 Needs no data, no training and no network: the scenes are generated (seeded) and the
-model ships in the package.
+model ships in the package. The page is :func:`eli5_keras.report` with the objects'
+masks, so each method's column carries its pointing-game accuracy.
 """
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from .errors import UsageError
 from .explain_command import check_method
 
+TITLE = "eli5-keras demo: which method points at the object?"
 
-def _table(scores: Sequence) -> str:
+
+def _outcomes(report, names: List[str]) -> Dict[str, dict]:
+    """Per method, in the order asked: its numbers, or why it did not run.
+
+    A ``ValueError`` means the method does not apply to the model (e.g. CAM without a
+    global-average-pooling head); any other error is a failure.
+    """
+    outcomes = {}
+    for run in report.runs:
+        outcomes[run.name] = dict(title=run.title, layer=run.result.layer, pointing_game=run.pointing,
+                                  ms_per_image=1e3 * run.seconds_per_input, error=None, not_applicable=None)
+    for skip in report.skipped:
+        applicable = not isinstance(skip.error, ValueError)
+        outcomes[skip.name] = dict(title=skip.name, layer=None, pointing_game=None, ms_per_image=None,
+                                   error=skip.message if applicable else None,
+                                   not_applicable=None if applicable else " ".join(str(skip.error).split()))
+    return {name: outcomes[name] for name in names}
+
+
+def _table(outcomes: Dict[str, dict]) -> str:
     rows = [("method", "pointing game", "ms/image")]
-    for score in scores:
-        if score.error:
-            rows.append((score.name, "failed", ""))
-        elif score.not_applicable:
-            rows.append((score.name, "n/a", ""))
+    for name, outcome in outcomes.items():
+        if outcome["error"]:
+            rows.append((name, "failed", ""))
+        elif outcome["not_applicable"]:
+            rows.append((name, "n/a", ""))
         else:
-            rows.append((score.name, f"{score.pointing:.2f}", f"{score.ms_per_image:.1f}"))
+            rows.append((name, f"{outcome['pointing_game']:.2f}", f"{outcome['ms_per_image']:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows)
-
-
-def _write_scores(path: Path, model_name: str, seed: int, images: int, accuracy: float, scores: Sequence) -> None:
-    """The numbers of the comparison as JSON, for scripts and tests."""
-    methods = {
-        score.name: dict(
-            title=score.title,
-            layer=score.result.layer if score.result is not None else None,
-            pointing_game=score.pointing,
-            ms_per_image=score.ms_per_image,
-            error=score.error,
-            not_applicable=score.not_applicable,
-        )
-        for score in scores
-    }
-    path.write_text(json.dumps(dict(model=model_name, seed=seed, images=images, accuracy=accuracy, methods=methods),
-                               indent=2), encoding="utf-8")
 
 
 def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, seed: int = 2024,
@@ -49,10 +53,13 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     """Run the demo; returns the exit status (1 when a method failed; a method that does
     not apply to the demo model is reported, not counted as a failure).
 
+    Writes ``out/index.html`` (the report), ``out/scores.json`` (its numbers) and
+    ``out/scenes/scene_000.png``... (the scenes, to try ``eli5-keras explain demo`` on).
+
     Parameters
     ----------
     out : str
-        Output folder for overlays and ``index.html``.
+        Output folder.
     methods : list of str, optional
         Method names; all of :func:`eli5_keras.methods.available` by default.
     images : int
@@ -75,27 +82,37 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--out {out!r} exists and is not a folder.")
 
-    from ..demo.evaluate import score_methods
+    from PIL import Image
+
     from ..demo.model import load_model
-    from ..demo.page import write_demo_page
-    from ..demo.scenes import make_scenes
+    from ..demo.scenes import CLASS_NAMES, make_scenes, to_bytes
+    from ..reporting import report
 
     model = load_model()
     scenes, labels, masks = make_scenes(images, seed=seed)
+    (folder / "scenes").mkdir(parents=True, exist_ok=True)
+    for i, pixels in enumerate(to_bytes(scenes)):
+        Image.fromarray(pixels).save(folder / "scenes" / f"scene_{i:03d}.png")
     probabilities = model.predict(scenes, batch_size=batch_size, verbose=0)
-    scores = score_methods(model, scenes, labels, masks, names, batch_size)
-    page = write_demo_page(folder, model.name, scenes, labels, masks, probabilities, scores)
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
-    _write_scores(folder / "scores.json", model.name, seed, images, accuracy, scores)
-    failed = [score for score in scores if score.error]
-    for score in failed:
-        print(f"eli5-keras: warning: method {score.name} failed on the demo: {score.error}", file=sys.stderr)
-    for score in scores:
-        if score.not_applicable and not quiet:
-            print(f"eli5-keras: note: method {score.name} does not apply to the demo model: {score.not_applicable}",
+
+    written = report(model, scenes, methods=names, targets=labels, path=folder / "index.html",
+                     target_names=list(CLASS_NAMES), masks=masks, title=TITLE, batch_size=batch_size,
+                     on_error="skip")
+    outcomes = _outcomes(written, names)
+    (folder / "scores.json").write_text(json.dumps(
+        dict(model=model.name, seed=seed, images=images, accuracy=accuracy, methods=outcomes), indent=2),
+        encoding="utf-8")
+
+    failed = [name for name, outcome in outcomes.items() if outcome["error"]]
+    for name in failed:
+        print(f"eli5-keras: warning: method {name} failed on the demo: {outcomes[name]['error']}", file=sys.stderr)
+    for name, outcome in outcomes.items():
+        if outcome["not_applicable"] and not quiet:
+            print(f"eli5-keras: note: method {name} does not apply to the demo model: {outcome['not_applicable']}",
                   file=sys.stderr)
     if not quiet:
         print(f"{model.name} on {images} demo scenes (accuracy {accuracy:.2f}), each method explaining the true class:")
-        print(_table(scores))
-        print(f"wrote {page}")
+        print(_table(outcomes))
+        print(f"wrote {written.path}")
     return 1 if failed else 0

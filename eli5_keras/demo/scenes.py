@@ -176,6 +176,11 @@ def draw_scene(rng: np.random.Generator, label: int) -> Tuple[np.ndarray, np.nda
     return np.clip(image, 0.0, 1.0).astype(np.float32), mask
 
 
+def to_bytes(images: np.ndarray) -> np.ndarray:
+    """Scenes in [0, 1] as uint8 pixels, what a PNG file stores: ``(..., 3) -> (..., 3)``."""
+    return np.round(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
+
+
 def make_scenes(n: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` scenes, classes balanced in random order; the same ``seed`` gives the same scenes.
 

@@ -64,3 +64,10 @@ def test_shape_masks_have_the_geometric_areas():
 def test_bad_count_is_refused():
     with pytest.raises(ValueError, match="non-negative int"):
         make_scenes(-1)
+
+
+def test_scene_values_become_bytes_as_a_png_stores_them():
+    from eli5_keras.demo.scenes import to_bytes
+
+    image = np.array([[[0.0, 0.5, 1.0], [1.2, -0.1, 0.002]]], np.float32)
+    np.testing.assert_array_equal(to_bytes(image), [[[0, 128, 255], [255, 0, 1]]])
