@@ -31,9 +31,12 @@ setup(
     extras_require={
         # eli5 0.16 is the reference the compatibility tests compare numbers against;
         # nbclient, nbformat and ipykernel execute docs/tutorial.ipynb in a real kernel;
-        # websocket-client drives headless Chromium (DevTools protocol) to check the report.
+        # websocket-client drives headless Chromium (DevTools protocol) to check the report;
+        # pytest-xdist runs the suite in two processes (most of its time is single-threaded
+        # graph tracing, so two workers halve the wall time on two cores).
         "test": [
             "pytest>=7",
+            "pytest-xdist>=3",
             "eli5==0.16.0",
             "nbclient>=0.7",
             "nbformat>=5.7",
