@@ -8,7 +8,10 @@ TensorFlow in the same process, with no explanation maths:
 * ``input``: forward + backward to the input on ``E x batch`` inputs (E = 1 for
   saliency, ``steps + 1`` for Integrated Gradients, ``samples`` for SmoothGrad);
 * ``masked``: forward passes on ``E x batch`` inputs (E = channels for Score-CAM and
-  Ablation-CAM, masks for RISE, windows for occlusion).
+  Ablation-CAM, masks for RISE, windows for occlusion);
+* ``input+layer``: both of the first two (Guided Grad-CAM: its definition is a guided
+  backward pass to the input times Grad-CAM's ordinary backward pass to the layer; the
+  two gradients of the same score differ at every ReLU, so they cannot share a pass).
 
 Run::
 
@@ -52,7 +55,7 @@ PLANS = {
     "gradient_input": ({}, "input", lambda o, c: 1),
     "guided_backprop": ({}, "input", lambda o, c: 1),
     "deconvnet": ({}, "input", lambda o, c: 1),
-    "guided_gradcam": ({}, "input", lambda o, c: 1),
+    "guided_gradcam": ({}, "input+layer", lambda o, c: 1),
     "fullgrad": ({}, "input", lambda o, c: 1),
     "integrated_gradients": ({"steps": 50}, "input", lambda o, c: o["steps"] + 1),
     "smoothgrad": ({"samples": 8, "base": "saliency"}, "input", lambda o, c: o["samples"]),
@@ -92,6 +95,8 @@ def windows(size: int, window: int, stride: int) -> int:
 def floor_seconds(kind, expansion, model, layer, x, repeats, batch_size):
     """Median seconds of the floor for ``x`` (the batch), streaming E x batch inputs
     through in chunks of ``batch_size`` as the method does."""
+    if kind == "input+layer":
+        return sum(floor_seconds(part, expansion, model, layer, x, repeats, batch_size) for part in ("input", "layer"))
     if kind == "layer":
         fn = floor_function(model, layer)
         copies = np.concatenate([x] * expansion)
@@ -117,6 +122,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=32, help="explain()'s batch_size")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-floor-inputs", type=int, default=None,
+                        help="skip floors of more inputs than this (Ablation-CAM on ResNet50: 2048 x batch)")
     args = parser.parse_args()
     names = args.methods or eli5_keras.methods.available()
     print(f"TF {tf.__version__}, Keras {keras.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
@@ -144,9 +151,12 @@ def main() -> None:
                 kw["layer"] = layer
             t = timed(lambda: eli5_keras.explain(model, x, method=name, batch_size=args.batch_size, **kw),
                       args.repeats)
-            f = floor_seconds(kind, expansion, model, layer, x, args.repeats, args.batch_size)
             label = f"{kind} x{expansion}" if expansion > 1 else kind
             opts = ", ".join(f"{k}={v}" for k, v in options.items()) or "-"
+            if args.max_floor_inputs is not None and expansion * len(x) > args.max_floor_inputs:
+                print(f"| {model_name} | {name} | {opts} | {1e3 * t / len(x):.2f} | {label} | not run | |", flush=True)
+                continue
+            f = floor_seconds(kind, expansion, model, layer, x, args.repeats, args.batch_size)
             print(f"| {model_name} | {name} | {opts} | {1e3 * t / len(x):.2f} | {label} | "
                   f"{1e3 * f / len(x):.2f} | {t / f:.2f} |", flush=True)
 

@@ -228,14 +228,25 @@ class FullGrad(Method):
 
     def psi(self, term: tf.Tensor) -> tf.Tensor:
         """``|term|`` min-max scaled (per map, or per channel) and summed over channels:
-        ``(N, T, *s, C) -> (N, T, *s)``."""
+        ``(N, T, *s, C) -> (N, T, *s)``.
+
+        Per map (``scale="sample"``) the scaling is shared by the channels, so it is
+        applied after the channel sum: ``(sum_c |t_c| - C * low) / (high - low + eps)``.
+        """
         term = tf.abs(term)
         last = term.shape.rank - 1
-        axes = list(range(2, last + 1)) if self.scale == "sample" else list(range(2, last))
-        epsilon = PSI_EPSILON if self.scale == "sample" else EPSILON
+        if self.scale == "sample":
+            axes = list(range(2, last + 1))
+            low = tf.reduce_min(term, axis=axes)
+            high = tf.reduce_max(term, axis=axes)
+            channels = tf.cast(tf.shape(term)[-1], term.dtype)
+            spatial = [1] * (last - 2)
+            total = tf.reduce_sum(term, axis=-1) - tf.reshape(channels * low, tf.concat([tf.shape(low), spatial], 0))
+            return total / tf.reshape(high - low + PSI_EPSILON, tf.concat([tf.shape(low), spatial], 0))
+        axes = list(range(2, last))
         low = tf.reduce_min(term, axis=axes, keepdims=True)
         high = tf.reduce_max(term, axis=axes, keepdims=True)
-        return tf.reduce_sum((term - low) / (high - low + epsilon), axis=-1)
+        return tf.reduce_sum((term - low) / (high - low + EPSILON), axis=-1)
 
     def compute(self, context, inputs, data, block):
         x = inputs[context.input_index]
@@ -247,8 +258,15 @@ class FullGrad(Method):
         terms = fullgrad_terms(context.probe, inputs, data, context.input_index)
         size = [tf.shape(x)[1 + i] for i in range(x.shape.rank - 2)]
         maps = self.psi(terms.inputs)
-        for term in terms.biases:
+        # Resizing is linear: the terms of one grid are summed first and resized once
+        # (ResNet50: 5 grids for 106 bias layers).
+        grids = {}
+        for index, term in enumerate(terms.biases):
             if term.shape.rank == terms.inputs.shape.rank:
-                maps += resize_linear(self.psi(term), size, first_axis=2)
+                grid = tuple(term.shape[2:-1])
+                key = grid if None not in grid else index  # unknown sizes: on its own
+                grids[key] = grids[key] + self.psi(term) if key in grids else self.psi(term)
+        for summed in grids.values():
+            maps += resize_linear(summed, size, first_axis=2)
         extras = {"completeness_gap": terms.completeness_gap()}
         return MethodOutput(maps, terms.forward.labels, terms.forward.reported, extras)

@@ -274,6 +274,20 @@ def test_eigen_sign_does_not_depend_on_the_svd_sign():
     assert len(set(np.sign(np.sum(raw * centred.mean(axis=2), axis=1)))) == 2
 
 
+@pytest.mark.parametrize("shape", [(6, 40, 7), (6, 4, 30), (3, 7, 7)])
+@pytest.mark.parametrize("static", [True, False])
+def test_eigen_projection_matches_numpys_svd_from_either_gram_matrix(shape, static):
+    # Z >= C uses the (C, C) Gram matrix, Z < C the (Z, Z) one; unknown shapes choose at run time.
+    x = np.random.default_rng(1).gamma(2.0, size=shape).astype(np.float32)
+    if static:
+        ours = first_component(tf.constant(x)).numpy()
+    else:
+        spec = tf.TensorSpec((None, None, None), tf.float32)
+        ours = tf.function(first_component, input_signature=[spec])(tf.constant(x)).numpy()
+    for i in range(len(x)):
+        close(ours[i], np_projection(x[i].astype(np.float64)), rtol=1e-4)
+
+
 def test_eigen_sign_tie_break_is_the_larger_extreme():
     # channel 1 = -channel 0: the channel mean is 0 everywhere, so the correlation
     # is exactly 0 and the larger |extreme| decides (positive).
