@@ -175,6 +175,14 @@ def weighted_channel_sum(activations: tf.Tensor, weights: tf.Tensor) -> tf.Tenso
     return tf.reshape(maps, tf.concat([tf.shape(weights)[:2], shape[1:-1]], axis=0))
 
 
+ONE_BLOCK_AT_A_TIME = 1
+"""``parallel_iterations`` of the block loops. TensorFlow's default (10) lets the
+executor start later iterations while earlier ones run whenever a block's work does
+not depend on the accumulator, as here: up to 10 blocks (10 x ``batch_size`` inputs) in
+flight. One at a time keeps the bound ``batch_size`` promises (peak memory flat in
+``steps``, see benchmarks/bench_memory.py)."""
+
+
 def sum_over_blocks(
     fn: Callable[[tf.Tensor, tf.Tensor], Any], count: Any, block: tf.Tensor, initial: Any
 ) -> Any:
@@ -191,7 +199,8 @@ def sum_over_blocks(
         out = fn(start, size)
         return start + size, tf.nest.map_structure(tf.add, acc, out)
 
-    _, total = tf.while_loop(lambda start, _: start < count, body, (tf.constant(0), initial))
+    _, total = tf.while_loop(lambda start, _: start < count, body, (tf.constant(0), initial),
+                             parallel_iterations=ONE_BLOCK_AT_A_TIME)
     return total
 
 
@@ -213,7 +222,8 @@ def concat_over_blocks(
             value = tf.experimental.numpy.moveaxis(value, axis, 0)
         return i + 1, parts.write(i, value)
 
-    _, parts = tf.while_loop(lambda i, _: i < n_blocks, body, (tf.constant(0), parts))
+    _, parts = tf.while_loop(lambda i, _: i < n_blocks, body, (tf.constant(0), parts),
+                             parallel_iterations=ONE_BLOCK_AT_A_TIME)
     out = parts.concat()
     return out if axis == 0 else tf.experimental.numpy.moveaxis(out, 0, axis)
 
@@ -239,6 +249,7 @@ def fold_over_blocks(
         body,
         (tf.minimum(block, count), first),
         shape_invariants=(tf.TensorShape([]), invariants),
+        parallel_iterations=ONE_BLOCK_AT_A_TIME,
     )
     return tf.nest.map_structure(lambda t, f: tf.ensure_shape(t, f.shape), total, first)
 
