@@ -1,7 +1,7 @@
 """Check and convert user inputs against a model's input signature."""
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, List
 
 import keras
 import numpy as np

@@ -97,7 +97,7 @@ def final_squashing(model: keras.Model, output_index: int = 0) -> Tuple[Optional
     return (path, name) if name in _SQUASHING else (path, "")
 
 
-class _LinearCall:
+class LinearCall:
     """Calls a layer as if its activation were linear, via a shallow copy that
     shares the layer's variables; the user's layer is never modified."""
 
@@ -131,7 +131,7 @@ class ModelProbe:
         Bound to the model's outputs by the caller.
     use_logits : bool
         Differentiate scores before a final softmax/sigmoid (the papers' class score
-        ``y^c``), read through :class:`_LinearCall`; False: the outputs as they are.
+        ``y^c``), read through :class:`LinearCall`; False: the outputs as they are.
 
     The probe holds the model through a weak reference (cached probes never keep a
     model alive).
@@ -146,7 +146,7 @@ class ModelProbe:
         squashing = [final_squashing(model, i) for i in range(n_outputs)]
         self.probabilities = [bool(name) for _, name in squashing]
         self._linear = {
-            path: _LinearCall(path[-1]) for path, name in squashing if use_logits and name and path
+            path: LinearCall(path[-1]) for path, name in squashing if use_logits and name and path
         }
         self._linearised = [bool(use_logits and name and path) for path, name in squashing]
         self._squash_by_output = [
@@ -154,6 +154,11 @@ class ModelProbe:
             for (path, _), linear in zip(squashing, self._linearised)
         ]
         self._verified: set = set()
+
+    def logit_override(self, path: Any) -> Optional["LinearCall"]:
+        """The override reading the final layer at ``path`` before its softmax/sigmoid
+        (``use_logits=True``), or None when the probe reads that layer as it is."""
+        return self._linear.get(path)
 
     @property
     def model(self) -> keras.Model:

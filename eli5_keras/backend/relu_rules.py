@@ -37,7 +37,7 @@ import tensorflow as tf
 
 from .graph import LayerPath, Override, _call_inference, is_container, is_graph_model
 from .layers import path_name
-from .probe import _LinearCall
+from .probe import LinearCall
 
 class NonReLUWarning(UserWarning):
     """A model explained with a ReLU rule has other nonlinearities, whose ordinary
@@ -187,7 +187,7 @@ def rule_function(activation: Callable[[tf.Tensor], tf.Tensor], rule: str) -> Ca
 
 
 def _override(op: Any, rule: str, on_preactivation: Optional[Callable[[tf.Tensor], Any]]) -> Override:
-    fused = _LinearCall(op) if relu_kind(op) == "fused" else None
+    fused = LinearCall(op) if relu_kind(op) == "fused" else None
 
     def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
         if fused is not None:

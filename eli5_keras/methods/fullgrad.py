@@ -16,7 +16,7 @@ separable) and ``Dense`` applied to spatial tensors with ``use_bias``, and
 
 ``z_l`` is the layer's output *before* its activation: a layer with a fused activation
 is called through a shallow copy with a linear activation (sharing its variables, see
-:class:`~eli5_keras.backend.probe._LinearCall`) inside a graph override, and the
+:class:`~eli5_keras.backend.probe.LinearCall`) inside a graph override, and the
 activation is applied after, so the model itself is never changed. ``psi(t) = |t|``
 then min-max per input and target over all positions and channels,
 ``(t - min) / (max - min + 1e-6)`` (the reference's ``_postProcess``); ``upsample`` is
@@ -53,7 +53,7 @@ import tensorflow as tf
 
 from ..backend.graph import LayerPath, _call_inference, is_container, is_graph_model
 from ..backend.layers import iter_paths, output_shape, path_name
-from ..backend.probe import Forward, ModelProbe, _LinearCall
+from ..backend.probe import Forward, ModelProbe, LinearCall
 from ..utils.resize import EPSILON, resize_linear
 from .base import Context, Method, MethodOutput
 
@@ -182,8 +182,8 @@ def _recording_call(path: LayerPath, probe: ModelProbe, tape: tf.GradientTape, r
     if isinstance(layer, keras.layers.BatchNormalization):
         linear, squash = None, None
     else:
-        final = probe._linear.get(path)  # the final layer, read before its softmax/sigmoid
-        linear = final if final is not None else _LinearCall(layer)
+        final = probe.logit_override(path)  # the final layer, read before its softmax/sigmoid
+        linear = final if final is not None else LinearCall(layer)
         squash = None if final is not None else layer.activation
 
     def call(layer, *args, **kwargs):

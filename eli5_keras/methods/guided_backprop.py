@@ -47,7 +47,8 @@ from ..backend.probe import final_squashing
 from ..backend.graph import model_outputs
 from ..backend.relu_rules import NonReLUWarning, describe_paths, non_relu_paths, relu_rule_overrides
 from .base import Context, MethodOutput
-from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod, check_choice, reduce_channels
+from . import options as check
+from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod, reduce_channels
 
 
 class GuidedBackprop(InputGradientMethod):
@@ -57,7 +58,7 @@ class GuidedBackprop(InputGradientMethod):
     rule = "guided"
 
     def __init__(self, reduce: str = "sum") -> None:
-        self.reduce = check_choice("reduce", reduce, CHANNEL_REDUCTIONS)
+        self.reduce = check.choice("reduce", reduce, CHANNEL_REDUCTIONS)
         self._warned = weakref.WeakSet()
 
     def setup(self, context: Context) -> None:

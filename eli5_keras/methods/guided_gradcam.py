@@ -37,7 +37,8 @@ from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput
 from .gradcam import GradCAM
 from .guided_backprop import GuidedBackprop, warn_non_relu
-from .input_gradients import CHANNEL_REDUCTIONS, check_choice, check_differentiable_input, reduce_channels
+from . import options as check
+from .input_gradients import CHANNEL_REDUCTIONS, check_differentiable_input, reduce_channels
 
 INTERPOLATIONS = ("bilinear", "nearest")
 
@@ -61,8 +62,8 @@ class GuidedGradCAM(Method):
     maps_at_input = True
 
     def __init__(self, reduce: str = "sum", interpolation: str = "bilinear") -> None:
-        self.reduce = check_choice("reduce", reduce, CHANNEL_REDUCTIONS)
-        self.interpolation = check_choice("interpolation", interpolation, INTERPOLATIONS)
+        self.reduce = check.choice("reduce", reduce, CHANNEL_REDUCTIONS)
+        self.interpolation = check.choice("interpolation", interpolation, INTERPOLATIONS)
         self._gradcam = GradCAM()
         self._guided = GuidedBackprop(reduce=reduce)
         self._warned = weakref.WeakSet()

@@ -9,7 +9,6 @@ held fixed) and reduce the channel axis ``C`` to a map ``(N, T, *S)`` with
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
 
 import keras
 import numpy as np
@@ -42,13 +41,6 @@ def reduce_channels(values: tf.Tensor, how: str) -> tf.Tensor:
     if how == "l2":
         return tf.norm(values, axis=-1)
     raise ValueError(f"reduce must be one of {CHANNEL_REDUCTIONS}; got {how!r}.")
-
-
-def check_choice(option: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else a ValueError naming ``option``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{option} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
 
 
 def check_differentiable_input(context: Context, method: str) -> None:

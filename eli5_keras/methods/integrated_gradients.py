@@ -64,7 +64,8 @@ import tensorflow as tf
 
 from ..backend.graph import model_inputs
 from .base import Context, MethodOutput, sum_over_blocks
-from .input_gradients import InputGradientMethod, check_choice
+from . import options as check
+from .input_gradients import InputGradientMethod
 
 DEFAULT_STEPS = 50
 QUADRATURE_RULES = ("trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre")
@@ -72,7 +73,7 @@ QUADRATURE_RULES = ("trapezoid", "riemann_left", "riemann_right", "riemann_middl
 
 def quadrature(rule: str, steps: int) -> Tuple[np.ndarray, np.ndarray]:
     """Points ``a (P,)`` in [0, 1] and weights ``w (P,)`` (summing to 1) of ``rule``."""
-    check_choice("rule", rule, QUADRATURE_RULES)
+    check.choice("rule", rule, QUADRATURE_RULES)
     if rule == "trapezoid":
         alphas = np.linspace(0.0, 1.0, steps + 1)
         weights = np.full(steps + 1, 1.0 / steps)
@@ -122,7 +123,7 @@ class IntegratedGradients(InputGradientMethod):
     def __init__(self, steps: int = DEFAULT_STEPS, baseline: Any = None, rule: str = "trapezoid") -> None:
         self.steps = _check_steps(steps)
         self.baseline = _check_baseline(baseline)
-        self.rule = check_choice("rule", rule, QUADRATURE_RULES)
+        self.rule = check.choice("rule", rule, QUADRATURE_RULES)
         self._alphas, self._weights = quadrature(self.rule, self.steps)
 
     def key(self) -> tuple:

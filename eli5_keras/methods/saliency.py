@@ -20,7 +20,8 @@ reduce : {"max_abs", "sum_abs", "l2"}, default "max_abs"
 from __future__ import annotations
 
 from .base import MethodOutput
-from .input_gradients import InputGradientMethod, check_choice, reduce_channels
+from . import options as check
+from .input_gradients import InputGradientMethod, reduce_channels
 
 SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2")
 
@@ -31,7 +32,7 @@ class Saliency(InputGradientMethod):
     summary = "max over channels of |dS/dx| (vanilla gradient)"
 
     def __init__(self, reduce: str = "max_abs") -> None:
-        self.reduce = check_choice("reduce", reduce, SALIENCY_REDUCTIONS)
+        self.reduce = check.choice("reduce", reduce, SALIENCY_REDUCTIONS)
 
     def compute(self, context, inputs, data, block):
         grads, fwd = context.probe.input_gradients(inputs, data, context.input_index)

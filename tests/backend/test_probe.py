@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from eli5_keras.backend.probe import LayerProbe, _LinearCall, final_squashing
+from eli5_keras.backend.probe import LayerProbe, LinearCall, final_squashing
 
 from conftest import images
 
@@ -42,7 +42,7 @@ def test_softmax_layer_is_final_squashing():
 def test_linear_call_reads_pre_activation_and_leaves_the_layer_alone(seq_model):
     dense = seq_model.get_layer("dense")
     before = dict(vars(dense))
-    call = _LinearCall(dense)
+    call = LinearCall(dense)
     h = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
     logits = call(dense, tf.constant(h)).numpy()
     np.testing.assert_allclose(logits, h @ dense.kernel.numpy() + dense.bias.numpy(), rtol=1e-5, atol=1e-6)
@@ -61,7 +61,7 @@ def test_linear_call_reads_pre_activation_and_leaves_the_layer_alone(seq_model):
 
 def test_linear_call_of_an_activation_layer_is_identity(func_model):
     probs = func_model.get_layer("probs")
-    call = _LinearCall(probs)
+    call = LinearCall(probs)
     x = tf.constant([[1.0, 2.0, 3.0]])
     assert call(probs, x) is x
     np.testing.assert_allclose(call.squash(x).numpy(), tf.nn.softmax(x).numpy(), rtol=1e-6)
