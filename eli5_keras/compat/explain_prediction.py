@@ -258,7 +258,15 @@ def explain_prediction_keras_image(
         highlight_spaces=None,
         layer=path_name(path),
         signed=not relu,
+        normalization=ELI5_NORMALIZATION if relu else ELI5_SIGNED_NORMALIZATION,
     )
+
+
+ELI5_NORMALIZATION = "ReLU (negative evidence dropped), then divided by the maximum: L / (max + 1e-7), at the layer's grid (eli5)"
+ELI5_SIGNED_NORMALIZATION = (
+    "signed: L / (max|L| + 1e-7) at the layer's grid (raw_heatmap); heatmap shifted into [0, 1] "
+    "as (L - min(L.min(), 0)) / (L.max() - min(L.min(), 0) + 1e-7)"
+)
 
 
 def target_lists(model: keras.Model, targets: Optional[list]) -> list:

@@ -86,6 +86,12 @@ def test_explain_prediction_score_and_no_proba(simple_seq):
     assert expl.targets[0].proba is None
     assert expl.layer == "layer2"
     assert expl.targets[0].heatmap.shape == (28, 28)
+    # eli5's scaling, as the formatters describe it: ReLU then divided by the maximum
+    assert expl.normalization.startswith("ReLU (negative evidence dropped), then divided by the maximum")
+    heatmap = expl.targets[0].heatmap
+    assert heatmap.min() >= 0 and 0.999 < heatmap.max() < 1
+    signed = explain_prediction(simple_seq, doc, relu=False)
+    assert signed.normalization.startswith("signed: L / (max|L| + 1e-7)")
 
 
 @pytest.mark.parametrize("targets, error", [("somestring", TypeError), ((1,), TypeError), ([], TypeError),
