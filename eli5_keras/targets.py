@@ -69,9 +69,10 @@ class Target(abc.ABC):
         """What a compiled graph depends on (not the per-input data)."""
         return (type(self).__name__, self.output_index, self.num_targets)
 
-    def pin(self, data: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    def pin(self, data: tf.Tensor, labels: tf.Tensor, outputs: Optional[Sequence[tf.Tensor]] = None) -> tf.Tensor:
         """Data that selects, on another forward pass (masked, ablated or perturbed
-        copies of the inputs), the scores that ``labels`` named on the clean pass.
+        copies of the inputs), the scores that ``labels`` named on the clean pass
+        (``outputs``: the clean pass's model outputs, for targets read from them).
 
         Perturbation methods compare ``S(x)`` with ``S(x')`` for the *same* target: a
         target resolved from the outputs ("the top class") must not be re-resolved on
@@ -148,7 +149,7 @@ class ClassTarget(Target):
     def key(self) -> Hashable:
         return ("class", self.output_index, self.num_targets, self.binary)
 
-    def pin(self, data, labels):
+    def pin(self, data, labels, outputs=None):
         """The resolved class indices (``>= 0``): "top class" codes become classes."""
         return tf.cast(labels, data.dtype)
 
@@ -210,7 +211,8 @@ class SegmentationTarget(Target):
     mask : array (*s) or (N, *s), optional
         Region to sum over (weights, usually 0/1). None: the pixels whose predicted
         class (argmax over K) is ``class_index`` (pytorch-grad-cam's
-        ``SemanticSegmentationTarget`` with the predicted mask).
+        ``SemanticSegmentationTarget`` with the predicted mask), predicted on the
+        clean input: perturbation methods score their copies over that same region.
     output_index : int
     """
 
@@ -246,20 +248,30 @@ class SegmentationTarget(Target):
 
     def encode(self, n):
         if self.mask is None:
-            return np.full((n, 1, 1), -1.0, np.float32)  # "use the predicted region"
+            return np.full((n, 1), -1.0, np.float32)  # rank 2: "use the predicted region"
         mask = self.mask if self.mask.ndim == len(self._spatial) + 1 else self.mask[None]
         return np.ascontiguousarray(np.broadcast_to(mask[:, None], (n, 1) + mask.shape[1:]), np.float32)
 
     def key(self):
         return ("segmentation", self.output_index, self.class_index, self.mask is None)
 
+    def _predicted_region(self, outputs: Sequence[tf.Tensor]) -> tf.Tensor:
+        out = self._output(outputs)
+        return tf.cast(tf.equal(tf.argmax(out, axis=-1), self.class_index), out.dtype)
+
+    def pin(self, data, labels, outputs=None):
+        """The predicted region of the clean pass ``(N, 1, *s)`` when ``mask`` is None."""
+        if self.mask is not None or outputs is None:
+            return data
+        return tf.cast(self._predicted_region(outputs), data.dtype)[:, None]
+
     def __call__(self, outputs, data, probabilities):
         out = self._output(outputs)
         channel = out[..., self.class_index]
-        if self.mask is None:
-            region = tf.cast(tf.equal(tf.argmax(out, axis=-1), self.class_index), out.dtype)
-        else:
-            region = data[:, 0]
+        if data.shape.rank == 2:  # not pinned, no mask: the region this pass predicts
+            region = self._predicted_region(outputs)
+        else:  # the mask, or the region pinned to the clean pass
+            region = tf.cast(data[:, 0], out.dtype)
         axes = list(range(1, channel.shape.rank))
         score = tf.reduce_sum(channel * tf.stop_gradient(region), axis=axes)
         labels = tf.fill([tf.shape(out)[0], 1], self.class_index)
@@ -287,8 +299,8 @@ class OutputTarget(Target):
     def key(self):
         return ("output", self.inner.key())
 
-    def pin(self, data, labels):
-        return self.inner.pin(data, labels)
+    def pin(self, data, labels, outputs=None):
+        return self.inner.pin(data, labels, outputs)
 
     def __call__(self, outputs, data, probabilities):
         return self.inner(outputs, data, probabilities)

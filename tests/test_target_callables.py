@@ -114,6 +114,23 @@ def test_segmentation_predicted_region_by_default(segmentation_model):
     np.testing.assert_allclose(result.maps, per_input.maps, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("method, options", [("occlusion", dict(window=4, stride=4)), ("integrated_gradients", dict(steps=4))])
+def test_segmentation_predicted_region_is_pinned_to_the_clean_input(segmentation_model, method, options):
+    # Occluded copies predict other regions; they are scored over the clean prediction's region.
+    x = images(2, seed=36)
+    region = (segmentation_model(x).numpy().argmax(-1) == 2).astype(np.float32)
+    predicted = eli5.explain(segmentation_model, x, method=method, targets=SegmentationTarget(2), **RAW, **options)
+    given = eli5.explain(segmentation_model, x, method=method, targets=SegmentationTarget(2, mask=region),
+                         **RAW, **options)
+    np.testing.assert_allclose(predicted.maps, given.maps, rtol=1e-5, atol=1e-6)
+    # not vacuous: some occluded copies predict another region
+    occluded = np.repeat(x, 9, axis=0)
+    for k, (i, j) in enumerate((i, j) for i in range(0, 12, 4) for j in range(0, 12, 4)):
+        occluded[k::9, i:i + 4, j:j + 4] = 0.0
+    regions = segmentation_model(occluded).numpy().argmax(-1) == 2
+    assert (regions != np.repeat(region, 9, axis=0).astype(bool)).any()
+
+
 def test_segmentation_target_checks():
     with pytest.raises(ValueError, match="class_index=3"):
         SegmentationTarget(3).bind([(None, 12, 12, 3)], 1)

@@ -57,7 +57,7 @@ class AblationCAM(Method):
         activations = fwd.tapped[0]
         channels = channels_of(activations)
         n = tf.shape(activations)[0]
-        pinned = probe.target.pin(data, fwd.labels)
+        pinned = probe.target.pin(data, fwd.labels, fwd.outputs)
         spatial_rank = activations.shape.rank - 2
 
         def ablated_scores(start, count):

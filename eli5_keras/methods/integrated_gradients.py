@@ -160,7 +160,7 @@ class IntegratedGradients(InputGradientMethod):
         inputs = list(inputs)
         x = inputs[index]
         fwd = probe.forward(inputs, data)
-        fixed = probe.target.pin(data, fwd.labels)
+        fixed = probe.target.pin(data, fwd.labels, fwd.outputs)
         baseline = self._baseline_like(x)
         base_scores = probe.forward(inputs[:index] + [baseline] + inputs[index + 1:], fixed).scores
         difference = x - baseline

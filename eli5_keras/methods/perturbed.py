@@ -25,7 +25,7 @@ def pin_targets(
     """The clean forward pass (reading ``taps`` on the way) and the target data pinned
     to it (:meth:`eli5_keras.targets.Target.pin`)."""
     fwd = context.probe.forward(inputs, data, taps=taps)
-    return fwd, context.probe.target.pin(data, fwd.labels)
+    return fwd, context.probe.target.pin(data, fwd.labels, fwd.outputs)
 
 
 def copies_of(

@@ -134,7 +134,7 @@ class ScoreCAM(Method):
         rank = x.shape.rank - 2
         size = [tf.shape(x)[1 + i] for i in range(rank)]
         n = tf.shape(x)[0]
-        pinned = probe.target.pin(data, fwd.labels)
+        pinned = probe.target.pin(data, fwd.labels, fwd.outputs)
         use_probabilities = self.softmax == "classes"
 
         def scores_and_validity(start, count):
