@@ -17,7 +17,10 @@ setup(
     # HTML templates and their CSS (read by eli5_keras.formatters.templating), and the demo's
     # trained model: `eli5-keras demo` needs no training.
     package_data={"eli5_keras.templates": ["*.html", "*.css"], "eli5_keras.demo": ["model.keras"]},
-    entry_points={"console_scripts": ["eli5-keras = eli5_keras.cli:main"]},
+    # The console script starts in a module outside the package, so that it can quiet
+    # TensorFlow's INFO lines before importing it (see eli5_keras_cli.py).
+    py_modules=["eli5_keras_cli"],
+    entry_points={"console_scripts": ["eli5-keras = eli5_keras_cli:main"]},
     install_requires=[
         "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
         "tensorflow>=2.16; platform_system == 'Darwin'",

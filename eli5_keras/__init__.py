@@ -18,12 +18,7 @@ Text models (token ids) are explained token by token::
 """
 from __future__ import annotations
 
-import os
 from typing import Any
-
-# TensorFlow prints INFO lines (CPU feature notices) to stderr when it loads; they would
-# bury the command line's one-line messages. Only INFO is hidden, and only by default.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from . import methods
 from .base import DocWeightedSpans, Explanation, TargetExplanation, WeightedSpans
