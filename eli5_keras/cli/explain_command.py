@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import UsageError, one_line
 from .inputs import Example, ExampleLoader, collect_files, is_image_input, plan_examples
+from .interrupt import StopRequest
 from .models import LoadedModel, load_model
 from .outputs import OutputFormat, get_format
 from .progress import Progress
@@ -163,23 +164,29 @@ class ExplainRun:
         total = len(self.examples)
         self.out.mkdir(parents=True, exist_ok=True)
         progress = Progress(total, done=total - len(todo), enabled=not self.args.quiet)
-        written = 0
+        written = done = 0
         try:
-            for batch in _batches(todo, self.args.batch_size):
-                written += self.explain_batch(batch)
-                progress.advance(len(batch))
-        except KeyboardInterrupt:
-            progress.close()
+            with StopRequest() as stop:  # Ctrl-C: stop after the batch in flight
+                for batch in _batches(todo, self.args.batch_size):
+                    if stop.requested:
+                        break
+                    written += self.explain_batch(batch)
+                    done += len(batch)
+                    progress.advance(len(batch))
+            interrupted = stop.requested and done < len(todo)
+        except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+            interrupted = True
+        except BaseException:
+            progress.close(draw=False)
+            raise
+        progress.close()
+        if interrupted:
             print(
                 f"eli5-keras: interrupted after {written} of {len(todo)} inputs; outputs so far are in "
                 f"{str(self.out)!r}; run again with --resume to finish.",
                 file=sys.stderr,
             )
             return 130
-        except BaseException:
-            progress.close(draw=False)
-            raise
-        progress.close()
         if not self.args.quiet:
             skipped = total - len(todo)
             note = f" ({skipped} already done, skipped)" if skipped else ""
