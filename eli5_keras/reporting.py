@@ -67,10 +67,14 @@ class SkippedMethod:
     error: BaseException
 
     @property
+    def reason(self) -> str:
+        """The error's message on one line."""
+        return " ".join(str(self.error).split())
+
+    @property
     def message(self) -> str:
         """``"ExceptionType: message"`` on one line."""
-        text = " ".join(str(self.error).split())
-        return f"{type(self.error).__name__}: {text}" if text else type(self.error).__name__
+        return f"{type(self.error).__name__}: {self.reason}" if self.reason else type(self.error).__name__
 
 
 @dataclass

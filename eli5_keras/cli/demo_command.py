@@ -31,7 +31,7 @@ def _outcomes(report, names: List[str]) -> Dict[str, dict]:
         applicable = not isinstance(skip.error, ValueError)
         outcomes[skip.name] = dict(title=skip.name, layer=None, pointing_game=None, ms_per_image=None,
                                    error=skip.message if applicable else None,
-                                   not_applicable=None if applicable else " ".join(str(skip.error).split()))
+                                   not_applicable=None if applicable else skip.reason)
     return {name: outcomes[name] for name in names}
 
 

@@ -236,16 +236,12 @@ class FullGrad(Method):
         term = tf.abs(term)
         last = term.shape.rank - 1
         if self.scale == "sample":
-            axes = list(range(2, last + 1))
-            low = tf.reduce_min(term, axis=axes)
-            high = tf.reduce_max(term, axis=axes)
+            low = tf.reduce_min(term, axis=list(range(2, last + 1)), keepdims=True)[..., 0]
+            high = tf.reduce_max(term, axis=list(range(2, last + 1)), keepdims=True)[..., 0]
             channels = tf.cast(tf.shape(term)[-1], term.dtype)
-            spatial = [1] * (last - 2)
-            total = tf.reduce_sum(term, axis=-1) - tf.reshape(channels * low, tf.concat([tf.shape(low), spatial], 0))
-            return total / tf.reshape(high - low + PSI_EPSILON, tf.concat([tf.shape(low), spatial], 0))
-        axes = list(range(2, last))
-        low = tf.reduce_min(term, axis=axes, keepdims=True)
-        high = tf.reduce_max(term, axis=axes, keepdims=True)
+            return (tf.reduce_sum(term, axis=-1) - channels * low) / (high - low + PSI_EPSILON)
+        low = tf.reduce_min(term, axis=list(range(2, last)), keepdims=True)
+        high = tf.reduce_max(term, axis=list(range(2, last)), keepdims=True)
         return tf.reduce_sum((term - low) / (high - low + EPSILON), axis=-1)
 
     def compute(self, context, inputs, data, block):
@@ -265,7 +261,8 @@ class FullGrad(Method):
             if term.shape.rank == terms.inputs.shape.rank:
                 grid = tuple(term.shape[2:-1])
                 key = grid if None not in grid else index  # unknown sizes: on its own
-                grids[key] = grids[key] + self.psi(term) if key in grids else self.psi(term)
+                psi = self.psi(term)
+                grids[key] = grids[key] + psi if key in grids else psi
         for summed in grids.values():
             maps += resize_linear(summed, size, first_axis=2)
         extras = {"completeness_gap": terms.completeness_gap()}
