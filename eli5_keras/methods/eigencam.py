@@ -24,42 +24,47 @@ correlation is exactly zero, pytorch-grad-cam's SegEigenCAM rule decides (flip w
 ``|min L| > |max L|``). Both tests change sign with the singular vector, so the
 result does not depend on the sign the SVD returned.
 
-Channels constant over space are centred to exactly zero (a float32 mean can miss
-the constant by a rounding error), so constant activations give a zero map, never NaN.
+Channels constant over space are left out of the decomposition and weighted exactly
+zero (a float32 mean can miss the constant by a rounding error, which would otherwise
+leave a tiny constant column), so constant activations give a zero map, never NaN.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
 from .base import Method, MethodOutput
+from .eigenpair import top_eigenpair
 
 
 def first_component(matrices: tf.Tensor) -> tf.Tensor:
     """Oriented projection of each centred ``(Z, C)`` matrix on its first right singular
     vector: ``(..., Z, C) -> (..., Z)`` (see the module docstring for the sign).
 
-    ``Xc v_1`` is computed from the eigendecomposition (``tf.linalg.eigh``) of the smaller
-    Gram matrix, 2.5x faster on CPU than ``tf.linalg.svd`` of ``Xc``: for ``Z >= C``,
-    ``v_1`` is the top eigenvector of ``Xc^T Xc`` (C x C); otherwise the top eigenpair
-    ``(s_1^2, u_1)`` of ``Xc Xc^T`` (Z x Z) gives ``Xc v_1 = s_1 u_1``.
+    ``Xc v_1`` comes from the top eigenpair (:func:`.eigenpair.top_eigenpair`) of the
+    smaller Gram matrix: for ``Z >= C``, ``v_1`` is the top eigenvector of ``Xc^T Xc``
+    (C x C); otherwise the top eigenpair ``(s_1^2, u_1)`` of ``Xc Xc^T`` (Z x Z) gives
+    ``Xc v_1 = s_1 u_1``. Channels constant over space are left out of the Gram matrix (and
+    get a zero weight), so they contribute exactly nothing.
     """
     centred = matrices - tf.reduce_mean(matrices, axis=-2, keepdims=True)
     # a float32 mean of equal values may differ from them by a rounding error
-    constant = tf.reduce_max(matrices, axis=-2, keepdims=True) == tf.reduce_min(matrices, axis=-2, keepdims=True)
-    centred = tf.where(constant, tf.zeros_like(centred), centred)
+    varies = tf.cast(
+        tf.reduce_max(matrices, axis=-2) != tf.reduce_min(matrices, axis=-2), matrices.dtype
+    )  # (..., C)
 
     def from_channels():
-        gram = tf.linalg.matmul(centred, centred, transpose_a=True)  # (..., C, C)
-        _, vectors = tf.linalg.eigh(gram)
-        v = vectors[..., :, -1]  # eigenvalues ascend
+        gram = tf.linalg.matmul(centred, centred, transpose_a=True) * varies[..., :, None] * varies[..., None, :]
+        _, v = top_eigenpair(gram)
+        v = v * varies  # exactly 0 for constant channels (their eigenvector entries are ~1e-8)
         # sum_z (Xc v)[z] * mean_k Xc[z, k] = v^T (Xc^T Xc) 1 / C: from the Gram matrix
         correlation = tf.reduce_sum(v * tf.reduce_mean(gram, axis=-1), axis=-1, keepdims=True)
         return tf.linalg.matvec(centred, v), correlation
 
     def from_positions():
-        values, vectors = tf.linalg.eigh(tf.linalg.matmul(centred, centred, transpose_b=True))
-        projection = vectors[..., :, -1] * tf.sqrt(tf.maximum(values[..., -1:], 0.0))
-        correlation = tf.reduce_sum(projection * tf.reduce_mean(centred, axis=-1), axis=-1, keepdims=True)
+        kept = centred * varies[..., None, :]
+        value, u = top_eigenpair(tf.linalg.matmul(kept, kept, transpose_b=True))
+        projection = u * tf.sqrt(tf.maximum(value, 0.0))[..., None]
+        correlation = tf.reduce_sum(projection * tf.reduce_mean(kept, axis=-1), axis=-1, keepdims=True)
         return projection, correlation
 
     positions, channels = centred.shape[-2], centred.shape[-1]

@@ -238,13 +238,14 @@ def test_xgradcam_zero_denominator_gives_zero_weight():
     np.testing.assert_allclose(weights[0, 0, 1], 2.0 / (2.0 + 1e-7), rtol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(5,), (3, 3), (2, 2, 2)])
-def test_eigen_constant_activations_give_a_zero_map(shape):
-    a = np.full((2,) + shape + (3,), 0.7, np.float32)
-    g = np.full((2, 2) + shape + (3,), -0.3, np.float32)
+@pytest.mark.parametrize("shape, channels", [((5,), 3), ((3, 3), 3), ((2, 2, 2), 3), ((6, 6), 40), ((8, 8), 40)])
+def test_eigen_constant_activations_give_a_zero_map(shape, channels):
+    # the last two take the subspace iteration (36 x 36 and 40 x 40 Gram matrices)
+    a = np.full((2,) + shape + (channels,), 0.7, np.float32)
+    g = np.full((2, 2) + shape + (channels,), -0.3, np.float32)
     maps = EigenGradCAM().cam(tf.constant(a), tf.constant(g)).numpy()
     assert np.isfinite(maps).all() and not maps.any()
-    flat = tf.constant(a.reshape(2, -1, 3))
+    flat = tf.constant(a.reshape(2, -1, channels))
     projection = first_component(flat).numpy()
     assert np.isfinite(projection).all() and not projection.any()
 
@@ -286,6 +287,34 @@ def test_eigen_projection_matches_numpys_svd_from_either_gram_matrix(shape, stat
         ours = tf.function(first_component, input_signature=[spec])(tf.constant(x)).numpy()
     for i in range(len(x)):
         close(ours[i], np_projection(x[i].astype(np.float64)), rtol=1e-4)
+
+
+def layer_like(n, positions, channels, ratio=0.6, seed=2):
+    """Activations whose principal components decay like a layer's: variance ratio**k on
+    the k-th of ``channels`` rotated directions (the Gram matrices are >= 32 x 32, so
+    first_component takes the subspace iteration, which converges on them)."""
+    rng = np.random.default_rng(seed)
+    rotation, _ = np.linalg.qr(rng.normal(size=(channels, channels)))
+    scales = np.sqrt(ratio ** np.arange(channels))
+    return (rng.gamma(2.0, size=(n, positions, channels)) * scales) @ rotation + 3.0
+
+
+@pytest.mark.parametrize("shape", [(3, 300, 64), (3, 40, 64)])
+def test_eigen_projection_of_large_layers_matches_numpys_svd(shape):
+    # (300, 64): the 64 x 64 channel Gram matrix; (40, 64): the 40 x 40 position one
+    x = layer_like(*shape)
+    ours = first_component(tf.constant(x.astype(np.float32))).numpy()
+    for i in range(len(x)):
+        close(ours[i], np_projection(x[i]), rtol=1e-4)
+
+
+def test_eigen_constant_channels_contribute_nothing():
+    x = layer_like(2, 300, 64)
+    x[:, :, [3, 10, 40]] = [1e3, -7.0, 0.0]  # dead and saturated channels
+    ours = first_component(tf.constant(x.astype(np.float32))).numpy()
+    varying = np.delete(x, [3, 10, 40], axis=2)
+    for i in range(len(x)):
+        close(ours[i], np_projection(varying[i]), rtol=1e-4)
 
 
 def test_eigen_sign_tie_break_is_the_larger_extreme():
