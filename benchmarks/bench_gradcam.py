@@ -60,6 +60,24 @@ def timed(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def timed_pair(first, second, repeats: int) -> tuple[float, float, float]:
+    """Median wall times of ``first()`` and ``second()`` run alternately ``repeats`` times
+    each (after one warm-up each), and the median of the per-pair ratios
+    ``first / second``: a slow spell of the machine then slows both sides of a pair
+    instead of one column of the table."""
+    first()
+    second()
+    pairs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        first()
+        middle = time.perf_counter()
+        second()
+        pairs.append((middle - start, time.perf_counter() - middle))
+    ones, twos = zip(*pairs)
+    return statistics.median(ones), statistics.median(twos), statistics.median(a / b for a, b in pairs)
+
+
 def floor_function(model: keras.Model, layer_name: str):
     grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.output])
 

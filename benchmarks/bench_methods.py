@@ -13,6 +13,10 @@ TensorFlow in the same process, with no explanation maths:
   backward pass to the input times Grad-CAM's ordinary backward pass to the layer; the
   two gradients of the same score differ at every ReLU, so they cannot share a pass).
 
+The method and its floor run alternately (``timed_pair``): the times are medians over
+``--repeats`` pairs and the ratio is the median of the per-pair ratios, so a slow spell
+of the machine slows both sides of a pair rather than one column.
+
 Run::
 
     python benchmarks/bench_methods.py                       # small CNN, batch 32, all methods
@@ -38,7 +42,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import eli5_keras  # noqa: E402
-from bench_gradcam import MODELS, floor_function, timed  # noqa: E402
+from bench_gradcam import MODELS, floor_function, timed, timed_pair  # noqa: E402
 
 # Per method: options used in the benchmark, and how to count its floor.
 PLANS = {
@@ -92,15 +96,16 @@ def windows(size: int, window: int, stride: int) -> int:
     return -(-(size - window) // stride) + 1
 
 
-def floor_seconds(kind, expansion, model, layer, x, repeats, batch_size):
-    """Median seconds of the floor for ``x`` (the batch), streaming E x batch inputs
+def floor_run(kind, expansion, model, layer, x, batch_size):
+    """A callable running the floor for ``x`` (the batch), streaming E x batch inputs
     through in chunks of ``batch_size`` as the method does."""
     if kind == "input+layer":
-        return sum(floor_seconds(part, expansion, model, layer, x, repeats, batch_size) for part in ("input", "layer"))
+        parts = [floor_run(part, expansion, model, layer, x, batch_size) for part in ("input", "layer")]
+        return lambda: [part() for part in parts]
     if kind == "layer":
         fn = floor_function(model, layer)
         copies = np.concatenate([x] * expansion)
-        return timed(lambda: fn(tf.constant(copies)).numpy(), repeats)
+        return lambda: fn(tf.constant(copies)).numpy()
     fn = forward_function(model) if kind in ("forward", "masked") else input_gradient_function(model)
     total = len(x) * (expansion if kind in ("input", "masked") else 1)
     chunk = np.repeat(x, -(-batch_size // len(x)), axis=0)[:batch_size]
@@ -112,7 +117,7 @@ def floor_seconds(kind, expansion, model, layer, x, repeats, batch_size):
             fn(tf.constant(chunk[:size])).numpy()
             done += size
 
-    return timed(run, repeats)
+    return run
 
 
 def main() -> None:
@@ -149,16 +154,20 @@ def main() -> None:
             kw = dict(options)
             if eli5_keras.methods.get(name, **options).uses_layer:
                 kw["layer"] = layer
-            t = timed(lambda: eli5_keras.explain(model, x, method=name, batch_size=args.batch_size, **kw),
-                      args.repeats)
+
+            def ours():
+                eli5_keras.explain(model, x, method=name, batch_size=args.batch_size, **kw)
+
             label = f"{kind} x{expansion}" if expansion > 1 else kind
             opts = ", ".join(f"{k}={v}" for k, v in options.items()) or "-"
             if args.max_floor_inputs is not None and expansion * len(x) > args.max_floor_inputs:
+                t = timed(ours, args.repeats)
                 print(f"| {model_name} | {name} | {opts} | {1e3 * t / len(x):.2f} | {label} | not run | |", flush=True)
                 continue
-            f = floor_seconds(kind, expansion, model, layer, x, args.repeats, args.batch_size)
+            floor = floor_run(kind, expansion, model, layer, x, args.batch_size)
+            t, f, ratio = timed_pair(ours, floor, args.repeats)
             print(f"| {model_name} | {name} | {opts} | {1e3 * t / len(x):.2f} | {label} | "
-                  f"{1e3 * f / len(x):.2f} | {t / f:.2f} |", flush=True)
+                  f"{1e3 * f / len(x):.2f} | {ratio:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
