@@ -40,13 +40,24 @@ _SQUASHING = ("softmax", "sigmoid")
 class Forward:
     """One forward pass: ``tapped`` layer outputs, ``labels (N, T)``, the scores to
     differentiate ``(N, T)`` (logits when explaining logits), the same scores on the
-    model's outputs as it returns them (``reported``), and those ``outputs``."""
+    model's outputs as it returns them (``reported``), and those ``outputs``.
+
+    ``tapped`` and the scores are float32 whatever the model computes in (a
+    ``mixed_float16`` layer outputs float16; explanation maths in float16 loses
+    precision and ``eigh``/``qr`` have no float16 kernels); ``watched`` are the tapped
+    tensors as the layers produced them, the ones to differentiate with respect to."""
 
     tapped: list
     labels: tf.Tensor
     scores: tf.Tensor
     reported: tf.Tensor
     outputs: list
+    watched: list
+
+
+def as_float32(tensor: tf.Tensor) -> tf.Tensor:
+    """Half-precision floats (float16, bfloat16) as float32; anything else as it is."""
+    return tf.cast(tensor, tf.float32) if tensor.dtype in (tf.float16, tf.bfloat16) else tensor
 
 
 @dataclass
@@ -189,11 +200,13 @@ class ModelProbe:
         ]
         differentiable_probs = [p and not lin for p, lin in zip(self.probabilities, self._linearised)]
         labels, scores = self.target(outs, data, differentiable_probs)
+        scores = as_float32(scores)
         if any(self._linearised):
             _, reported_scores = self.target(reported, data, self.probabilities)
+            reported_scores = as_float32(reported_scores)
         else:
             reported_scores = scores
-        return Forward(tapped, labels, scores, reported_scores, reported)
+        return Forward([as_float32(t) for t in tapped], labels, scores, reported_scores, reported, tapped)
 
     # -- gradients ---------------------------------------------------------------------
     def layer_gradients(
@@ -204,9 +217,8 @@ class ModelProbe:
         several = self.target.num_targets > 1
         with tf.GradientTape(watch_accessed_variables=False, persistent=several) as tape:
             fwd = self.forward(inputs, data, taps=[path], on_tap=tape.watch)
-        activations = fwd.tapped[0]
-        grads = target_gradients(tape, fwd.scores, activations, f"layer {path_name(path)!r}", self.model_name)
-        return activations, grads, fwd
+        grads = target_gradients(tape, fwd.scores, fwd.watched[0], f"layer {path_name(path)!r}", self.model_name)
+        return fwd.tapped[0], as_float32(grads), fwd
 
     def input_gradients(
         self,
@@ -223,7 +235,7 @@ class ModelProbe:
             tape.watch(inputs[input_index])
             fwd = self.forward(inputs, data, overrides=overrides)
         grads = target_gradients(tape, fwd.scores, inputs[input_index], f"input {input_index}", self.model_name)
-        return grads, fwd
+        return as_float32(grads), fwd
 
     def verify(self, inputs: Sequence[np.ndarray], path: Optional[LayerPath] = None) -> None:
         """For a path through a subclassed model, check once (eagerly, on a couple of
@@ -311,9 +323,10 @@ class LayerProbe(ModelProbe):
         """Traceable: one forward pass and the target gradients at the layer."""
         with tf.GradientTape(watch_accessed_variables=False, persistent=int(code.shape[1]) > 1) as tape:
             fwd = self.forward(inputs, code, taps=[self.path], on_tap=tape.watch)
-        activations = fwd.tapped[0]
-        grads = target_gradients(tape, fwd.scores, activations, f"layer {path_name(self.path)!r}", self.model_name)
-        return ProbeResult(activations, grads, fwd.outputs[self.output_index], fwd.labels, fwd.reported)
+        grads = target_gradients(tape, fwd.scores, fwd.watched[0], f"layer {path_name(self.path)!r}", self.model_name)
+        return ProbeResult(
+            fwd.tapped[0], as_float32(grads), fwd.outputs[self.output_index], fwd.labels, fwd.reported
+        )
 
 
 def _check_class_axis(shape: tuple, model_name: str) -> None:

@@ -60,6 +60,7 @@ def top_eigenpair(matrices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def exact_top_eigenpair(matrices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The top pair from the full ``tf.linalg.eigh``: ``(..., C, C) -> (...), (..., C)``."""
     values, vectors = tf.linalg.eigh(matrices)  # eigenvalues ascend
     return values[..., -1], vectors[..., :, -1]
 

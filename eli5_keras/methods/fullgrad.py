@@ -53,7 +53,7 @@ import tensorflow as tf
 
 from ..backend.graph import LayerPath, _call_inference, is_container, is_graph_model
 from ..backend.layers import iter_paths, output_shape, path_name
-from ..backend.probe import Forward, ModelProbe, LinearCall
+from ..backend.probe import Forward, LinearCall, ModelProbe, as_float32
 from ..utils.resize import EPSILON, resize_linear
 from .base import Context, Method, MethodOutput
 
@@ -170,7 +170,11 @@ def fullgrad_terms(
     grads = [tape.gradient(s, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO) for s in scores]
     del tape
     input_term = tf.stack([g[0] * x for g in grads], axis=1)
-    biases = [tf.stack([g[1 + i] * bias for g in grads], axis=1) for i, (_, _, bias) in enumerate(records)]
+    # a mixed_float16 layer's z (and its gradient) is float16; the terms are float32
+    biases = [
+        tf.stack([as_float32(g[1 + i]) * as_float32(bias) for g in grads], axis=1)
+        for i, (_, _, bias) in enumerate(records)
+    ]
     return FullGradTerms(input_term, biases, [path for path, _, _ in records], fwd)
 
 
