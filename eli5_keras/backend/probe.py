@@ -311,8 +311,7 @@ class LayerProbe(ModelProbe):
         target = ClassTarget(output_index=output_index)
         shapes = [tuple(o.shape) for o in model_outputs(model)]
         _check_class_axis(shapes[output_index], model.name)
-        target.bind(shapes, 1)
-        super().__init__(model, target, use_logits=use_logits)
+        super().__init__(model, target.bind(shapes, 1), use_logits=use_logits)
         self.path = tuple(path)
         self.output_index = output_index
 
