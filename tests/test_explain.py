@@ -12,26 +12,14 @@ from eli5_keras.base import Explanation
 from eli5_keras.explain import Explainer, get_explainer
 from eli5_keras.targets import ClassTarget
 
-from conftest import (
-    CHANNELS,
-    NUM_CLASSES,
-    SIZE,
-    dense_logits,
-    images,
-    make_seq_model,
-    plain_gradcam,
-    top_classes,
-)
+from helpers import models
+from helpers.checks import DEFAULT_OPTIONS, compiled_for
+from helpers.data import CHANNELS, NUM_CLASSES, SIZE, images
+from helpers.reference import dense_logits, plain_gradcam, top_classes
 
 L = keras.layers
 ATOL = 2e-5
-DEFAULT_OPTIONS = dict(use_logits=True, relu=None, normalize=None, resize=True, input_index=None)
 
-
-def compiled_for(explainer, num_targets):
-    """The explainer's compiled graph for class targets with T = num_targets."""
-    (entry,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
-    return entry
 
 
 def model_out(model, x):
@@ -432,16 +420,17 @@ def test_explain_rejects_bad_batch_size(seq_model, batch_size):
 
 
 def test_no_retrace_across_batches_and_target_kinds():
-    model = make_seq_model()
+    model = models.seq_model()
     eli5.explain(model, images(3))
     eli5.explain(model, images(5, seed=1))
     eli5.explain(model, images(3, seed=2), targets=[1, 2, 3])
     eli5.explain(model, images(2, seed=3), targets=4)
     explainer = get_explainer(model, "gradcam", None, **DEFAULT_OPTIONS)
-    assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
+    assert explainer.trace_count == 1  # the model is this test's own: one kind of target so far (T = 1)
     eli5.explain(model, images(3), targets=[[0, 1]] * 3)
     eli5.explain(model, images(4), top_k=2)
     eli5.explain(model, images(1), targets=[[4, 3]])
+    assert explainer.trace_count == 2  # T = 1 and T = 2, each traced once
     assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
     assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
     assert get_explainer(model, "gradcam", None, **DEFAULT_OPTIONS) is explainer
@@ -541,7 +530,7 @@ def assert_unchanged(model, x, before):
 
 
 def test_explain_and_explain_prediction_do_not_change_the_model():
-    model = make_seq_model()
+    model = models.seq_model()
     x = images(3, seed=20)
     before = snapshot(model, x)
     eli5.explain(model, x)
@@ -605,7 +594,7 @@ def test_subclassed_non_chain_model_is_refused():
 
 def test_explanations_follow_weight_updates():
     """A cached explainer reads the model's current weights (e.g. after training)."""
-    model = make_seq_model()
+    model = models.seq_model()
     x = images(2, seed=23)
     eli5.explain(model, x, targets=[0, 1])  # builds and caches the explainer
     dense = model.get_layer("dense")

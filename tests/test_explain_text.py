@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 import eli5_keras as eli5
-from conftest import images
+from helpers.checks import DEFAULT_OPTIONS, compiled_for
+from helpers.data import images
 from eli5_keras.explain import get_explainer
 from eli5_keras.targets import ClassTarget, NegatedTarget
 from eli5_keras.utils.interpolation import resize_1d
-from text_models import LENGTH, documents, plain_text_gradcam, tokens_of, untrained_model
+from helpers.text import LENGTH, documents, plain_text_gradcam, tokens_of, untrained_model
 
 L = keras.layers
 EPS = 1e-7
-DEFAULT_OPTIONS = dict(use_logits=True, relu=None, normalize=None, resize=True, input_index=None)  # explain()'s
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,7 @@ def test_batch_size_and_no_retrace(text_model, docs):
     np.testing.assert_allclose(small.maps, large.maps, atol=1e-6)
     eli5.explain(text_model, docs[:2], top_k=2)
     explainer = get_explainer(text_model, "gradcam", None, **DEFAULT_OPTIONS)
-    (fn,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, 2)]
-    assert fn.experimental_get_tracing_count() == 1
+    assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
 
 
 @pytest.mark.parametrize("kind", ["linear", "cubic"])

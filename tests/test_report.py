@@ -11,9 +11,9 @@ from eli5_keras.formatters.image import format_as_image
 from eli5_keras.formatters.outline import outlined
 from eli5_keras.metrics import pointing_game, pointing_hits
 
-from conftest import NUM_CLASSES, SIZE, images
-from headless_chromium import HeadlessChromium, find_chromium
-from html_parsing import decode_picture, parse_tags
+from helpers.data import NUM_CLASSES, SIZE, images
+from helpers.chromium import HeadlessChromium, find_chromium
+from helpers.html_parsing import decode_picture, parse_tags
 
 N = 4
 # A few methods keep the test fast as methods are added; the default (every method) is checked apart.

@@ -15,7 +15,8 @@ from eli5_keras.targets import (
     as_target,
 )
 
-from conftest import dense_logits, images
+from helpers.data import images
+from helpers.reference import dense_logits
 
 RAW = dict(relu=False, normalize=False, resize=False)
 

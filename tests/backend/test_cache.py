@@ -9,11 +9,12 @@ import pytest
 import eli5_keras as eli5
 from eli5_keras.backend import cache
 
-from conftest import images, make_seq_model
+from helpers import models
+from helpers.data import images
 
 
 def test_cached_builds_once_per_model_and_key():
-    model_a, model_b = make_seq_model(), make_seq_model()
+    model_a, model_b = models.seq_model(), models.seq_model()
     calls = []
 
     def factory():
@@ -31,7 +32,7 @@ def test_cached_builds_once_per_model_and_key():
 
 
 def test_clear_all():
-    model = make_seq_model()
+    model = models.seq_model()
     cache.cached(model, "k", object)
     assert cache.cached_models() >= 1
     cache.clear()
@@ -50,7 +51,7 @@ def build_everything(model):
 def test_deleting_the_model_frees_its_cache_entries():
     gc.collect()
     before = cache.cached_models()
-    model = make_seq_model()
+    model = models.seq_model()
     build_everything(model)
     assert cache.cached_models() == before + 1
     ref = weakref.ref(model)
@@ -63,7 +64,7 @@ def test_deleting_the_model_frees_its_cache_entries():
 def test_explainer_of_a_deleted_model_says_so():
     from eli5_keras.explain import Explainer
 
-    model = make_seq_model()
+    model = models.seq_model()
     explainer = Explainer(model)
     del model
     gc.collect()

@@ -12,7 +12,7 @@ from eli5_keras.backend.graph import (
     model_outputs,
 )
 
-from conftest import SIZE, images
+from helpers.data import SIZE, images
 
 L = keras.layers
 

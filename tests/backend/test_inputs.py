@@ -7,7 +7,7 @@ import tensorflow as tf
 import eli5_keras as eli5
 from eli5_keras.backend.inputs import model_input_shapes, prepare_inputs, spatial_input_index
 
-from conftest import SIZE, images
+from helpers.data import SIZE, images
 
 L = keras.layers
 

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from eli5_keras.backend.probe import LayerProbe, LinearCall, final_squashing
 
-from conftest import images
+from helpers.data import images
 
 L = keras.layers
 

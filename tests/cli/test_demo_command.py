@@ -9,7 +9,7 @@ from PIL import Image
 from eli5_keras.cli import main
 from eli5_keras.demo.scenes import make_scenes, to_bytes
 
-from cli_helpers import assert_one_line_error, run_cli
+from helpers.cli import assert_one_line_error, run_cli
 
 
 def test_demo_writes_a_report_where_gradcam_points_at_the_objects(tmp_path):

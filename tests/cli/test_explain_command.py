@@ -13,7 +13,7 @@ from PIL import Image
 import eli5_keras
 from eli5_keras.cli import main
 
-from cli_helpers import (
+from helpers.cli import (
     NUM_CLASSES,
     SIZE,
     assert_one_line_error,

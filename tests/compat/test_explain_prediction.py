@@ -15,7 +15,8 @@ from eli5_keras.compat.explain_prediction import (
     explain_prediction_keras,
 )
 
-from conftest import SIZE, images, plain_eli5_backend
+from helpers.data import SIZE, images
+from helpers.reference import plain_eli5_backend
 
 L = keras.layers
 

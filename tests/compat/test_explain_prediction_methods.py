@@ -4,7 +4,7 @@ import pytest
 
 import eli5_keras as eli5
 
-from conftest import images
+from helpers.data import images
 
 
 def test_integrated_gradients_through_explain_prediction(seq_model):

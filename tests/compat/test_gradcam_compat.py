@@ -7,7 +7,8 @@ from eli5_keras import gradcam, gradcam_backend
 from eli5_keras.backend import cache
 from eli5_keras.compat.gradcam import _Eli5Backend, validate_target, validate_targets
 
-from conftest import images, plain_eli5_backend
+from helpers.data import images
+from helpers.reference import plain_eli5_backend
 
 
 def numpy_gradcam(weights, activations):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import eli5_keras as eli5
-from conftest import images, plain_eli5_backend
+from helpers.data import images
+from helpers.reference import plain_eli5_backend
 from eli5_keras import explain_prediction, gradcam
 
 EPS = 1e-7

@@ -9,7 +9,7 @@ import eli5_keras as eli5
 from eli5_keras.base import Explanation
 from eli5_keras.formatters.image import format_as_image
 
-from conftest import SIZE, images
+from helpers.data import SIZE, images
 
 
 def test_returns_an_rgba_overlay_of_the_input_size(seq_model):

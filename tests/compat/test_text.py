@@ -7,7 +7,7 @@ import eli5_keras as eli5
 from eli5_keras import explain_prediction
 from eli5_keras.formatters.fields import WEIGHTS
 from eli5_keras.utils.interpolation import resize_1d
-from text_models import (
+from helpers.text import (
     LENGTH,
     NEGATIVE,
     POSITIVE,

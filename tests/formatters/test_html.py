@@ -12,8 +12,8 @@ from eli5_keras.formatters import html as html_module
 from eli5_keras.formatters.html import Rendered, format_as_html, register_html_renderer
 from eli5_keras.formatters.image import format_as_image
 
-from conftest import images
-from html_parsing import decode_picture, parse_tags
+from helpers.data import images
+from helpers.html_parsing import decode_picture, parse_tags
 
 
 def tags(html, name, css_class=None):

@@ -8,7 +8,7 @@ import tensorflow as tf
 import eli5_keras as eli5
 from eli5_keras.targets import FunctionTarget, OutputTarget, RegressionTarget
 
-from conftest import images, signals, volumes
+from helpers.data import images, signals, volumes
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False, resize=False)

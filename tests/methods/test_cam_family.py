@@ -1,5 +1,6 @@
-"""The gradient CAM family at a layer: Grad-CAM++, XGrad-CAM, LayerCAM, HiResCAM,
-Grad-CAM element-wise, Eigen-CAM, Eigen-Grad-CAM (and CAM end to end).
+"""The gradient CAM family at a layer (every GradientCAM in the registry: Grad-CAM,
+Grad-CAM++, XGrad-CAM, LayerCAM, HiResCAM, Grad-CAM element-wise, Eigen-Grad-CAM),
+Eigen-CAM (and CAM end to end).
 
 Every expectation is the formula written plainly in numpy (float64), applied to random
 ``A``/``g`` or to ``A``/``g`` computed by hand with a GradientTape on layers called
@@ -15,20 +16,21 @@ from eli5_keras import methods
 from eli5_keras.explain import get_explainer
 from eli5_keras.methods.eigencam import first_component
 from eli5_keras.methods.eigengradcam import EigenGradCAM
-from eli5_keras.methods.gradcam_elementwise import GradCAMElementWise
 from eli5_keras.methods.gradcam_plus_plus import GradCAMPlusPlus
-from eli5_keras.methods.hirescam import HiResCAM
-from eli5_keras.methods.layercam import LayerCAM
 from eli5_keras.methods.xgradcam import XGradCAM
 
-from conftest import dense_logits, images, signals, top_classes, volumes
+from helpers.checks import DEFAULT_OPTIONS, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.methods import gradient_cams, one_pass_layer_methods, without_options
+from helpers.reference import dense_logits, top_classes
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False, resize=False)
 PIPELINE = dict(use_logits=True, input_index=None, **RAW)
-DEFAULTS = dict(use_logits=True, input_index=None, relu=None, normalize=None, resize=True)
-GRADIENT_METHODS = ["gradcam++", "xgradcam", "layercam", "hirescam", "gradcam_elementwise", "eigengradcam"]
-ALL_METHODS = GRADIENT_METHODS + ["eigencam", "cam"]
+# from the registry: the GradientCAM subclasses (their cam() is checked against the
+# formula), and with them the layer methods of one forward pass (Eigen-CAM, CAM)
+GRADIENT_METHODS = gradient_cams()
+ALL_METHODS = GRADIENT_METHODS + one_pass_layer_methods()
 
 
 # --------------------------------------------------------------------------
@@ -117,6 +119,7 @@ def np_eigengradcam(a, g):
 
 
 REFERENCES = {
+    "gradcam": np_gradcam,
     "gradcam++": np_gradcam_pp,
     "xgradcam": np_xgradcam,
     "layercam": np_layercam,
@@ -125,14 +128,7 @@ REFERENCES = {
     "eigengradcam": np_eigengradcam,
     "eigencam": np_eigencam,
 }
-CLASSES = {
-    "gradcam++": GradCAMPlusPlus,
-    "xgradcam": XGradCAM,
-    "layercam": LayerCAM,
-    "hirescam": HiResCAM,
-    "gradcam_elementwise": GradCAMElementWise,
-    "eigengradcam": EigenGradCAM,
-}
+CLASSES = {name: methods.REGISTRY[name] for name in GRADIENT_METHODS}
 
 
 def random_pair(shape, n=2, t=3, c=4, seed=0, positive=False):
@@ -501,10 +497,6 @@ def test_gradcam_pp_is_not_gradcam_where_gradients_vary(cases):
 # --------------------------------------------------------------------------
 
 
-def compiled_for(explainer, num_targets):
-    (fn,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
-    return fn
-
 
 @pytest.mark.parametrize("name", ALL_METHODS)
 def test_batch_size_does_not_change_the_maps_and_no_retrace(seq_model, name):
@@ -518,7 +510,7 @@ def test_batch_size_does_not_change_the_maps_and_no_retrace(seq_model, name):
     np.testing.assert_array_equal(small.targets, large.targets)
     np.testing.assert_allclose(small.scores, large.scores, rtol=1e-6)
     eli5.explain(seq_model, images(3, seed=11), method=name, top_k=2, batch_size=64)
-    explainer = get_explainer(seq_model, name, None, **DEFAULTS)
+    explainer = get_explainer(seq_model, name, None, **DEFAULT_OPTIONS)
     assert compiled_for(explainer, 2).experimental_get_tracing_count() == 1
 
 
@@ -552,7 +544,7 @@ def test_gradcam_pp_option_is_validated():
     assert methods.get("gradcam++").options() == {"normalize_alphas": True}
 
 
-@pytest.mark.parametrize("name", ["xgradcam", "layercam", "hirescam", "gradcam_elementwise", "eigencam", "cam"])
+@pytest.mark.parametrize("name", without_options())
 def test_methods_without_options_reject_them(name):
     with pytest.raises(TypeError, match=f"method '{name}'"):
         methods.get(name, steps=3)

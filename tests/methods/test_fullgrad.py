@@ -18,9 +18,9 @@ from eli5_keras.methods import get
 from eli5_keras.methods.fullgrad import FullGrad, effective_bias, fullgrad_terms
 from eli5_keras.targets import ClassTarget
 
-from conftest import images, signals, top_classes, volumes
-from plain_ops import relu_minmax, upsample
-from test_explain import DEFAULT_OPTIONS, compiled_for
+from helpers.checks import DEFAULT_OPTIONS, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.reference import relu_minmax, top_classes, upsample
 
 L = keras.layers
 ATOL = 5e-5

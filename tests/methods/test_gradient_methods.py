@@ -7,10 +7,10 @@ import tensorflow as tf
 import eli5_keras as eli5
 from eli5_keras import methods
 
-from conftest import dense_logits, images, signals, top_classes, volumes
-from explain_checks import check_batch_size_and_tracing
-from plain_gradients import chain_logits, input_gradients
-from plain_ops import relu_minmax
+from helpers.checks import check_batch_size_and_tracing
+from helpers.data import images, signals, volumes
+from helpers.methods import input_gradient_methods
+from helpers.reference import chain_logits, dense_logits, input_gradients, relu_minmax, top_classes
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -127,7 +127,7 @@ def token_model():
     return keras.Model(inp, out, name="token_model")
 
 
-@pytest.mark.parametrize("method", ["saliency", "gradient_input", "integrated_gradients", "guided_backprop"])
+@pytest.mark.parametrize("method", input_gradient_methods())
 def test_token_ids_cannot_be_differentiated(method):
     model = token_model()
     tokens = np.arange(16).reshape(2, 8) % 20

@@ -12,17 +12,20 @@ from eli5_keras.backend.relu_rules import NonReLUWarning
 from eli5_keras.explain import get_explainer
 from eli5_keras.utils.resize import resize_linear
 
-from conftest import images, plain_gradcam, signals, top_classes, volumes
-from explain_checks import PIPELINE, check_batch_size_and_tracing
-from plain_gradients import (
+from helpers.checks import DEFAULT_OPTIONS, check_batch_size_and_tracing
+from helpers.data import images, signals, volumes
+from helpers.reference import (
     chain_layers,
     chain_logits,
     deconv_relu,
     guided_relu,
     input_gradients,
+    plain_gradcam,
+    relu_minmax,
     rule_chain_logits,
+    top_classes,
+    upsample_maps,
 )
-from plain_ops import relu_minmax, upsample_maps
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -237,9 +240,12 @@ def test_guided_gradcam_is_guided_backprop_times_upsampled_gradcam(interpolation
 
 def test_guided_gradcam_maps_are_not_resized_again():
     model = relu_cnn()
-    explainer = get_explainer(model, "guided_gradcam", "c2", **PIPELINE)
-    assert explainer.path is not None and not explainer._resizes()
-    assert get_explainer(model, "gradcam", "c2", **PIPELINE)._resizes()
+    x = images(1, size=8, channels=2)
+    # the pipeline's description says whether the explainer resized the maps
+    explainer = get_explainer(model, "guided_gradcam", "c2", **DEFAULT_OPTIONS)
+    assert explainer.path is not None and "resize" not in explainer.explain(x).normalization
+    gradcam = get_explainer(model, "gradcam", "c2", **DEFAULT_OPTIONS)
+    assert "linear resize onto the input" in gradcam.explain(x).normalization
     # resizing onto the same size would be the identity anyway (half-pixel centres)
     maps = np.random.default_rng(0).normal(size=(2, 1, 8, 8)).astype(np.float32)
     np.testing.assert_array_equal(resize_linear(tf.constant(maps), [8, 8], first_axis=2).numpy(), maps)

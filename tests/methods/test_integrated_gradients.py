@@ -8,10 +8,9 @@ import eli5_keras as eli5
 from eli5_keras import methods
 from eli5_keras.explain import get_explainer
 
-from conftest import dense_logits, images, signals, top_classes, volumes
-from explain_checks import PIPELINE, check_batch_size_and_tracing
-from plain_gradients import chain_logits, input_gradients
-from plain_ops import BatchMonitor
+from helpers.checks import DEFAULT_OPTIONS, BatchMonitor, check_batch_size_and_tracing
+from helpers.data import images, signals, volumes
+from helpers.reference import chain_logits, dense_logits, input_gradients, top_classes
 
 L = keras.layers
 RULES = ["trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre"]
@@ -182,10 +181,10 @@ def test_input_equal_to_baseline_gives_zeros(seq_model):
 def test_baselines_with_the_same_repr_get_their_own_explainer(smooth):
     first, second = np.zeros((8, 8, 2), np.float32), np.zeros((8, 8, 2), np.float32)
     second[4, 4, 1] = 1.0  # numpy's repr elides the middle of large arrays
-    a = get_explainer(smooth, "integrated_gradients", None, baseline=first, **PIPELINE)
-    b = get_explainer(smooth, "integrated_gradients", None, baseline=second, **PIPELINE)
+    a = get_explainer(smooth, "integrated_gradients", None, baseline=first, **DEFAULT_OPTIONS)
+    b = get_explainer(smooth, "integrated_gradients", None, baseline=second, **DEFAULT_OPTIONS)
     assert a is not b
-    assert get_explainer(smooth, "integrated_gradients", None, baseline=first.copy(), **PIPELINE) is a
+    assert get_explainer(smooth, "integrated_gradients", None, baseline=first.copy(), **DEFAULT_OPTIONS) is a
 
 
 @pytest.mark.parametrize(

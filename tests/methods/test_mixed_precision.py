@@ -9,12 +9,21 @@ import pytest
 import eli5_keras as eli5
 from eli5_keras import methods
 
-from conftest import images
-from test_all_methods import FAST_OPTIONS
+from eli5_keras.methods.noise import VarGrad
+
+from helpers.data import images
+from helpers.methods import fast_options, maps_are_input_gradients, names
 
 L = keras.layers
-# VarGrad's variance of two samples is too rough to compare across precisions
-OPTIONS = {**FAST_OPTIONS, "vargrad": dict(samples=8, seed=0)}
+
+
+def options_of(method):
+    """The sweep's fast options, but 8 samples for VarGrad: the variance of two samples
+    is too rough to compare across precisions."""
+    options = fast_options(method)
+    if issubclass(methods.REGISTRY[method], VarGrad):
+        options["samples"] = 8
+    return options
 
 
 def small_cnn(dtype):
@@ -41,26 +50,20 @@ def twins():
     return full, mixed
 
 
-# Their maps are per-pixel gradients to the input, back through every float16 layer:
-# float16's rounding reaches single pixels (most in VarGrad, a variance of such
-# gradients), so they are compared by correlation; the others value by value.
-THROUGH_FLOAT16_TO_THE_INPUT = {
-    "saliency", "gradient_input", "guided_backprop", "deconvnet", "guided_gradcam", "fullgrad",
-    "integrated_gradients", "smoothgrad", "vargrad", "squaregrad",
-}
-
-
-@pytest.mark.parametrize("method", methods.available())
+@pytest.mark.parametrize("method", names())
 def test_mixed_float16_model_gives_the_float32_maps(method, twins):
     full, mixed = twins
     x = images(2, seed=50)
-    options = OPTIONS.get(method, {})
+    options = options_of(method)
     ours = eli5.explain(mixed, x, method=method, top_k=2, **options)
     reference = eli5.explain(full, x, method=method, top_k=2, **options)
     assert ours.maps.dtype == np.float32 and np.isfinite(ours.maps).all()
     np.testing.assert_array_equal(ours.targets, reference.targets)
     np.testing.assert_allclose(ours.scores, reference.scores, rtol=1e-2)
-    if method not in THROUGH_FLOAT16_TO_THE_INPUT:
+    # Maps that are per-pixel gradients to the input, back through every float16 layer:
+    # float16's rounding reaches single pixels (most in VarGrad, a variance of such
+    # gradients), so they are compared by correlation; the others value by value.
+    if not maps_are_input_gradients(method, **options):
         np.testing.assert_allclose(ours.maps, reference.maps, atol=0.01)
         return
     for got, expected in zip(ours.maps.reshape(4, -1), reference.maps.reshape(4, -1)):

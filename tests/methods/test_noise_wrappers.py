@@ -11,16 +11,11 @@ from eli5_keras.methods import get
 from eli5_keras.methods.gradcam import GradCAM
 from eli5_keras.methods.noise import SmoothGrad, SquareGrad, VarGrad
 
-from conftest import images, plain_gradcam, signals, top_classes, volumes
-from plain_ops import check_in_flight_bound
-from perturb_helpers import (
-    InputGradient,
-    ScaledGradient,
-    chain_logits,
-    probabilities,
-    tape_gradient_maps,
-    token_model,
-)
+from helpers.checks import check_in_flight_bound, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.methods import InputGradient, ScaledGradient
+from helpers.models import token_model
+from helpers.reference import chain_logits, plain_gradcam, probabilities, tape_gradient_maps, top_classes
 
 RAW = dict(relu=False, normalize=False)
 PIPELINE = dict(use_logits=True, relu=False, normalize=False, resize=True, input_index=None)
@@ -51,10 +46,6 @@ def method_options(name):
     return name, {}
 
 
-def compiled_for(explainer, num_targets):
-    (fn,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
-    return fn
-
 
 CASES = {
     "image": ("seq_model", lambda: images(2)),
@@ -80,13 +71,13 @@ def test_statistics_of_input_gradients(case, name, request):
     classes = top_classes(probabilities(model, x), 2)
     noisy, sigma = noisy_copies(x, 5, 0.2, 3)
     maps = np.stack(
-        [tape_gradient_maps(lambda b: chain_logits(model, b), noisy[:, j], classes) for j in range(5)], axis=1
+        [tape_gradient_maps(chain_logits(model), noisy[:, j], classes) for j in range(5)], axis=1
     )
     np.testing.assert_array_equal(result.targets, classes)
     np.testing.assert_allclose(result.scores, np.take_along_axis(probabilities(model, x), classes, 1), rtol=1e-5)
     np.testing.assert_allclose(result.maps, statistic(maps, name), rtol=2e-4, atol=1e-6)
     np.testing.assert_allclose(result.extras["noise_sigma"], np.repeat(sigma[:, None], 2, axis=1), rtol=1e-6)
-    logits = np.stack([np.take_along_axis(chain_logits(model, noisy[:, j]).numpy(), classes, 1) for j in range(5)])
+    logits = np.stack([np.take_along_axis(chain_logits(model)(noisy[:, j]).numpy(), classes, 1) for j in range(5)])
     np.testing.assert_allclose(result.extras["score"], logits.mean(axis=0), rtol=1e-5, atol=1e-6)
 
 
@@ -119,7 +110,7 @@ def test_blocks_of_samples_and_of_the_base_expansion(seq_model):
     classes = top_classes(probabilities(seq_model, x), 2)
     noisy, _ = noisy_copies(x, 4, 0.15, 5)
     gradients = [
-        [tape_gradient_maps(lambda b: chain_logits(seq_model, b), noisy[:, j] * k / 3, classes) for k in (1, 2, 3)]
+        [tape_gradient_maps(chain_logits(seq_model), noisy[:, j] * k / 3, classes) for k in (1, 2, 3)]
         for j in range(4)
     ]
     maps = np.stack([np.mean(steps, axis=0) for steps in gradients], axis=1)

@@ -11,9 +11,10 @@ from eli5_keras.explain import get_explainer
 from eli5_keras.methods import get
 from eli5_keras.methods.occlusion import UNKNOWN_EXPANSION, Occlusion
 
-from conftest import images, signals, top_classes, volumes
-from perturb_helpers import chain_logits, gather, probabilities, token_model
-from plain_ops import check_in_flight_bound
+from helpers.checks import check_in_flight_bound, class_graph, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.models import token_model
+from helpers.reference import chain_logits, gather, probabilities, top_classes
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -50,10 +51,6 @@ def plain_occlusion(score_fn, x, classes, window, stride, baseline=0.0, aggregat
         total = np.where(cover > 0, total / np.maximum(cover, 1.0), 0.0)
     return total
 
-
-def compiled_for(explainer, num_targets):
-    (fn,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
-    return fn
 
 
 # -- hand-computed -------------------------------------------------------------------
@@ -110,7 +107,7 @@ def test_matches_plain_loop(case, aggregate, request):
     result = eli5.explain(model, x, method="occlusion", top_k=2, aggregate=aggregate, **options, **RAW)
     classes = top_classes(probabilities(model, x), 2)
     expected = plain_occlusion(
-        lambda b: chain_logits(model, b), x, classes, options["window"], options["stride"],
+        chain_logits(model), x, classes, options["window"], options["stride"],
         options.get("baseline", 0.0), aggregate,
     )
     np.testing.assert_array_equal(result.targets, classes)
@@ -136,7 +133,7 @@ def test_whole_input_window_is_the_score_drop_to_the_baseline(fixture, make, siz
     x = make()
     result = eli5.explain(model, x, method="occlusion", top_k=2, window=size, baseline=0.1, **RAW)
     classes = result.targets
-    drop = gather(chain_logits(model, x), classes) - gather(chain_logits(model, np.full_like(x, 0.1)), classes)
+    drop = gather(chain_logits(model)(x), classes) - gather(chain_logits(model)(np.full_like(x, 0.1)), classes)
     expected = np.broadcast_to(drop.reshape(drop.shape + (1,) * len(size)), result.maps.shape)
     np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-5)
 
@@ -171,7 +168,7 @@ def test_variable_size_input_and_no_retrace(variable_model):
     pipeline = dict(PIPELINE, use_logits=False)
     explainer = get_explainer(variable_model, "occlusion", None, **pipeline, window=4, stride=3)
     assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
-    assert explainer.method.expansion(explainer._functions[("class", 0, 1, False)][1]) == UNKNOWN_EXPANSION
+    assert explainer.method.expansion(class_graph(explainer, 1)[1]) == UNKNOWN_EXPANSION
 
 
 def test_token_ids_occluded_with_a_token():
@@ -236,7 +233,7 @@ def test_gaps_between_windows_get_zero_and_no_nan(seq_model):
 def test_expansion_is_the_number_of_windows(seq_model):
     explainer = get_explainer(seq_model, "occlusion", None, **PIPELINE, window=5, stride=3)
     eli5.explain(seq_model, images(1), method="occlusion", window=5, stride=3, **RAW)
-    context = explainer._functions[("class", 0, 1, False)][1]
+    context = class_graph(explainer, 1)[1]
     assert explainer.method.expansion(context) == 16  # ceil((12 - 5) / 3) + 1 = 4 per axis
 
 

@@ -8,9 +8,10 @@ from eli5_keras.explain import get_explainer
 from eli5_keras.methods import get
 from eli5_keras.methods.rise import RISE, mask_parameters, upsampled_masks
 
-from conftest import images, signals, volumes
-from perturb_helpers import gather, probabilities, token_model
-from plain_ops import check_in_flight_bound
+from helpers.checks import check_in_flight_bound, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.models import token_model
+from helpers.reference import gather, probabilities
 
 RAW = dict(relu=False, normalize=False)
 PIPELINE = dict(use_logits=True, relu=False, normalize=False, resize=True, input_index=None)
@@ -49,10 +50,6 @@ def plain_rise(model, x, classes, count, grid, p1, seed, mask_value=0.0, mask_su
         return total / (masks.sum(axis=0) + 1e-7)
     return total / (count * p1)
 
-
-def compiled_for(explainer, num_targets):
-    (fn,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
-    return fn
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ from eli5_keras.methods import Context, get
 from eli5_keras.methods.scorecam import ScoreCAM
 from eli5_keras.targets import RegressionTarget
 
-from conftest import dense_logits, images, signals, top_classes, volumes
-from plain_ops import check_in_flight_bound, relu_minmax, upsample, upsample_maps
-from test_explain import DEFAULT_OPTIONS, compiled_for
+from helpers.checks import DEFAULT_OPTIONS, check_in_flight_bound, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.reference import dense_logits, relu_minmax, top_classes, upsample, upsample_maps
 
 L = keras.layers
 ATOL = 5e-5

@@ -12,9 +12,11 @@ from eli5_keras.explain import get_explainer
 from eli5_keras.methods import get
 from eli5_keras.methods.tta import TTA
 
-from conftest import images, plain_gradcam, signals, top_classes, volumes
-from perturb_helpers import InputGradient, chain_logits, probabilities, tape_gradient_maps, token_model
-from plain_ops import check_in_flight_bound
+from helpers.checks import check_in_flight_bound, compiled_for
+from helpers.data import images, signals, volumes
+from helpers.methods import InputGradient
+from helpers.models import token_model
+from helpers.reference import chain_logits, plain_gradcam, probabilities, tape_gradient_maps, top_classes
 
 L = keras.layers
 RAW = dict(relu=False, normalize=False)
@@ -62,12 +64,8 @@ def plain_tta(map_fn, x, classes, flips, scales, zoom, grid=None):
 
 
 def gradients_of(model):
-    return lambda b, classes: tape_gradient_maps(lambda t: chain_logits(model, t), b, classes)
+    return lambda b, classes: tape_gradient_maps(chain_logits(model), b, classes)
 
-
-def compiled_for(explainer, num_targets):
-    (fn,) = [fn for key, (_, _, fn) in explainer._functions.items() if key[:3] == ("class", 0, num_targets)]
-    return fn
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +222,8 @@ def test_extras_of_the_base_are_averaged(seq_model):
     classes = result.targets
     flipped = np.flip(x, 2)
     expected = (
-        np.take_along_axis(chain_logits(seq_model, x).numpy(), classes, 1)
-        + np.take_along_axis(chain_logits(seq_model, flipped).numpy(), classes, 1)
+        np.take_along_axis(chain_logits(seq_model)(x).numpy(), classes, 1)
+        + np.take_along_axis(chain_logits(seq_model)(flipped).numpy(), classes, 1)
     ) / 2
     np.testing.assert_allclose(result.extras["score"], expected, rtol=1e-5)
 
