@@ -182,7 +182,7 @@ def report(
     """
     from .formatters.html import RenderContext, render_explanation
     from .formatters.names import check_target_names
-    from .formatters.templating import render, stylesheet
+    from .formatters.templating import render_page
 
     names = _check_methods(methods)
     if on_error not in ("raise", "skip"):
@@ -226,12 +226,11 @@ def report(
             notes.extend(rendered.notes)
         rows.append(row)
 
-    from . import __version__
-
-    page = render(
+    title = title or f"Explanations of {getattr(model, 'name', type(model).__name__)}"
+    page = render_page(
         "report.html",
-        css=stylesheet(),
-        title=title or f"Explanations of {getattr(model, 'name', type(model).__name__)}",
+        title=title,
+        heading=title,
         model=getattr(model, "name", type(model).__name__),
         count=count,
         targets=_describe_targets(targets, explain_options, context.target_names),
@@ -240,7 +239,6 @@ def report(
         rows=rows,
         pointing=mask_array is not None,
         notes=list(dict.fromkeys(notes)),
-        version=__version__,
     )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
