@@ -120,8 +120,7 @@ class GraphRunner:
             The tapped tensors, one per tap path, and the model's outputs (flat list).
         """
         records: Dict[LayerPath, Any] = {}
-        self._on_tap = on_tap
-        outputs = self._run(self.model, (), list(inputs), records)
+        outputs = self._run(self.model, (), list(inputs), records, on_tap)
         missing = [p for p in self.taps if p not in records]
         if missing:
             names = ", ".join("/".join(layer.name for layer in p) for p in missing)
@@ -132,7 +131,17 @@ class GraphRunner:
         return [records[p] for p in self.taps], keras.tree.flatten(outputs)
 
     # -- internals -------------------------------------------------------------------
-    def _run(self, model: keras.Model, prefix: LayerPath, inputs: list, records: dict) -> Any:
+    def _run(
+        self,
+        model: keras.Model,
+        prefix: LayerPath,
+        inputs: list,
+        records: Dict[LayerPath, Any],
+        on_tap: Callable[[Any], Any] | None,
+    ) -> Any:
+        """Run ``model`` (reached at ``prefix``) on ``inputs``; tapped outputs go into
+        ``records`` and to ``on_tap``. Everything per call is an argument: the runner
+        holds no state between calls."""
         def call_layer(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
             path = prefix + (layer,)
             if path in self.overrides:
@@ -142,13 +151,13 @@ class GraphRunner:
             ):
                 nested_inputs = keras.tree.flatten((args, kwargs.get("inputs")))
                 nested_inputs = [x for x in nested_inputs if x is not None]
-                out = self._run(layer, path, nested_inputs, records)
+                out = self._run(layer, path, nested_inputs, records, on_tap)
             else:
                 out = _call_inference(layer, args, kwargs)
             if path in self.taps and path not in records:
                 records[path] = out
-                if self._on_tap is not None:
-                    self._on_tap(out)
+                if on_tap is not None:
+                    on_tap(out)
             return out
 
         if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is None:
