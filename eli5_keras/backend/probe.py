@@ -30,8 +30,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .graph import GraphRunner, LayerPath, _call_inference, is_container, is_graph_model, model_outputs
+from .graph import GraphRunner
 from .layers import path_name
+from .topology import (
+    LayerPath,
+    activation_name,
+    call_inference,
+    is_container,
+    is_graph_model,
+    model_outputs,
+    producing_path,
+)
 
 _SQUASHING = ("softmax", "sigmoid")
 
@@ -69,42 +78,15 @@ class ProbeResult:
     scores: tf.Tensor
 
 
-def _activation_name(fn: object) -> str:
-    return getattr(fn, "__name__", "") if fn is not None else ""
-
-
-def _producing_path(model: keras.Model, output_index: int) -> LayerPath:
-    """Path to the layer that produces ``model.outputs[output_index]``. For a
-    subclassed ``model`` that is its last layer: the probe explains one only after
-    :meth:`LayerProbe.verify` checked that its ``call`` chains its layers."""
-    path: LayerPath = ()
-    current = model
-    index = output_index
-    while True:
-        if isinstance(current, keras.Sequential) and getattr(current, "_functional", None) is None:
-            layer = current.layers[-1]
-        elif current is model and not is_graph_model(model) and model.layers:
-            layer = current.layers[-1]
-        elif is_graph_model(current):
-            history = current.outputs[index]._keras_history
-            layer = history[0]
-        else:
-            return path
-        path += (layer,)
-        if not is_container(layer):
-            return path
-        current, index = layer, 0
-
-
 def final_squashing(model: keras.Model, output_index: int = 0) -> Tuple[Optional[LayerPath], str]:
     """The output layer's path and its squashing activation ('softmax', 'sigmoid' or '')."""
-    path = _producing_path(model, output_index)
+    path = producing_path(model, output_index)
     if not path:
         return None, ""
     layer = path[-1]
     if isinstance(layer, keras.layers.Softmax):
         return path, "softmax"
-    name = _activation_name(getattr(layer, "activation", None))
+    name = activation_name(layer)
     return (path, name) if name in _SQUASHING else (path, "")
 
 
@@ -127,7 +109,7 @@ class LinearCall:
     def __call__(self, layer: keras.layers.Layer, *args, **kwargs):
         if self.linear is None:
             return args[0]
-        return _call_inference(self.linear, args, kwargs)
+        return call_inference(self.linear, args, kwargs)
 
 
 class ModelProbe:

@@ -17,8 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..backend.graph import is_graph_model, model_inputs, model_outputs
 from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
+from ..backend.topology import is_graph_model, model_inputs, model_outputs
 from ..base import Explanation, TargetExplanation
 from ..result import unit_range
 from .gradcam import gradcam, gradcam_backend, validate_target

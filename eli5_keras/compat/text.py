@@ -29,7 +29,6 @@ from typing import Any, List, Optional, Sequence, Union
 import keras
 import numpy as np
 
-from ..backend.graph import model_inputs
 from ..backend.inputs import input_spatial_rank, prepare_inputs
 from ..backend.layers import (
     SEQUENCE_LAYERS,
@@ -41,6 +40,7 @@ from ..backend.layers import (
     path_name,
     resolve_layer,
 )
+from ..backend.topology import model_inputs
 from ..base import Explanation, TargetExplanation
 from ..result import ExplanationBatch, unit_range
 from ..utils.interpolation import resize_1d, validate_interpolation_kind
