@@ -44,8 +44,8 @@ import warnings
 import weakref
 
 from ..backend.probe import final_squashing
-from ..backend.graph import model_outputs
 from ..backend.relu_rules import NonReLUWarning, describe_paths, non_relu_paths, relu_rule_overrides
+from ..backend.topology import model_outputs
 from .base import Context, MethodOutput
 from . import options as check
 from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod, reduce_channels

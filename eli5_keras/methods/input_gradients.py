@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..backend.graph import model_inputs
+from ..backend.topology import model_inputs
 from .base import Context, Method
 
 CHANNEL_REDUCTIONS = ("sum", "mean", "max_abs", "sum_abs", "l2")
