@@ -12,6 +12,8 @@ expansion is processed in blocks of ``batch_size // T``).
 """
 from __future__ import annotations
 
+import dataclasses
+import threading
 import weakref
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -21,14 +23,16 @@ import tensorflow as tf
 
 from . import methods as _methods
 from .backend.cache import cached
-from .backend.graph import model_inputs, model_outputs
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
+from .backend.graph import LayerPath
 from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
 from .backend.probe import ModelProbe
+from .backend.topology import model_inputs, model_outputs
 from .methods.base import Context, Method
+from .pipeline import PIPELINE_OPTIONS, Pipeline
 from .result import ExplanationBatch
 from .targets import NegatedTarget, Target, as_target
-from .utils.resize import minmax_normalize, resize_linear
+from .utils.resize import resize_linear
 
 TargetNames = Union[Sequence[str], Mapping[int, str], None]
 
@@ -95,58 +99,31 @@ class Explainer:
         ]
         self._input_shapes = [tuple(x.shape) for x in inputs]
         self._output_shapes = [tuple(o.shape) for o in model_outputs(model)]
-        self.path, self.layer_shape = None, None
-        if self.method.uses_layer:
-            self.path = resolve_layer(model, layer)
-            self.layer_shape = output_shape(self.path[-1])
-            self.input_index = self._layer_input(model)
-        else:
-            if layer is not None:
-                raise ValueError(
-                    f"method {self.method.name!r} explains the input itself, so layer= does not apply; "
-                    f"got layer={layer!r}."
-                )
-            self.input_index = self._explained_input(input_index)
-        self.layer_name = path_name(self.path) if self.path else None
-        self.use_logits = bool(use_logits)
-        self.options = dict(
-            relu=(not self.method.signed) if relu is None else bool(relu),
-            normalize=(not self.method.signed) if normalize is None else bool(normalize),
-            resize=bool(resize),
-            counterfactual=bool(counterfactual),
+        self.path = explained_path(model, self.method, layer)
+        self.layer_shape = output_shape(self.path[-1]) if self.path else None
+        self.pipeline = Pipeline.resolve(
+            signed=self.method.signed,
+            input_index=explained_input(model, self.path, input_index),
+            use_logits=use_logits,
+            relu=relu,
+            normalize=normalize,
+            resize=resize,
+            counterfactual=counterfactual,
         )
+        self.input_index = self.pipeline.input_index
+        self.use_logits = self.pipeline.use_logits
+        self.layer_name = path_name(self.path) if self.path else None
+        # One compiled graph per kind of target, built once: the lock keeps two threads
+        # from tracing the same kind twice. Nothing per call is stored on the explainer.
         self._functions: Dict[Any, Tuple[ModelProbe, Context, Any]] = {}
+        self._lock = threading.Lock()
 
-    def _layer_input(self, model: keras.Model) -> int:
-        spatial = [input_spatial_rank(s) for s in model_inputs(model)]
-        shape = self.layer_shape
-        if shape is None:  # a layer of a subclassed model: no symbolic shape
-            return int(np.argmax(spatial))
-        if not (len(shape) >= 3 and len(shape) - 2 in spatial):
-            raise ValueError(
-                f"layer {path_name(self.path)!r} has output shape {shape}, which has no spatial axes matching "
-                f"the model's inputs {self._input_shapes}: a CAM map needs a layer with output "
-                "(batch, *spatial, channels), e.g. the last convolutional layer."
-            )
-        return spatial_input_index(model, len(shape))
-
-    def _explained_input(self, input_index: Optional[int]) -> int:
-        spatial = [input_spatial_rank(s) for s in self._input_specs]
-        if input_index is None:
-            candidates = [i for i, r in enumerate(spatial) if r >= 1]
-            if not candidates:
-                raise ValueError(
-                    f"model {self.model_name!r} has no input with spatial axes to explain; inputs are "
-                    f"{self._input_shapes}."
-                )
-            return candidates[0]
-        if isinstance(input_index, bool) or not isinstance(input_index, (int, np.integer)) or not (
-            0 <= input_index < len(spatial)
-        ):
-            raise ValueError(
-                f"input_index must be an int in [0, {len(spatial)}); got {input_index!r}."
-            )
-        return int(input_index)
+    @property
+    def options(self) -> Dict[str, bool]:
+        """The post-processing options as a dict (``relu``, ``normalize``, ``resize``,
+        ``counterfactual``); :attr:`pipeline` holds them all."""
+        p = self.pipeline
+        return dict(relu=p.relu, normalize=p.normalize, resize=p.resize, counterfactual=p.counterfactual)
 
     @property
     def model(self) -> keras.Model:
@@ -157,39 +134,52 @@ class Explainer:
 
     def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor):
         out = self.method.compute(context, inputs, data, block)
-        maps = out.maps
-        if self.options["relu"]:
-            maps = tf.nn.relu(maps)
-        if self.options["normalize"]:
-            maps = minmax_normalize(maps, first_axis=2)
+        maps = self.pipeline.scale(out.maps)
         if self._resizes():
             spec = self._input_specs[self.input_index]
             maps = resize_linear(maps, spatial_size(spec, inputs[self.input_index]), first_axis=2)
-        scores = -out.scores if self.options["counterfactual"] else out.scores  # the model's own scores
+        scores = -out.scores if self.pipeline.counterfactual else out.scores  # the model's own scores
         return maps, out.labels, scores, out.extras
 
     def _resizes(self) -> bool:
         """Layer maps are resized onto the input (not maps a method makes at the input)."""
-        return self.options["resize"] and self.path is not None and not self.method.maps_at_input
+        return self.pipeline.resize and self.path is not None and not self.method.maps_at_input
 
     def function(self, target: Target, data: np.ndarray):
-        """``(probe, context, compiled graph)`` for a kind of target and its encoded
-        ``data`` (built on first use)."""
+        """``(probe, context, compiled graph)`` for a kind of target (a bound
+        :class:`~eli5_keras.targets.Target`) and its encoded ``data``, built on first use.
+
+        The graph depends on the target only through ``target.key()``; the per-input
+        choices (classes, masks) are its ``data`` argument. The probe keeps the bound
+        target it was built with, which every later target of the same key equals
+        in all but data, so no call changes it."""
         key = target.key()
-        if key not in self._functions:
-            probe = ModelProbe(self.model, target, use_logits=self.use_logits)
-            token = is_token_input(self._input_specs[self.input_index])
-            context = Context(probe, self.path, self.input_index, self.layer_shape, channels_last=not token)
-            self.method.setup(context)
-            data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
-            signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
-            fn = tf.function(
-                lambda inputs, data, block: self._graph(context, inputs, data, block),
-                input_signature=signature,
-                reduce_retracing=False,
-            )
-            self._functions[key] = (probe, context, fn)
+        with self._lock:
+            if key not in self._functions:
+                self._functions[key] = self._build(target, data)
         return self._functions[key]
+
+    def _build(self, target: Target, data: np.ndarray):
+        probe = ModelProbe(self.model, target, use_logits=self.use_logits)
+        token = is_token_input(self._input_specs[self.input_index])
+        context = Context(probe, self.path, self.input_index, self.layer_shape, channels_last=not token)
+        self.method.setup(context)
+        data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
+        signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
+        fn = tf.function(
+            lambda inputs, data, block: self._graph(context, inputs, data, block),
+            input_signature=signature,
+            reduce_retracing=False,
+        )
+        return probe, context, fn
+
+    @property
+    def trace_count(self) -> int:
+        """How many graphs this explainer has traced: one per kind of target used
+        (``Target.key()``, e.g. per number of classes ``T``) when nothing retraced."""
+        with self._lock:
+            functions = [fn for _, _, fn in self._functions.values()]
+        return sum(fn.experimental_get_tracing_count() for fn in functions)
 
     def chunking(self, context: Context, n: int, num_targets: int, batch_size: int) -> Tuple[int, int]:
         """``(inputs per chunk, expanded items per block)`` so that at most
@@ -217,12 +207,11 @@ class Explainer:
         arrays = prepare_inputs(model, inputs)
         n = len(arrays[0])
         target = as_target(targets, top_k, output_index)
-        if self.options["counterfactual"]:
+        if self.pipeline.counterfactual:
             target = NegatedTarget(target)
-        target.bind(self._output_shapes, n)
+        target = target.bind(self._output_shapes, n)
         data = target.encode(n)
         probe, context, fn = self.function(target, data)
-        probe.target = target
         probe.verify(arrays, self.path)
         chunk, block = self.chunking(context, n, data.shape[1], int(batch_size))
         maps = labels = scores = None
@@ -245,16 +234,58 @@ class Explainer:
             method=self.method.title,
             layer=self.layer_name,
             model_name=model.name,
-            normalized=self.options["normalize"],
+            normalized=self.pipeline.normalize,
             probabilities=probe.probabilities[target.output_index],
-            signed=not self.options["relu"] and not self.options["normalize"],
-            normalization=describe_normalization(
-                self.options["relu"], self.options["normalize"], self._resizes()
-            ),
+            signed=self.pipeline.signed,
+            normalization=self.pipeline.describe(self._resizes()),
             target_names=_names_list(target_names),
             extras=extras,
             inputs=arrays[self.input_index],
         )
+
+
+def explained_path(model: keras.Model, method: Method, layer: LayerSpec) -> Optional[LayerPath]:
+    """The layer path a method explains at (``layer`` resolved, None picks
+    automatically), or None for a method on the input, which takes no ``layer``."""
+    if method.uses_layer:
+        return resolve_layer(model, layer)
+    if layer is not None:
+        raise ValueError(
+            f"method {method.name!r} explains the input itself, so layer= does not apply; got layer={layer!r}."
+        )
+    return None
+
+
+def explained_input(model: keras.Model, path: Optional[LayerPath], input_index: Optional[int]) -> int:
+    """The model input the maps are aligned with: the one whose spatial rank the
+    explained layer has (``path``), else ``input_index`` (default: the first input
+    with spatial axes)."""
+    specs = model_inputs(model)
+    spatial = [input_spatial_rank(s) for s in specs]
+    shapes = [tuple(x.shape) for x in specs]
+    if path is not None:
+        shape = output_shape(path[-1])
+        if shape is None:  # a layer of a subclassed model: no symbolic shape
+            return int(np.argmax(spatial))
+        if not (len(shape) >= 3 and len(shape) - 2 in spatial):
+            raise ValueError(
+                f"layer {path_name(path)!r} has output shape {shape}, which has no spatial axes matching "
+                f"the model's inputs {shapes}: a CAM map needs a layer with output "
+                "(batch, *spatial, channels), e.g. the last convolutional layer."
+            )
+        return spatial_input_index(model, len(shape))
+    if input_index is None:
+        candidates = [i for i, r in enumerate(spatial) if r >= 1]
+        if not candidates:
+            raise ValueError(
+                f"model {model.name!r} has no input with spatial axes to explain; inputs are {shapes}."
+            )
+        return candidates[0]
+    if isinstance(input_index, bool) or not isinstance(input_index, (int, np.integer)) or not (
+        0 <= input_index < len(spatial)
+    ):
+        raise ValueError(f"input_index must be an int in [0, {len(spatial)}); got {input_index!r}.")
+    return int(input_index)
 
 
 def _names_list(target_names: TargetNames) -> Optional[Any]:
@@ -281,19 +312,20 @@ def ensure_built(model: keras.Model, inputs: Any) -> None:
 def get_explainer(
     model: keras.Model, method: Union[str, Method] = "gradcam", layer: LayerSpec = None, **options: Any
 ) -> Explainer:
-    """A cached :class:`Explainer` for (model, method and its options, layer, options)."""
-    pipeline_keys = ("use_logits", "relu", "normalize", "resize", "input_index", "counterfactual")
-    pipeline = {k: options.pop(k) for k in pipeline_keys if k in options}
-    if not pipeline.get("counterfactual", False):
-        pipeline.pop("counterfactual", None)  # the default: same explainer as when not given
+    """A cached :class:`Explainer` for (model, method and its options, layer, pipeline).
+
+    The key holds option *values* with defaults resolved (:class:`~eli5_keras.pipeline.Pipeline`
+    and the method's own options): leaving out ``resize=True`` finds the same explainer."""
+    given = {k: options.pop(k) for k in PIPELINE_OPTIONS if k in options}
     instance = _methods.get(method, **options)
-    path = resolve_layer(model, layer) if instance.uses_layer else None
-    if path is None and layer is not None:
-        raise ValueError(
-            f"method {instance.name!r} explains the input itself, so layer= does not apply; got layer={layer!r}."
-        )
-    key = ("explainer", instance.key(), tuple(id(x) for x in path or ()), tuple(sorted(pipeline.items())))
-    return cached(model, key, lambda: Explainer(model, instance, list(path) if path else None, **pipeline))
+    path = explained_path(model, instance, layer)
+    input_index = given.pop("input_index", None)
+    pipeline = Pipeline.resolve(
+        signed=instance.signed, input_index=explained_input(model, path, input_index), **given
+    )
+    key = ("explainer", instance.key(), tuple(id(x) for x in path or ()), pipeline)
+    settings = dataclasses.asdict(pipeline)
+    return cached(model, key, lambda: Explainer(model, instance, list(path) if path else None, **settings))
 
 
 def explain(
@@ -374,14 +406,3 @@ def explain(
     return explainer.explain(
         inputs, targets, top_k=top_k, output_index=output_index, batch_size=batch_size, target_names=target_names
     )
-
-
-def describe_normalization(relu: bool, normalize: bool, resize: bool) -> str:
-    """How the pipeline scaled the maps, in words (shown by the formatters)."""
-    steps = ["ReLU (negative evidence dropped)"] if relu else []
-    steps.append(
-        "min-max per map: (L - min) / (max - min + 1e-7)" if normalize else "raw values, not normalised"
-    )
-    if resize:
-        steps.append("linear resize onto the input")
-    return ", then ".join(steps)

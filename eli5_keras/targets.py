@@ -29,6 +29,7 @@ Targets:
 from __future__ import annotations
 
 import abc
+import copy
 from typing import Any, Callable, Hashable, Optional, Sequence, Tuple
 
 import numpy as np
@@ -46,9 +47,20 @@ class Target(abc.ABC):
     """The model output this target reads (its final softmax/sigmoid is bypassed when
     explaining logits)."""
 
-    def bind(self, output_shapes: Sequence[tuple], n: int) -> None:
-        """Check the target against the model's output shapes (batch axis included)
-        for ``n`` inputs; raise ``ValueError`` naming ``targets`` when they do not fit."""
+    def bind(self, output_shapes: Sequence[tuple], n: int) -> "Target":
+        """A copy of this target checked against the model's output shapes (batch axis
+        included) for ``n`` inputs, holding what it resolved (e.g. the class code);
+        raise ``ValueError`` naming ``targets`` when they do not fit.
+
+        The target itself is never changed, so one user object can serve many calls,
+        threads and models at once. Subclasses override :meth:`_bind`, which fills in
+        the copy."""
+        bound = copy.copy(self)
+        bound._bind(output_shapes, n)
+        return bound
+
+    def _bind(self, output_shapes: Sequence[tuple], n: int) -> None:
+        """Check and resolve on the copy :meth:`bind` made (the default checks nothing)."""
 
     @property
     @abc.abstractmethod
@@ -123,7 +135,7 @@ class ClassTarget(Target):
         self._code: Optional[np.ndarray] = None
         self.binary = False
 
-    def bind(self, output_shapes: Sequence[tuple], n: int) -> None:
+    def _bind(self, output_shapes: Sequence[tuple], n: int) -> None:
         self.output_index = _check_output_index(self.output_index, output_shapes)
         shape = tuple(output_shapes[self.output_index])
         if len(shape) != 2 or shape[-1] is None:
@@ -180,7 +192,7 @@ class RegressionTarget(Target):
             raise ValueError(f"sign must be +1 or -1; got {sign!r}.")
         self.unit, self.sign, self.output_index = unit, sign, output_index
 
-    def bind(self, output_shapes, n):
+    def _bind(self, output_shapes, n):
         self.output_index = _check_output_index(self.output_index, output_shapes)
         size = int(np.prod([d for d in output_shapes[self.output_index][1:]]))
         if not 0 <= self.unit < size:
@@ -221,7 +233,7 @@ class SegmentationTarget(Target):
         self.mask = None if mask is None else np.asarray(mask, np.float32)
         self._spatial: tuple = ()
 
-    def bind(self, output_shapes, n):
+    def _bind(self, output_shapes, n):
         self.output_index = _check_output_index(self.output_index, output_shapes)
         shape = tuple(output_shapes[self.output_index])
         if len(shape) < 3:
@@ -282,12 +294,13 @@ class OutputTarget(Target):
     """Another target applied to output ``output_index`` of a multi-output model."""
 
     def __init__(self, output_index: int, target: Optional[Target] = None) -> None:
-        self.inner = target if target is not None else ClassTarget()
+        # A copy: the user's target keeps its own output_index.
+        self.inner = copy.copy(target) if target is not None else ClassTarget()
         self.inner.output_index = output_index
         self.output_index = output_index
 
-    def bind(self, output_shapes, n):
-        self.inner.bind(output_shapes, n)
+    def _bind(self, output_shapes, n):
+        self.inner = self.inner.bind(output_shapes, n)
 
     @property
     def num_targets(self):
@@ -321,7 +334,7 @@ class FunctionTarget(Target):
         self.output_index = 0
         self._multi = False
 
-    def bind(self, output_shapes, n):
+    def _bind(self, output_shapes, n):
         self._multi = len(output_shapes) > 1
 
     @property

@@ -477,8 +477,7 @@ def test_chunked_batches_equal_one_batch(seq_model):
 
 
 def targets_and_data(model, targets, top_k=None, n=5):
-    target = ClassTarget(targets, top_k=top_k)
-    target.bind([(None, 5)], n)
+    target = ClassTarget(targets, top_k=top_k).bind([(None, 5)], n)
     return target, target.encode(n)
 
 

@@ -144,10 +144,9 @@ def test_counterfactual_explainers_are_cached_apart(seq_model):
 
 def test_negated_target():
     inner = ClassTarget([1, 0])
-    target = NegatedTarget(inner)
-    target.bind([(None, 3)], 2)
+    target = NegatedTarget(inner).bind([(None, 3)], 2)
     assert target.num_targets == 1 and target.key() == ("negated", inner.key())
-    np.testing.assert_array_equal(target.encode(2), inner.encode(2))
+    np.testing.assert_array_equal(target.encode(2), inner.bind([(None, 3)], 2).encode(2))
     outputs = [np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]], np.float32)]
     labels, scores = target(outputs, target.encode(2), [True])
     np.testing.assert_array_equal(np.asarray(labels)[:, 0], [1, 0])

@@ -5,20 +5,24 @@ the model only through weak references, so deleting the model frees its entries.
 """
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any, Callable, Dict, Hashable
 
 import keras
 
 _CACHES: "weakref.WeakKeyDictionary[keras.Model, Dict[Hashable, Any]]" = weakref.WeakKeyDictionary()
+# Threads explaining with one model find one entry per key (the factory runs once).
+_LOCK = threading.RLock()
 
 
 def cached(model: keras.Model, key: Hashable, factory: Callable[[], Any]) -> Any:
-    """``factory()`` built once per ``(model, key)``."""
-    per_model = _CACHES.setdefault(model, {})
-    if key not in per_model:
-        per_model[key] = factory()
-    return per_model[key]
+    """``factory()`` built once per ``(model, key)``, also when threads ask at once."""
+    with _LOCK:
+        per_model = _CACHES.setdefault(model, {})
+        if key not in per_model:
+            per_model[key] = factory()
+        return per_model[key]
 
 
 def cached_models() -> int:
@@ -28,7 +32,8 @@ def cached_models() -> int:
 
 def clear(model: keras.Model | None = None) -> None:
     """Drop the compiled graphs of ``model`` (of every model when None)."""
-    if model is None:
-        _CACHES.clear()
-    else:
-        _CACHES.pop(model, None)
+    with _LOCK:
+        if model is None:
+            _CACHES.clear()
+        else:
+            _CACHES.pop(model, None)

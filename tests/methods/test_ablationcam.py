@@ -208,10 +208,10 @@ def test_targets_are_pinned_to_the_clean_pass():
 
     labels = tf.constant([[3, 1], [0, 2]])
     top = ClassTarget(top_k=2)
-    top.bind([(None, 4)], 2)
+    top = top.bind([(None, 4)], 2)
     np.testing.assert_array_equal(top.pin(tf.constant(top.encode(2)), labels).numpy(), labels.numpy())
     wrapped = OutputTarget(0, ClassTarget(top_k=2))
-    wrapped.bind([(None, 4)], 2)
+    wrapped = wrapped.bind([(None, 4)], 2)
     np.testing.assert_array_equal(wrapped.pin(tf.constant(wrapped.encode(2)), labels).numpy(), labels.numpy())
     unit = tf.constant([[1], [1]])
     assert RegressionTarget(unit=1).pin(unit, unit) is unit

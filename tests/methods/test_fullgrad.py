@@ -179,8 +179,7 @@ def test_raw_terms_are_the_hand_computed_bias_gradients(tiny):
     sum to the logit: S = sum(dS/dx * x) + sum_l sum(dS/dz_l * b_l)."""
     x = inputs(seed=3)
     classes = np.array([[0, 2], [1, 0], [2, 1]])
-    target = ClassTarget(classes)
-    target.bind([tuple(tiny.outputs[0].shape)], 3)
+    target = ClassTarget(classes).bind([tuple(tiny.outputs[0].shape)], 3)
     probe = ModelProbe(tiny, target)
     terms = fullgrad_terms(probe, [tf.constant(x)], tf.constant(target.encode(3)))
     assert [path[-1].name for path in terms.paths] == ["c1", "bn", "c2", "head"]
