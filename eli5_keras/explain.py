@@ -23,11 +23,11 @@ import tensorflow as tf
 
 from . import methods as _methods
 from .backend.cache import cached
-from .backend.graph import model_inputs, model_outputs
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
 from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
 from .backend.probe import ModelProbe
+from .backend.topology import model_inputs, model_outputs
 from .methods.base import Context, Method
 from .pipeline import PIPELINE_OPTIONS, Pipeline
 from .result import ExplanationBatch

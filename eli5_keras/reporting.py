@@ -2,13 +2,15 @@
 
 ``eli5_keras.report(model, inputs, methods=[...])`` runs :func:`eli5_keras.explain` once
 per method, times it, optionally scores the maps against ground-truth masks (pointing
-game), and writes a page whose rows are inputs and whose columns are methods. Every
-picture is inlined (``data:`` URIs), the CSS too, and a Content-Security-Policy forbids
-loading anything else, so the file opens the same anywhere, offline.
+game), and writes a page whose rows are inputs and whose columns are methods. This
+module makes the data (:class:`MethodRun` per method, :class:`SkippedMethod` per method
+that raised, the :class:`Report`); :mod:`eli5_keras.formatters.report_html` draws the
+page. Every picture is inlined (``data:`` URIs), the CSS too, and a
+Content-Security-Policy forbids loading anything else, so the file opens the same
+anywhere, offline.
 """
 from __future__ import annotations
 
-import dataclasses
 import numbers
 import time
 from dataclasses import dataclass, field
@@ -19,7 +21,8 @@ import keras
 import numpy as np
 
 from . import methods as _methods
-from .explain import explain
+from .backend.inputs import prepare_inputs
+from .explain import ensure_built, explain
 from .metrics import pointing_hits
 from .result import ExplanationBatch
 
@@ -108,11 +111,9 @@ class Report:
         return {run.name: run.pointing for run in self.runs}
 
     def _repr_html_(self) -> str:
-        from .formatters.templating import render, stylesheet
+        from .formatters.report_html import report_summary
 
-        pointing = bool(self.runs) and self.runs[0].hits is not None
-        return render("report_summary.html", css=stylesheet(), runs=self.runs, skipped=self.skipped,
-                      pointing=pointing, path=str(self.path))
+        return report_summary(self)
 
 
 def report(
@@ -176,76 +177,66 @@ def report(
     Raises
     ------
     TypeError, ValueError
-        Bad ``methods``, ``masks`` (wrong length or shape), ``target_names``,
-        ``on_error``, or what :func:`eli5_keras.explain` rejects (e.g. inputs of the
-        wrong shape) unless ``on_error='skip'``.
+        Bad ``methods``, ``target_names``, ``display_width``, ``on_error``, ``inputs``
+        (checked once before any method runs, as :func:`eli5_keras.explain` checks
+        them: e.g. the wrong shape) or ``masks`` (wrong length or shape), or what
+        :func:`eli5_keras.explain` rejects for a method unless ``on_error='skip'``.
     """
-    from .formatters.html import RenderContext, render_explanation
-    from .formatters.names import check_target_names
-    from .formatters.templating import render, stylesheet
+    from .formatters.report_html import ReportPage
 
     names = _check_methods(methods)
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r:.50}.")
-    context = RenderContext(target_names=check_target_names(target_names), display_width=display_width)
-    drawing = dict(colormap=colormap, alpha_limit=alpha_limit, signed=signed)
-    count = _count(model, inputs)
+    page = ReportPage(target_names=target_names, display_width=display_width, colormap=colormap,
+                      alpha_limit=alpha_limit, signed=signed)
+    arrays = _prepare_inputs(model, inputs)
+    count = len(arrays[0])
     mask_array = _check_masks(masks, count)
+    runs, skipped = _run_methods(model, arrays, names, targets, mask_array, on_error, explain_options)
 
+    html = page.html(runs, skipped, title=title or f"Explanations of {model.name}", model_name=model.name,
+                     count=count, targets=targets, top_k=explain_options.get("top_k"), masks=mask_array)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return Report(out, runs, skipped)
+
+
+def _run_methods(model: keras.Model, inputs: List[np.ndarray], names: Sequence[str], targets: Any,
+                 masks: Optional[np.ndarray], on_error: str,
+                 options: Dict[str, Any]) -> Tuple[List[MethodRun], List[SkippedMethod]]:
+    """Each method explained, timed and scored; with ``on_error='skip'`` a method that
+    raises is set aside instead."""
     runs, skipped = [], []
     for name in names:
         try:
-            result, first_call, per_input = _timed_explain(model, inputs, name, targets, count, explain_options)
+            result, first_call, per_input = _timed_explain(model, inputs, name, targets, options)
         except Exception as error:  # noqa: BLE001 - on_error='skip': one method must not stop the comparison
             if on_error == "raise":
                 raise
             skipped.append(SkippedMethod(name, error))
             continue
-        hits = None
-        if mask_array is not None:
-            if mask_array.shape[1:] != result.maps.shape[2:]:
-                raise ValueError(
-                    f"masks must have shape (N, *S) with S the maps' spatial shape {result.maps.shape[2:]} "
-                    f"(method {name!r}); got {mask_array.shape}."
-                )
-            hits = pointing_hits(result.maps[:, 0], mask_array)
+        hits = None if masks is None else _scores(name, result.maps, masks)
         runs.append(MethodRun(name, result.method, result, first_call, per_input, hits))
+    return runs, skipped
 
-    views = [dataclasses.replace(run.result, target_names=None) for run in runs]  # names come from context
-    cell_context = dataclasses.replace(context, show_input=False)
-    rows, notes = [], []
-    for i in range(count):
-        row = dict(index=i, input=None, cells=[])
-        for k, (run, view) in enumerate(zip(runs, views)):
-            # the first method's renderer also draws the input, shown once per row
-            rendered = render_explanation(view[i], context if k == 0 else cell_context, **drawing)
-            if k == 0:
-                row["input"] = _outlined_input(view[i], mask_array[i], context) if mask_array is not None else None
-                row["input"] = row["input"] or rendered.input
-            row["cells"].append(dict(targets=rendered.targets, hit=None if run.hits is None else bool(run.hits[i])))
-            notes.extend(rendered.notes)
-        rows.append(row)
 
-    from . import __version__
+def _scores(name: str, maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """One method's scores against the ground truth: ``maps (N, T, *S)``, ``masks (N, *S)``
+    -> bool ``(N,)``, whether each input's first map has its maximum inside its mask
+    (pointing game). Every score a report gives a method is computed here, once per method.
 
-    page = render(
-        "report.html",
-        css=stylesheet(),
-        title=title or f"Explanations of {getattr(model, 'name', type(model).__name__)}",
-        model=getattr(model, "name", type(model).__name__),
-        count=count,
-        targets=_describe_targets(targets, explain_options, context.target_names),
-        runs=runs,
-        skipped=skipped,
-        rows=rows,
-        pointing=mask_array is not None,
-        notes=list(dict.fromkeys(notes)),
-        version=__version__,
-    )
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return Report(out, runs, skipped)
+    Raises
+    ------
+    ValueError
+        The masks' spatial shape is not the maps'.
+    """
+    if masks.shape[1:] != maps.shape[2:]:
+        raise ValueError(
+            f"masks must have shape (N, *S) with S the maps' spatial shape {maps.shape[2:]} "
+            f"(method {name!r}); got {masks.shape}."
+        )
+    return pointing_hits(maps[:, 0], masks)
 
 
 def _check_methods(methods: Union[None, str, Sequence[str]]) -> List[str]:
@@ -263,31 +254,13 @@ def _check_methods(methods: Union[None, str, Sequence[str]]) -> List[str]:
     return list(methods)
 
 
-def _is_multi_input(model: Any, inputs: Any) -> bool:
-    """A dict, or a list/tuple for a model with several inputs: one array per model input."""
-    if isinstance(inputs, dict):
-        return True
-    try:
-        several = len(model.inputs) > 1
-    except (AttributeError, TypeError, ValueError):  # subclassed models may not know their inputs
-        several = False
-    return several and isinstance(inputs, (list, tuple))
-
-
-def _count(model: Any, inputs: Any) -> int:
-    """N, the number of inputs."""
-    if _is_multi_input(model, inputs):
-        inputs = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs[0]
-    return int(np.shape(inputs)[0])
-
-
-def _head(model: Any, inputs: Any) -> Any:
-    """The first input alone, as a batch of one."""
-    if isinstance(inputs, dict):
-        return {key: np.asarray(value)[:1] for key, value in inputs.items()}
-    if _is_multi_input(model, inputs):
-        return [np.asarray(value)[:1] for value in inputs]
-    return np.asarray(inputs)[:1]
+def _prepare_inputs(model: Any, inputs: Any) -> List[np.ndarray]:
+    """``inputs`` checked once, as :func:`eli5_keras.explain` checks them: one array
+    ``(N, *input_shape)`` per model input."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    ensure_built(model, inputs)
+    return prepare_inputs(model, inputs)
 
 
 def _check_masks(masks: Any, count: int) -> Optional[np.ndarray]:
@@ -301,41 +274,14 @@ def _check_masks(masks: Any, count: int) -> Optional[np.ndarray]:
     return array.astype(bool)
 
 
-def _outlined_input(expl: Any, mask: np.ndarray, context: Any) -> Optional[str]:
-    """The input picture with the mask's border drawn, for image inputs of the mask's size."""
-    from .formatters.embed import png_data_uri
-    from .formatters.html import Figure
-    from .formatters.kinds import IMAGE, explanation_kind
-    from .formatters.outline import outlined
-
-    image = getattr(expl, "image", None)
-    if explanation_kind(expl) != IMAGE or image is None or mask.shape != (image.height, image.width):
-        return None
-    picture = outlined(image, mask)
-    return Figure(src=png_data_uri(picture), alt="explained input, ground truth outlined",
-                  width=context.width(picture.width), title="input, mask outlined").html()
-
-
-def _timed_explain(model: Any, inputs: Any, method: str, targets: Any, count: int,
+def _timed_explain(model: Any, inputs: List[np.ndarray], method: str, targets: Any,
                    options: Dict[str, Any]) -> Tuple[ExplanationBatch, float, float]:
     """Explain the first input (timed: includes compiling), then all inputs (timed)."""
     first_targets = targets if targets is None or isinstance(targets, numbers.Integral) else np.asarray(targets)[:1]
     start = time.perf_counter()
-    explain(model, _head(model, inputs), method=method, targets=first_targets, **options)
+    explain(model, [array[:1] for array in inputs], method=method, targets=first_targets, **options)
     first_call = time.perf_counter() - start
     start = time.perf_counter()
     result = explain(model, inputs, method=method, targets=targets, **options)
-    per_input = (time.perf_counter() - start) / count
+    per_input = (time.perf_counter() - start) / len(inputs[0])
     return result, first_call, per_input
-
-
-def _describe_targets(targets: Any, options: Dict[str, Any], target_names: Any) -> str:
-    from .formatters.names import target_label
-
-    if options.get("top_k") is not None:
-        return f"the top {options['top_k']} classes of each input"
-    if targets is None:
-        return "each input's top class"
-    if isinstance(targets, numbers.Integral):
-        return f"class {target_label(int(targets), target_names)} for every input"
-    return "the classes given per input"

@@ -13,6 +13,10 @@ outermost container down to the layer):
 * a **tap** records the output of the layer at the end of the path;
 * an **override** replaces the call of that layer by another callable (used to
   read the class scores before a final softmax/sigmoid).
+
+How each container is wired (chain, graph or opaque) and how a graph is run node by
+node are read from :mod:`.topology`, the one module that touches Keras' private graph
+structures.
 """
 from __future__ import annotations
 
@@ -20,68 +24,21 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 
 import keras
 
-LayerPath = Tuple[keras.layers.Layer, ...]
+from .topology import (
+    LayerPath,
+    call_inference,
+    container_kind,
+    is_container,
+    is_graph_model,
+    model_inputs,
+    model_outputs,
+    operations,
+    run_graph,
+)
+
+__all__ = ["GraphRunner", "LayerPath", "Override", "is_container", "is_graph_model", "model_inputs", "model_outputs"]
+
 Override = Callable[..., Any]
-
-
-def is_container(layer: Any) -> bool:
-    """True for a Keras model used as a layer (Functional, Sequential, subclassed)."""
-    return isinstance(layer, keras.Model)
-
-
-def is_graph_model(model: Any) -> bool:
-    """True when ``model``'s layers are wired in a graph we can walk."""
-    if isinstance(model, keras.Sequential):
-        return True
-    return isinstance(model, keras.Model) and hasattr(model, "_run_through_graph") and bool(
-        getattr(model, "_nodes_by_depth", None)
-    )
-
-
-def model_inputs(model: keras.Model) -> list:
-    """The model's symbolic inputs (each with ``shape``, ``dtype`` and ``name``).
-
-    Functional and Sequential models have ``model.inputs``. A subclassed model has
-    none; once built by a call on one tensor, its input is described by the shape it
-    was built with, batch axis free.
-
-    Raises
-    ------
-    ValueError
-        A subclassed model that is not built (or was built on several inputs).
-    """
-    inputs = getattr(model, "inputs", None)
-    if inputs:
-        return list(inputs)
-    shapes = list((getattr(model, "_build_shapes_dict", None) or {}).values())
-    if (
-        getattr(model, "built", False)
-        and len(shapes) == 1
-        and isinstance(shapes[0], (tuple, list))
-        and all(d is None or isinstance(d, int) for d in shapes[0])
-    ):
-        dtype = getattr(model, "input_dtype", None) or keras.backend.floatx()
-        return [keras.KerasTensor((None,) + tuple(shapes[0][1:]), dtype=dtype, name="input")]
-    raise ValueError(
-        f"model {model.name!r} has no known input shape: call a subclassed model on an example "
-        "(one input tensor) before explaining it, or build it functionally."
-    )
-
-
-def model_outputs(model: keras.Model) -> list:
-    """The model's symbolic outputs, flat (computed from :func:`model_inputs` for a
-    subclassed model, without running or changing it)."""
-    outputs = getattr(model, "outputs", None)
-    if outputs:
-        return keras.tree.flatten(outputs)
-    specs = model_inputs(model)
-    return keras.tree.flatten(model.compute_output_spec(specs[0] if len(specs) == 1 else specs))
-
-
-def _call_inference(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
-    if getattr(layer, "_call_has_training_arg", False):
-        kwargs = dict(kwargs, training=False)
-    return layer(*args, **kwargs)
 
 
 class GraphRunner:
@@ -120,8 +77,7 @@ class GraphRunner:
             The tapped tensors, one per tap path, and the model's outputs (flat list).
         """
         records: Dict[LayerPath, Any] = {}
-        self._on_tap = on_tap
-        outputs = self._run(self.model, (), list(inputs), records)
+        outputs = self._run(self.model, (), list(inputs), records, on_tap)
         missing = [p for p in self.taps if p not in records]
         if missing:
             names = ", ".join("/".join(layer.name for layer in p) for p in missing)
@@ -132,7 +88,17 @@ class GraphRunner:
         return [records[p] for p in self.taps], keras.tree.flatten(outputs)
 
     # -- internals -------------------------------------------------------------------
-    def _run(self, model: keras.Model, prefix: LayerPath, inputs: list, records: dict) -> Any:
+    def _run(
+        self,
+        model: keras.Model,
+        prefix: LayerPath,
+        inputs: list,
+        records: Dict[LayerPath, Any],
+        on_tap: Callable[[Any], Any] | None,
+    ) -> Any:
+        """Run ``model`` (reached at ``prefix``) on ``inputs``; tapped outputs go into
+        ``records`` and to ``on_tap``. Everything per call is an argument: the runner
+        holds no state between calls."""
         def call_layer(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
             path = prefix + (layer,)
             if path in self.overrides:
@@ -142,30 +108,23 @@ class GraphRunner:
             ):
                 nested_inputs = keras.tree.flatten((args, kwargs.get("inputs")))
                 nested_inputs = [x for x in nested_inputs if x is not None]
-                out = self._run(layer, path, nested_inputs, records)
+                out = self._run(layer, path, nested_inputs, records, on_tap)
             else:
-                out = _call_inference(layer, args, kwargs)
+                out = call_inference(layer, args, kwargs)
             if path in self.taps and path not in records:
                 records[path] = out
-                if self._on_tap is not None:
-                    self._on_tap(out)
+                if on_tap is not None:
+                    on_tap(out)
             return out
 
-        if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is None:
-            x = inputs[0] if len(inputs) == 1 else inputs
-            for layer in model.layers:
-                x = call_layer(layer, (x,), {})
-            return x
-        if isinstance(model, keras.Sequential):
-            model = model._functional
-        if hasattr(model, "_run_through_graph") and getattr(model, "_nodes_by_depth", None):
+        if container_kind(model) == "graph":
             def operation_fn(op: Any) -> Callable[..., Any]:
                 return lambda *args, **kwargs: call_layer(op, args, kwargs)
 
-            return model._run_through_graph(inputs, operation_fn=operation_fn)
-        # Subclassed model: its call() is opaque; replay its layers as a chain.
-        # The caller verifies once that the replay reproduces model(x).
+            return run_graph(model, inputs, operation_fn)
+        # A chain; or a subclassed model, whose call() is opaque: its layers replayed as
+        # a chain (the caller verifies once that the replay reproduces model(x)).
         x = inputs[0] if len(inputs) == 1 else inputs
-        for layer in model.layers:
+        for layer in operations(model):
             x = call_layer(layer, (x,), {})
         return x

@@ -6,7 +6,7 @@ from typing import Any, List
 import keras
 import numpy as np
 
-from .graph import model_inputs
+from .topology import model_inputs
 
 
 def model_input_shapes(model: keras.Model) -> List[tuple]:

@@ -12,8 +12,8 @@ from typing import Iterator, Optional, Sequence, Union
 
 import keras
 
-from .graph import LayerPath, is_container, model_inputs
 from .inputs import input_spatial_rank, is_token_input
+from .topology import LayerPath, is_container, model_inputs, walk
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -27,12 +27,9 @@ def path_name(path: LayerPath) -> str:
 
 def iter_paths(model: keras.Model, prefix: LayerPath = ()) -> Iterator[LayerPath]:
     """Every layer path in ``model``, in topological order, nested models expanded
-    right after the container itself."""
-    for layer in model.layers:
-        path = prefix + (layer,)
-        yield path
-        if is_container(layer):
-            yield from iter_paths(layer, path)
+    right after the container itself (:func:`~.topology.walk` without the
+    ``keras.ops`` nodes of functional graphs)."""
+    return (path for path in walk(model, prefix) if isinstance(path[-1], keras.layers.Layer))
 
 
 def output_shape(layer: keras.layers.Layer) -> Optional[tuple]:

@@ -3,14 +3,15 @@
 :class:`ModelProbe` runs the model's own graph (see :mod:`.graph`) on a batch, taps
 layers, lets callers override layer calls, selects the target scores ``S[n, t]`` with
 a :mod:`eli5_keras.targets` callable and differentiates them with respect to a layer's
-activations or an input. :class:`LayerProbe` is the class-target, one-layer case used
-by the eli5 functions:
+activations or an input:
 
     A : (N, *s, C)         activations of the explained layer
     g : (N, T, *s, C)      dS[n, t] / dA[n]   (a batch Jacobian over the T targets)
-    outputs : (N, K)       the model's output, as the model returns it
-    classes : (N, T)       resolved class indices
-    scores : (N, T)        outputs[n, classes[n, t]]
+    labels : (N, T)        the targets' labels (e.g. resolved class indices)
+    scores : (N, T)        the target scores S[n, t]
+
+The eli5 functions use the class-target, one-layer case,
+:class:`eli5_keras.compat.probe.LayerProbe`.
 
 The differentiated score is the model output as it is, or (``use_logits=True``) the
 class score before a final softmax/sigmoid, read without changing the model: the last
@@ -30,8 +31,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .graph import GraphRunner, LayerPath, _call_inference, is_container, is_graph_model, model_outputs
+from .graph import GraphRunner
 from .layers import path_name
+from .topology import (
+    LayerPath,
+    activation_name,
+    call_inference,
+    is_container,
+    is_graph_model,
+    model_outputs,
+    producing_path,
+)
 
 _SQUASHING = ("softmax", "sigmoid")
 
@@ -60,51 +70,15 @@ def as_float32(tensor: tf.Tensor) -> tf.Tensor:
     return tf.cast(tensor, tf.float32) if tensor.dtype in (tf.float16, tf.bfloat16) else tensor
 
 
-@dataclass
-class ProbeResult:
-    activations: tf.Tensor
-    gradients: Optional[tf.Tensor]
-    outputs: tf.Tensor
-    classes: tf.Tensor
-    scores: tf.Tensor
-
-
-def _activation_name(fn: object) -> str:
-    return getattr(fn, "__name__", "") if fn is not None else ""
-
-
-def _producing_path(model: keras.Model, output_index: int) -> LayerPath:
-    """Path to the layer that produces ``model.outputs[output_index]``. For a
-    subclassed ``model`` that is its last layer: the probe explains one only after
-    :meth:`LayerProbe.verify` checked that its ``call`` chains its layers."""
-    path: LayerPath = ()
-    current = model
-    index = output_index
-    while True:
-        if isinstance(current, keras.Sequential) and getattr(current, "_functional", None) is None:
-            layer = current.layers[-1]
-        elif current is model and not is_graph_model(model) and model.layers:
-            layer = current.layers[-1]
-        elif is_graph_model(current):
-            history = current.outputs[index]._keras_history
-            layer = history[0]
-        else:
-            return path
-        path += (layer,)
-        if not is_container(layer):
-            return path
-        current, index = layer, 0
-
-
 def final_squashing(model: keras.Model, output_index: int = 0) -> Tuple[Optional[LayerPath], str]:
     """The output layer's path and its squashing activation ('softmax', 'sigmoid' or '')."""
-    path = _producing_path(model, output_index)
+    path = producing_path(model, output_index)
     if not path:
         return None, ""
     layer = path[-1]
     if isinstance(layer, keras.layers.Softmax):
         return path, "softmax"
-    name = _activation_name(getattr(layer, "activation", None))
+    name = activation_name(layer)
     return (path, name) if name in _SQUASHING else (path, "")
 
 
@@ -127,7 +101,7 @@ class LinearCall:
     def __call__(self, layer: keras.layers.Layer, *args, **kwargs):
         if self.linear is None:
             return args[0]
-        return _call_inference(self.linear, args, kwargs)
+        return call_inference(self.linear, args, kwargs)
 
 
 class ModelProbe:
@@ -293,51 +267,3 @@ def target_gradients(
     if not several:
         return first[:, None]
     return tape.batch_jacobian(scores, wrt, experimental_use_pfor=True)
-
-
-class LayerProbe(ModelProbe):
-    """A :class:`ModelProbe` for class targets at one layer, fed an ``(N, T)`` class
-    code (see :mod:`eli5_keras.backend.targets`): the eli5 backend's entry point."""
-
-    def __init__(
-        self,
-        model: keras.Model,
-        path: LayerPath,
-        use_logits: bool = True,
-        output_index: int = 0,
-    ) -> None:
-        from ..targets import ClassTarget
-
-        target = ClassTarget(output_index=output_index)
-        shapes = [tuple(o.shape) for o in model_outputs(model)]
-        _check_class_axis(shapes[output_index], model.name)
-        super().__init__(model, target.bind(shapes, 1), use_logits=use_logits)
-        self.path = tuple(path)
-        self.output_index = output_index
-
-    def verify(self, inputs: Sequence[np.ndarray], path: Optional[LayerPath] = None) -> None:
-        super().verify(inputs, path or self.path)
-
-    def run(self, inputs: Sequence[tf.Tensor], code: tf.Tensor) -> ProbeResult:
-        """Traceable: one forward pass and the target gradients at the layer."""
-        with tf.GradientTape(watch_accessed_variables=False, persistent=int(code.shape[1]) > 1) as tape:
-            fwd = self.forward(inputs, code, taps=[self.path], on_tap=tape.watch)
-        grads = target_gradients(tape, fwd.scores, fwd.watched[0], f"layer {path_name(self.path)!r}", self.model_name)
-        return ProbeResult(
-            fwd.tapped[0], as_float32(grads), fwd.outputs[self.output_index], fwd.labels, fwd.reported
-        )
-
-
-def _check_class_axis(shape: tuple, model_name: str) -> None:
-    if len(shape) != 2:
-        raise ValueError(
-            f"model {model_name!r} has output shape {tuple(shape)}; class targets need a "
-            "(batch, classes) output. Pick the classifier output with output_index=."
-        )
-
-
-def compiled(fn: Callable, input_specs: Sequence[tf.TensorSpec], targets: int) -> Callable:
-    """``tf.function`` of ``fn(inputs, code)`` with a fixed signature: batch size and
-    free dimensions stay dynamic, so repeated calls never retrace."""
-    signature = [list(input_specs), tf.TensorSpec((None, targets), tf.int32)]
-    return tf.function(fn, input_signature=signature, reduce_retracing=False)

@@ -30,14 +30,15 @@ then no longer pure guided backprop / DeconvNet.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import keras
 import tensorflow as tf
 
-from .graph import LayerPath, Override, _call_inference, is_container, is_graph_model
+from .graph import Override
 from .layers import path_name
 from .probe import LinearCall
+from .topology import LayerPath, activation_name, call_inference, is_container, walk
 
 class NonReLUWarning(UserWarning):
     """A model explained with a ReLU rule has other nonlinearities, whose ordinary
@@ -81,37 +82,16 @@ _FUSED_LAYERS = (
 )
 
 
-def _activation_name(layer: Any) -> str:
-    fn = getattr(layer, "activation", None)
-    return getattr(fn, "__name__", type(fn).__name__) if fn is not None else ""
-
-
-def _operations(model: keras.Model) -> list:
-    """What :class:`GraphRunner` calls in ``model``: the graph's operations (layers and
-    ``keras.ops`` nodes) of a functional model, the layers of any other model."""
-    if is_graph_model(model) and not isinstance(model, keras.Sequential):
-        return list(model.operations)
-    return list(model.layers)
-
-
-def _walk(model: keras.Model, prefix: LayerPath = ()) -> Iterator[LayerPath]:
-    for op in _operations(model):
-        path = prefix + (op,)
-        yield path
-        if is_container(op):
-            yield from _walk(op, path)
-
-
 def relu_kind(op: Any) -> Optional[str]:
     """``"layer"`` for a ReLU layer or op (its input is the pre-activation), ``"fused"``
     for a Dense/convolution with a ReLU activation, None otherwise."""
     if isinstance(op, _RELU_LAYERS):
         return "layer"
     if isinstance(op, keras.layers.Activation):
-        return "layer" if _activation_name(op) in RELU_ACTIVATIONS else None
+        return "layer" if activation_name(op) in RELU_ACTIVATIONS else None
     if not isinstance(op, keras.layers.Layer):
         return "layer" if type(op).__name__.lower() in _RELU_OPS else None
-    if isinstance(op, _FUSED_LAYERS) and _activation_name(op) in RELU_ACTIVATIONS:
+    if isinstance(op, _FUSED_LAYERS) and activation_name(op) in RELU_ACTIVATIONS:
         return "fused"
     return None
 
@@ -119,7 +99,7 @@ def relu_kind(op: Any) -> Optional[str]:
 def relu_paths(model: keras.Model) -> List[LayerPath]:
     """Paths of every layer or op where the rules apply, nested models included, in
     graph order."""
-    return [path for path in _walk(model) if relu_kind(path[-1]) is not None]
+    return [path for path in walk(model) if relu_kind(path[-1]) is not None]
 
 
 def _nonlinearity(op: Any) -> Optional[str]:
@@ -132,7 +112,7 @@ def _nonlinearity(op: Any) -> Optional[str]:
     if not isinstance(op, keras.layers.Layer):
         name = type(op).__name__.lower()
         return name if name in _NONLINEAR_OPS else None
-    name = _activation_name(op)
+    name = activation_name(op)
     if name in _LINEAR:
         return None
     if name in RELU_ACTIVATIONS:
@@ -144,7 +124,7 @@ def non_relu_paths(model: keras.Model, skip: Tuple[LayerPath, ...] = ()) -> List
     """``(path, activation name)`` of every nonlinearity the rules leave to its ordinary
     gradient (``skip``: paths to leave out, e.g. a final softmax the scores bypass)."""
     found = []
-    for path in _walk(model):
+    for path in walk(model):
         name = _nonlinearity(path[-1])
         if name is not None and path not in skip:
             found.append((path, name))
@@ -197,7 +177,7 @@ def _override(op: Any, rule: str, on_preactivation: Optional[Callable[[tf.Tensor
             z = args[0]
 
             def activation(t):
-                return _call_inference(layer, (t,) + tuple(args[1:]), dict(kwargs))
+                return call_inference(layer, (t,) + tuple(args[1:]), dict(kwargs))
 
         if on_preactivation is not None:
             on_preactivation(z)

@@ -6,7 +6,8 @@ knows what is finished before it computes anything:
 - ``png``: ``NAME.png`` (one target) or ``NAME_top1.png`` ... ``NAME_topK.png``: the map
   overlaid on the input; target, score, method and layer in the PNG's text chunks;
 - ``npy``: ``NAME.npy``: the maps, float32 ``(T, *S)``;
-- ``html``: ``NAME.html``: a self-contained page with the overlays inline.
+- ``html``: ``NAME.html``: a self-contained page, ``format_as_html`` of the explanation
+  (the overlays inline, no separate input picture) under each target's score.
 
 A file is written under a temporary name and renamed when complete, so an interrupted
 run never leaves a half-written output under a final name.
@@ -14,15 +15,14 @@ run never leaves a half-written output under a final name.
 from __future__ import annotations
 
 import abc
-import base64
 import io
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Type
 
-import jinja2
 import numpy as np
+from markupsafe import Markup
 from PIL import PngImagePlugin
 
 from ..base import Explanation
@@ -103,29 +103,6 @@ class NpyFormat(OutputFormat):
             np.save(handle, np.asarray(maps, np.float32), allow_pickle=False)
 
 
-_PAGE = jinja2.Environment(autoescape=True).from_string(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ stem }}: {{ expl.method }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-figure { display: inline-block; margin: 0 1.5em 1.5em 0; }
-img { width: {{ width }}px; image-rendering: pixelated; border: 1px solid #ccc; }
-figcaption { font-size: 0.9em; margin-top: 0.3em; }
-</style></head>
-<body>
-<h1>{{ stem }}</h1>
-<p>{{ expl.method }}{% if expl.layer %} at layer <code>{{ expl.layer }}</code>{% endif %}
-of model <code>{{ expl.estimator }}</code>.</p>
-{% for target in targets %}<figure>
-<img src="data:image/png;base64,{{ target.png }}" alt="{{ expl.method }} map for target {{ target.label }}">
-<figcaption>target <b>{{ target.label }}</b>, score {{ "%.4g"|format(target.score) }}</figcaption>
-</figure>
-{% endfor %}<p><small>{{ expl.description }}</small></p>
-</body></html>
-"""
-)
-
-
 class HtmlFormat(OutputFormat):
     name = "html"
 
@@ -133,15 +110,15 @@ class HtmlFormat(OutputFormat):
         return [f"{stem}.html"]
 
     def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
-        targets = [
-            dict(
-                label=facts.target,
-                score=facts.score,
-                png=base64.b64encode(overlay_png(expl, index)).decode("ascii"),
-            )
-            for index, facts in enumerate(expl.targets)
-        ]
-        page = _PAGE.render(stem=stem, expl=expl, targets=targets, width=max(expl.image.width, HTML_MIN_WIDTH))
+        from ..formatters.html import format_as_html
+        from ..formatters.templating import render_page
+
+        # the overlays show the input, and their legends are left out as in the PNG outputs
+        explanation = format_as_html(expl, include_styles=False, show_input=False, legend=False,
+                                     display_width=max(expl.image.width, HTML_MIN_WIDTH))
+        page = render_page("explanation_page.html", title=f"{stem}: {expl.method}", heading=stem,
+                           targets=[dict(label=t.target, score=t.score) for t in expl.targets],
+                           explanation=Markup(explanation))
         with atomic_open(folder / f"{stem}.html") as handle:
             handle.write(page.encode("utf-8"))
 

@@ -17,11 +17,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..backend.graph import is_graph_model, model_inputs, model_outputs
 from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
-from ..base import Explanation, TargetExplanation
-from ..result import unit_range
-from .gradcam import gradcam, gradcam_backend, validate_target
+from ..backend.topology import is_graph_model, model_inputs
+from ..base import Explanation
+from .per_target import check_flags, explain_targets
+from .text import explain_prediction_keras_text, is_text_doc, text_explanations
 
 DESCRIPTION_KERAS = """Grad-CAM visualization for image classification; 
 output is explanation object that contains input image 
@@ -113,8 +113,6 @@ def explain_prediction(
             estimator=repr(model),
             error=f"estimator {model!r} is not supported: explain_prediction takes a keras.Model.",
         )
-    from .text import explain_prediction_keras_text, is_text_doc
-
     text_requested = tokens is not None or pad_value is not None or pad_token is not None
     if text_requested and image is not None:
         raise ValueError(
@@ -178,7 +176,6 @@ def explain_prediction_with_method(
     """
     from ..explain import explain
     from .. import methods as registry
-    from .text import text_explanations
 
     instance = registry.get(method, **method_options)
     if targets is not None:
@@ -235,18 +232,7 @@ def explain_prediction_keras_image(
         _validate_image(image)
     activation_layer = _get_activation_layer(model, layer)
     path = resolve_layer(model, activation_layer)
-    explained = []
-    for target in target_lists(model, targets):
-        weights, activations, _, predicted_idx, predicted_val = gradcam_backend(model, doc, target, path)
-        lmap = gradcam(weights, activations, relu=relu, counterfactual=counterfactual)
-        explained.append(
-            TargetExplanation(
-                predicted_idx,
-                score=predicted_val,
-                heatmap=lmap if relu else unit_range(lmap),
-                raw_heatmap=None if relu else lmap,
-            )
-        )
+    explained = explain_targets(model, doc, targets, path, relu, counterfactual)
     return Explanation(
         model.name,
         description=DESCRIPTION_KERAS,
@@ -267,32 +253,6 @@ ELI5_SIGNED_NORMALIZATION = (
     "signed: L / (max|L| + 1e-7) at the layer's grid (raw_heatmap); heatmap shifted into [0, 1] "
     "as (L - min(L.min(), 0)) / (L.max() - min(L.min(), 0) + 1e-7)"
 )
-
-
-def target_lists(model: keras.Model, targets: Optional[list]) -> list:
-    """eli5's ``targets`` as one ``gradcam_backend`` argument per explained target:
-    ``[None]`` (the top class) or ``[[c1], [c2], ...]``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        ``targets`` not a non-empty list or None; eli5's errors for each target.
-    """
-    if targets is None:
-        return [None]
-    if isinstance(targets, list) and targets:
-        output_shape_ = tuple(model_outputs(model)[0].shape)
-        for target in targets:
-            validate_target(target, output_shape_)
-        return [[int(t)] for t in targets]
-    raise TypeError(f'Invalid argument "targets" (must be a non-empty list or None): {targets!r}')
-
-
-def check_flags(**flags: Any) -> None:
-    """Each flag must be a bool (``relu``, ``counterfactual``)."""
-    for name, value in flags.items():
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool; got {type(value).__name__} {value!r}.")
 
 
 def _maybe_image(model: keras.Model, doc: Any) -> bool:

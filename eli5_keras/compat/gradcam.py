@@ -19,10 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..backend.cache import cached
-from ..backend.graph import model_inputs, model_outputs
 from ..backend.inputs import prepare_inputs
 from ..backend.layers import LayerSpec, resolve_layer
-from ..backend.probe import LayerProbe, compiled
+from ..backend.topology import model_inputs, model_outputs
+from .probe import LayerProbe, compiled
 
 KERAS_EPSILON = 1e-7
 """``keras.backend.epsilon()``, eli5's normaliser."""

@@ -29,7 +29,6 @@ from typing import Any, List, Optional, Sequence, Union
 import keras
 import numpy as np
 
-from ..backend.graph import model_inputs
 from ..backend.inputs import input_spatial_rank, prepare_inputs
 from ..backend.layers import (
     SEQUENCE_LAYERS,
@@ -41,12 +40,12 @@ from ..backend.layers import (
     path_name,
     resolve_layer,
 )
-from ..base import Explanation, TargetExplanation
-from ..result import ExplanationBatch, unit_range
+from ..backend.topology import model_inputs
+from ..base import Explanation
+from ..result import ExplanationBatch
 from ..utils.interpolation import resize_1d, validate_interpolation_kind
 from ..utils.tokens import as_token_rows, check_padding, default_tokens, keep_mask, weighted_spans
-from .explain_prediction import check_flags, target_lists
-from .gradcam import gradcam, gradcam_backend
+from .per_target import check_flags, explain_targets, heatmap_fields
 
 DESCRIPTION_KERAS_TEXT = """Grad-CAM visualization for text classification; 
 output is explanation object that contains a heatmap over the tokens 
@@ -143,19 +142,10 @@ def explain_prediction_keras_text(
     rows = as_token_rows(tokens, 1, length) if tokens is not None else default_tokens(ids)
     check_padding(pad_value, pad_token, tokens is not None)
     path = _text_layer(model, layer)
-    explained = []
-    for target in target_lists(model, targets):
-        weights, activations, _, predicted_idx, predicted_val = gradcam_backend(model, ids, target, path)
-        lmap = gradcam(weights, activations, relu=relu, counterfactual=counterfactual)
-        resized = resize_1d(lmap, length, interpolation_kind)
-        explained.append(
-            TargetExplanation(
-                predicted_idx,
-                score=predicted_val,
-                heatmap=resized if relu else unit_range(resized),
-                raw_heatmap=None if relu else resized,
-            )
-        )
+    explained = explain_targets(
+        model, ids, targets, path, relu, counterfactual,
+        resize=lambda lmap: resize_1d(lmap, length, interpolation_kind),
+    )
     expl = Explanation(
         model.name,
         description=DESCRIPTION_KERAS_TEXT,
@@ -226,10 +216,7 @@ def text_explanations(
         targets = []
         for t, target in enumerate(base.targets):
             resized = resize_1d(result.maps[i, t], length, interpolation_kind)
-            if result.normalized:
-                targets.append(dataclasses.replace(target, heatmap=resized, raw_heatmap=None))
-            else:
-                targets.append(dataclasses.replace(target, heatmap=unit_range(resized), raw_heatmap=resized))
+            targets.append(dataclasses.replace(target, **heatmap_fields(resized, signed=not result.normalized)))
         base = dataclasses.replace(base, targets=targets)
         explanations.append(_trimmed(base, keep_mask(inputs[i], rows[i], pad_value, pad_token), rows[i]))
     return explanations

@@ -4,31 +4,32 @@ Every picture is a PNG (or GIF) inlined as a ``data:`` URI and the CSS is inline
 the HTML shows the same in a notebook, a saved file or an e-mail, with no network.
 
 The explanation's kind (:func:`~eli5_keras.formatters.kinds.explanation_kind`) picks a
-*renderer*; image, volume and signal explanations share :func:`render_maps`. Another
-kind (e.g. text with ``weighted_spans``) plugs in with :func:`register_html_renderer`
-and then works everywhere HTML is made: ``format_as_html``, notebooks and
-:func:`eli5_keras.report`.
+*renderer* from the registry of :mod:`~eli5_keras.formatters.rendering`. This module
+registers :func:`render_maps` for image, volume and signal explanations and imports
+:mod:`~eli5_keras.formatters.text_html`, which registers the text renderer the same
+way. Another kind plugs in with :func:`register_html_renderer` and then works
+everywhere HTML is made: ``format_as_html``, notebooks and :func:`eli5_keras.report`.
 """
 from __future__ import annotations
 
 import dataclasses
 import io
 import numbers
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from markupsafe import Markup
 from PIL import Image
 
 from . import fields
+from . import text_html  # noqa: F401 - registers the text renderer
 from .colormaps import ColorScale, format_number, legend_image
 from .embed import data_uri, png_data_uri
 from .image import format_as_image
-from .kinds import IMAGE, MAP_KINDS, SIGNAL, TEXT, VOLUME, explanation_kind
+from .kinds import IMAGE, MAP_KINDS, SIGNAL, VOLUME, explanation_kind
 from .names import TargetNames, check_target_names, target_label
 from .overlay import map_values
+from .rendering import Figure, Legend, RenderContext, Rendered, register_html_renderer, render_explanation, score_text
 from .templating import render, stylesheet
-from .text_html import render_text
 from .volume import format_volume_as_gif
 
 __all__ = [
@@ -42,97 +43,9 @@ __all__ = [
     "render_maps",
 ]
 
-MIN_DISPLAY_WIDTH = 160
-"""Pictures narrower than this are shown enlarged to it (pixelated), unless a width is given."""
 DEFAULT_MAX_INPUTS = 20
 """Inputs shown for a batch unless ``max_inputs`` says otherwise."""
 UNRECORDED_SCALING = "not recorded by the explainer; heatmap values are in [0, 1]"
-
-
-@dataclass(frozen=True)
-class Legend:
-    """A colour bar: ``src`` (data URI), tick labels at its left, centre and right, ``label``."""
-
-    src: str
-    ticks: Tuple[str, str, str]
-    label: str
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One picture with its caption, as ``templates/figure.html`` draws it."""
-
-    src: str
-    alt: str
-    width: int
-    title: str = ""
-    details: Tuple[str, ...] = ()
-    legend: Optional[Legend] = None
-    target_index: Optional[int] = None
-
-    def html(self) -> Markup:
-        return render("figure.html", figure=self)
-
-
-@dataclass
-class Rendered:
-    """What a renderer makes of one explanation: HTML for the input and for each target.
-
-    Attributes
-    ----------
-    input : str or None
-        HTML of the explained input (None when the kind has no separate input picture).
-    targets : list of str
-        HTML of each target, in ``expl.targets`` order.
-    notes : list of str
-        Plain-text remarks on how the pictures were drawn (shown once per page, escaped).
-
-    ``input`` and ``targets`` are inserted as they are: a renderer escapes its own text.
-    """
-
-    input: Optional[str]
-    targets: List[str]
-    notes: List[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.input = None if self.input is None else Markup(self.input)
-        self.targets = [Markup(target) for target in self.targets]
-
-
-@dataclass(frozen=True)
-class RenderContext:
-    """Options every renderer receives, whatever its kind.
-
-    Attributes
-    ----------
-    target_names : list, dict or None
-        See :func:`~eli5_keras.formatters.names.target_label`.
-    show_input : bool
-        Draw the input picture.
-    display_width : int or None
-        Width in CSS pixels of every picture (None: natural width, at least
-        :data:`MIN_DISPLAY_WIDTH`).
-    eli5_options : mapping
-        eli5's text-formatting arguments (``force_weights``, ``preserve_density``,
-        ``highlight_spaces``, ``show_feature_values``), for renderers that use them.
-    """
-
-    target_names: TargetNames = None
-    show_input: bool = True
-    display_width: Optional[int] = None
-    eli5_options: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        width = self.display_width
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
-            raise ValueError(f"display_width must be a positive int (CSS pixels) or None; got {width!r}.")
-
-    def width(self, natural: int) -> int:
-        return self.display_width if self.display_width is not None else max(natural, MIN_DISPLAY_WIDTH)
-
-
-Renderer = Callable[..., Rendered]
-"""``renderer(expl, context: RenderContext, **options) -> Rendered``."""
 
 
 def format_as_html(
@@ -185,7 +98,8 @@ def format_as_html(
         Passed to the kind's renderer. For image, volume and signal explanations
         (:func:`render_maps`): ``resampling_filter``, ``colormap`` (None: viridis, or
         'RdBu_r' for signed maps), ``alpha_limit`` (0.65), ``signed`` ('auto'),
-        ``axis``, ``slices`` and ``animate`` (volumes: a GIF instead of a montage).
+        ``axis``, ``slices`` and ``animate`` (volumes: a GIF instead of a montage),
+        ``legend`` (True: a colour legend under each picture).
 
     Returns
     -------
@@ -210,7 +124,8 @@ def format_as_html(
             show_feature_values=show_feature_values,
         ),
     )
-    common = dict(include_styles=include_styles, css=stylesheet(), show=_check_show(show))
+    show = fields.check_show((show,) if isinstance(show, str) else show)  # format_as_html takes one name too
+    common = dict(include_styles=include_styles, css=stylesheet(), show=show)
     if isinstance(explanation, ExplanationBatch):
         return str(_format_batch(explanation, context, common, max_inputs, options))
     expl = explanation
@@ -233,35 +148,6 @@ def format_as_html(
     ))
 
 
-def render_explanation(expl: Any, context: RenderContext, **options: Any) -> Rendered:
-    """Render ``expl`` with the renderer registered for its kind.
-
-    Raises
-    ------
-    ValueError
-        No renderer is registered for the explanation's kind.
-    """
-    kind = explanation_kind(expl)
-    renderer = _RENDERERS.get(kind)
-    if renderer is None:
-        raise ValueError(
-            f"no HTML renderer for {kind} explanations; register one with "
-            f"eli5_keras.formatters.html.register_html_renderer({kind!r}, renderer)."
-        )
-    return renderer(expl, context, **options)
-
-
-def register_html_renderer(kind: str, renderer: Renderer) -> None:
-    """Use ``renderer(expl, context, **options) -> Rendered`` for explanations of ``kind``.
-
-    ``kind`` is a value returned by :func:`~eli5_keras.formatters.kinds.explanation_kind`
-    (e.g. ``'text'``); registering a kind again replaces its renderer.
-    """
-    if not isinstance(kind, str) or not callable(renderer):
-        raise TypeError(f"kind must be a str and renderer a callable; got {kind!r:.50}, {renderer!r:.50}.")
-    _RENDERERS[kind] = renderer
-
-
 def render_maps(
     expl: Any,
     context: RenderContext,
@@ -273,13 +159,14 @@ def render_maps(
     axis: Optional[int] = None,
     slices: Union[None, int, Sequence[int]] = None,
     animate: bool = False,
+    legend: bool = True,
 ) -> Rendered:
     """The renderer of image, volume and signal explanations.
 
     Each target's picture is :func:`~eli5_keras.formatters.image.format_as_image`
     with these arguments (``animate=True``: a GIF of a volume's slices, see
     :func:`~eli5_keras.formatters.volume.format_volume_as_gif`), its legend the
-    colour scale the picture was drawn with.
+    colour scale the picture was drawn with (``legend=False``: no legend).
     """
     kind = explanation_kind(expl)
     if animate and kind != VOLUME:
@@ -305,11 +192,11 @@ def render_maps(
                 width=context.width(natural),
                 title=label,
                 details=_target_details(target, scale),
-                legend=_legend(scale),
+                legend=_legend(scale) if legend else None,
                 target_index=int(target.target) if isinstance(target.target, numbers.Integral) else None,
             ).html()
         )
-        notes.append(_drawing_note(scale, alpha_limit))
+        notes.append(_drawing_note(scale, alpha_limit, legend))
     return Rendered(input=_input_figure(expl, kind, context, volume_options), targets=targets,
                     notes=list(dict.fromkeys(notes)))
 
@@ -336,11 +223,8 @@ def _input_figure(expl: Any, kind: str, context: RenderContext, volume_options: 
 
 
 def _target_details(target: Any, scale: ColorScale) -> Tuple[str, ...]:
-    details = []
-    if target.proba is not None:
-        details.append(f"probability {target.proba:.3f}")
-    elif target.score is not None:
-        details.append(f"score {target.score:.4g}")
+    score = score_text(target)
+    details = [] if score is None else [score]
     raw = getattr(target, "raw_heatmap", None)
     if raw is not None and not scale.signed:
         details.append(f"raw map {format_number(float(raw.min()))} to {format_number(float(raw.max()))}")
@@ -352,12 +236,13 @@ def _legend(scale: ColorScale) -> Legend:
     return Legend(png_data_uri(legend_image(scale)), tuple(format_number(v) for v in scale.ticks()), label)
 
 
-def _drawing_note(scale: ColorScale, alpha_limit: Optional[float]) -> str:
+def _drawing_note(scale: ColorScale, alpha_limit: Optional[float], legend: bool) -> str:
     name = getattr(scale.colormap, "name", None) or repr(scale.colormap)
     cap = "uncapped" if alpha_limit is None else f"capped at alpha_limit={alpha_limit:g}"
     if scale.signed:
-        return (f"Drawn signed: colormap {name} centred at 0 with limits \u00b1max|m| of each map (its legend "
-                f"shows them); opacity |m| / max|m|, {cap}.")
+        shown = " (its legend shows them)" if legend else ""
+        return (f"Drawn signed: colormap {name} centred at 0 with limits \u00b1max|m| of each map{shown}; "
+                f"opacity |m| / max|m|, {cap}.")
     return f"Drawn: colormap {name} over heatmap values 0 to 1; opacity = value, {cap}."
 
 
@@ -397,14 +282,5 @@ def _format_batch(batch: Any, context: RenderContext, common: Dict[str, Any], ma
     )
 
 
-def _check_show(show: Any) -> Tuple[str, ...]:
-    if isinstance(show, str):
-        show = (show,)
-    unknown = [part for part in show if part not in fields.ALL]
-    if unknown:
-        raise ValueError(f"show must hold names from {fields.ALL}; got unknown {unknown}.")
-    return tuple(show)
-
-
-_RENDERERS: Dict[str, Renderer] = {kind: render_maps for kind in MAP_KINDS}
-_RENDERERS[TEXT] = render_text
+for _kind in MAP_KINDS:
+    register_html_renderer(_kind, render_maps)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IMAGE", "VOLUME", "SIGNAL", "TEXT", "MAP_KINDS", "explanation_kind", "map_rank"]
+__all__ = ["IMAGE", "VOLUME", "SIGNAL", "TEXT", "MAP_KINDS", "explanation_kind", "has_weighted_spans", "map_rank"]
 
 IMAGE = "image"
 VOLUME = "volume"
@@ -26,6 +26,11 @@ MAP_KINDS = tuple(_KIND_BY_RANK.values())
 def map_rank(heatmap: Any) -> int:
     """The number of spatial axes of a map: 1 signal, 2 image, 3 volume."""
     return int(np.ndim(heatmap))
+
+
+def has_weighted_spans(explanation: Any) -> bool:
+    """True when a target of ``explanation`` carries weighted spans (a text explanation)."""
+    return any(getattr(t, "weighted_spans", None) for t in (getattr(explanation, "targets", None) or []))
 
 
 def explanation_kind(expl: Any) -> str:

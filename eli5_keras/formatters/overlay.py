@@ -184,7 +184,7 @@ def select_target(targets: Any, target: int) -> Any:
     count = len(targets)
     if not -count <= target < count:
         raise IndexError(
-            f"target={target} is out of range: the explanation has {count} "
+            f"target={target} is out of range: there is no target {target} in an explanation of {count} "
             f"target{'s' if count != 1 else ''} (valid indices are "
             f"{-count} to {count - 1})"
         )

@@ -16,48 +16,49 @@ targets carry :class:`~eli5_keras.base.WeightedSpans`:
 One deviation: eli5 divides a feature's weight by the number of spans of the same
 feature (bag-of-words features share one weight); here every span is one token
 position with its own weight, so repeated tokens keep their weights. Every token is
-HTML-escaped (``<script>`` is shown, never run).
+HTML-escaped as eli5 escapes it (``<script>`` is shown, never run).
 
+The HTML comes from the templates ``weighted_spans.html``, ``text_documents.html``,
+``text_explanation.html`` and ``text_target.html``.
 :func:`format_text_as_html` is a standalone page fragment with inline styles only;
-:func:`render_text` is the renderer :func:`~eli5_keras.formatters.html.format_as_html`
-uses for text explanations (kind ``'text'``), so they also show in notebooks
+:func:`render_text` is the renderer of text explanations (kind ``'text'``), registered
+with :func:`~eli5_keras.formatters.rendering.register_html_renderer` when this module
+is imported, so they also show through
+:func:`~eli5_keras.formatters.html.format_as_html`, in notebooks
 (``Explanation._repr_html_``), ``show_prediction`` and reports.
 """
 from __future__ import annotations
 
-from html import escape
 from itertools import groupby
 from typing import Any, List, Optional, Sequence
 
 import numpy as np
+from markupsafe import Markup
 
 from ..base import DocWeightedSpans, Explanation
+from . import fields
+from .kinds import TEXT, has_weighted_spans
+from .names import target_label
+from .overlay import select_target
+from .rendering import RenderContext, Rendered, register_html_renderer, score_text
+from .templating import render
 
 __all__ = ["format_text_as_html", "render_text", "render_weighted_spans", "char_weights", "has_weighted_spans"]
-
-FIELDS = ("method", "description", "transition_features", "targets", "feature_importances", "decision_tree")
-"""eli5's ``eli5.formatters.fields.ALL``: the parts ``show=`` may name."""
 
 MIN_LIGHTNESS = 0.6
 MIN_OPACITY = 0.8
 _LIGHTNESS_EXPONENT = 0.7
-_DOCUMENT_STYLE = "margin-bottom: 2.5em; margin-top:0; white-space: pre-wrap;"
 TEXT_NOTE = (
     "Tokens highlighted as eli5 does: green for positive weights, red for negative ones, stronger and more "
     "opaque for larger |weight| / max |weight| (over all targets); hover a token for its weight."
 )
 
 
-def has_weighted_spans(explanation: Any) -> bool:
-    """True when a target of ``explanation`` carries weighted spans (a text explanation)."""
-    return any(getattr(t, "weighted_spans", None) for t in (getattr(explanation, "targets", None) or []))
-
-
 def format_text_as_html(
     explanation: Explanation,
     *,
     target: Optional[int] = None,
-    show: Sequence[str] = FIELDS,
+    show: Sequence[str] = fields.ALL,
     preserve_density: Optional[bool] = None,
 ) -> str:
     """The HTML of a text explanation: a header and the highlighted document per target.
@@ -93,36 +94,34 @@ def format_text_as_html(
         field in ``show``, or spans marked ``with_probabilities`` (eli5's Beta-CDF
         colour scale needs scipy).
     """
-    fields = _check_show(show)
+    show = fields.check_show(show)
     targets = list(explanation.targets or [])
     if not has_weighted_spans(explanation) and not explanation.error:
         raise ValueError(
             "the explanation has no weighted spans to highlight: explain a text model with tokens= "
             "(or use format_as_image for an image explanation)."
         )
-    shown = targets if target is None else [_select(targets, target)]
+    shown = targets if target is None else [select_target(targets, target)]
     ranges = _weight_ranges(targets, preserve_density)
-    parts: List[str] = []
-    if "method" in fields and explanation.method:
-        layer = f" at layer <code>{escape(explanation.layer)}</code>" if explanation.layer else ""
-        parts.append(f"<p>Explained as: {escape(explanation.method)}{layer}</p>")
-    if "description" in fields and explanation.description:
-        parts.append(f"<pre>{escape(explanation.description)}</pre>")
-    if "targets" in fields:
-        for t in shown:
-            parts.append(f'<p style="margin-bottom: 0.5em; margin-top: 0em">{_header(t, explanation.is_regression)}</p>')
-            if t.weighted_spans:
-                parts.append(f'<p style="{_DOCUMENT_STYLE}">{_documents(t, ranges, preserve_density)}</p>')
-    if explanation.error:
-        parts.append(
-            f'<div style="background-color: #fdd; padding: 0.5em;">Error: {escape(str(explanation.error))}</div>'
-        )
-    return "\n".join(parts)
+    page = render(
+        "text_explanation.html",
+        show=show,
+        method=explanation.method,
+        layer=explanation.layer,
+        description=explanation.description,
+        is_regression=explanation.is_regression,
+        targets=[
+            dict(label=t.target, proba=t.proba, score=t.score,
+                 documents=_documents(t, ranges, preserve_density) if t.weighted_spans else None)
+            for t in shown
+        ],
+        error=str(explanation.error) if explanation.error else None,
+    )
+    return str(page).rstrip("\n")  # eli5's parts are joined by newlines, none after the last
 
 
-def render_text(expl: Explanation, context: Any) -> Any:
-    """The HTML renderer of text explanations for
-    :func:`~eli5_keras.formatters.html.format_as_html` (registered for kind ``'text'``).
+def render_text(expl: Explanation, context: RenderContext) -> Rendered:
+    """The HTML renderer of text explanations (registered for kind ``'text'``).
 
     Each target: its name (``context.target_names``), probability or score, and the
     highlighted document; the weight range is shared by all targets. eli5's
@@ -130,39 +129,31 @@ def render_text(expl: Explanation, context: Any) -> Any:
 
     Returns
     -------
-    eli5_keras.formatters.html.Rendered
+    eli5_keras.formatters.rendering.Rendered
         No input picture, one HTML block per target, and a note on the colours.
     """
-    from .html import Rendered
-    from .names import target_label
-
     preserve_density = context.eli5_options.get("preserve_density")
     targets = list(expl.targets or [])
     ranges = _weight_ranges(targets, preserve_density)
-    blocks = []
-    for t in targets:
-        label = escape(target_label(t.target, context.target_names))
-        if t.proba is not None:
-            details = f"probability {t.proba:.3f}"
-        else:
-            details = "" if t.score is None else f"score {t.score:.4g}"
-        document = _documents(t, ranges, preserve_density) if t.weighted_spans else ""
-        blocks.append(
-            '<div class="eli5k-text" style="flex: 1 1 320px; min-width: 240px">'
-            f'<div class="eli5k-title">{label}</div>'
-            + (f'<div class="eli5k-muted">{details}</div>' if details else "")
-            + f'<p style="white-space: pre-wrap; margin-top: 4px">{document}</p></div>'
+    blocks = [
+        render(
+            "text_target.html",
+            label=target_label(t.target, context.target_names),
+            details=score_text(t),
+            document=_documents(t, ranges, preserve_density) if t.weighted_spans else "",
         )
+        for t in targets
+    ]
     return Rendered(input=None, targets=blocks, notes=[TEXT_NOTE])
 
 
-def _documents(target: Any, ranges: Sequence[float], preserve_density: Optional[bool]) -> str:
+def _documents(target: Any, ranges: Sequence[float], preserve_density: Optional[bool]) -> Markup:
     """The highlighted documents of one target (a ``<b>vec_name:</b>`` before each named one)."""
-    docs = []
-    for doc, weight_range in zip(target.weighted_spans.docs_weighted_spans, ranges):
-        name = f"<b>{escape(str(doc.vec_name))}:</b> " if doc.vec_name else ""
-        docs.append(name + render_weighted_spans(doc, weight_range, preserve_density))
-    return "<br/>".join(docs)
+    documents = [
+        dict(name=doc.vec_name, spans=Markup(render_weighted_spans(doc, weight_range, preserve_density)))
+        for doc, weight_range in zip(target.weighted_spans.docs_weighted_spans, ranges)
+    ]
+    return render("text_documents.html", documents=documents)
 
 
 def render_weighted_spans(
@@ -177,10 +168,11 @@ def render_weighted_spans(
     weights = char_weights(doc, preserve_density)
     if weight_range is None:
         weight_range = float(np.max(np.abs(weights))) if weights.size else 0.0
-    return "".join(
-        _colorize("".join(c for c, _ in run), weight, weight_range)
+    runs = [
+        _run("".join(c for c, _ in run), weight, weight_range)
         for weight, run in groupby(zip(doc.document, weights), key=lambda item: item[1])
-    )
+    ]
+    return str(render("weighted_spans.html", runs=runs))
 
 
 def char_weights(doc: DocWeightedSpans, preserve_density: Optional[bool] = None) -> np.ndarray:
@@ -213,13 +205,12 @@ def _weight_ranges(targets: Sequence[Any], preserve_density: Optional[bool]) -> 
     return ranges
 
 
-def _colorize(text: str, weight: float, weight_range: float) -> str:
-    text = escape(text)
-    opacity = weight_opacity(weight, weight_range)
-    if np.isclose(weight, 0.0):
-        return f'<span style="opacity: {opacity}">{text}</span>'
-    color = format_hsl(weight_color_hsl(weight, weight_range))
-    return f'<span style="background-color: {color}; opacity: {opacity}" title="{weight:.3f}">{text}</span>'
+def _run(text: str, weight: float, weight_range: float) -> dict:
+    """One highlighted run for ``weighted_spans.html``: a zero weight has no colour and no title."""
+    run = dict(text=text, opacity=weight_opacity(weight, weight_range), color=None, title=None)
+    if not np.isclose(weight, 0.0):
+        run.update(color=format_hsl(weight_color_hsl(weight, weight_range)), title=f"{weight:.3f}")
+    return run
 
 
 def weight_opacity(weight: float, weight_range: float) -> str:
@@ -244,31 +235,4 @@ def format_hsl(color: tuple) -> str:
     return f"hsl({hue}, {saturation:.2%}, {lightness:.2%})"
 
 
-def _header(target: Any, is_regression: bool) -> str:
-    label = escape(str(target.target))
-    parts = [f"<b>{label if is_regression else 'y=' + label}</b>"]
-    numbers = []
-    if target.proba is not None:
-        numbers.append(f"probability <b>{target.proba:0.3f}</b>")
-    if target.score is not None:
-        numbers.append(f"score <b>{target.score:0.3f}</b>")
-    if numbers:
-        parts.append(f"({', '.join(numbers)})")
-    return " ".join(parts)
-
-
-def _select(targets: List[Any], target: Any) -> Any:
-    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
-        raise TypeError(f"target must be an int index into explanation.targets; got {type(target).__name__} {target!r}.")
-    if not -len(targets) <= target < len(targets):
-        raise IndexError(f"target {target} is out of range for {len(targets)} targets.")
-    return targets[int(target)]
-
-
-def _check_show(show: Any) -> set:
-    if isinstance(show, str) or not isinstance(show, (list, tuple, set, frozenset)):
-        raise TypeError(f"show must be a sequence of field names from {FIELDS}; got {show!r}.")
-    unknown = [f for f in show if f not in FIELDS]
-    if unknown:
-        raise ValueError(f"show has unknown fields {unknown}; known fields are {FIELDS}.")
-    return set(show)
+register_html_renderer(TEXT, render_text)

@@ -8,7 +8,10 @@ the traceable primitives of :class:`~eli5_keras.backend.probe.ModelProbe` held b
 * :class:`GradientCAM` (CAM at a layer from ``A`` and ``g``): override
   :meth:`GradientCAM.cam`; :class:`ChannelWeightCAM` narrows it to
   :meth:`ChannelWeightCAM.channel_weights` (``L = sum_k w_k A^k``).
-* Input attributions, perturbations and wrappers subclass :class:`Method` and override
+* :class:`~eli5_keras.methods.input_gradients.InputGradientMethod` (maps from the
+  input's gradient ``g``): override ``gradients(context, inputs, data)`` and/or
+  ``attribution(x, g)``; the channel reduction is its ``reduce`` attribute.
+* Expanded input attributions, perturbations and wrappers subclass :class:`Method` and override
   :meth:`Method.compute`; expanded work (steps, masks, channels, samples) is summed in
   blocks of at most ``block`` items per input with :func:`sum_over_blocks`, so one
   ``batch_size`` bounds memory.

@@ -22,13 +22,13 @@ Other architectures raise ValueError: use ``gradcam`` there.
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Optional, Tuple
 
 import keras
 import tensorflow as tf
 
-from ..backend.graph import LayerPath, is_container, is_graph_model
 from ..backend.layers import path_name
+from ..backend.topology import LayerPath, activation_name, downstream, successors
 from ..targets import ClassTarget, OutputTarget
 from .base import Context, Method, MethodOutput, weighted_channel_sum
 
@@ -92,20 +92,7 @@ def class_head(context: Context) -> Tuple[keras.layers.Dense, bool]:
     return dense, inner.binary
 
 
-# -- walking the graph downstream of a layer --------------------------------------------
-
-
-class Step(NamedTuple):
-    """A layer applied to a value (``layer``, inside ``stack``, output at ``ref``), or
-    the value leaving the model as output ``ref`` (``layer`` is None)."""
-
-    layer: Optional[keras.layers.Layer]
-    stack: tuple
-    ref: object
-
-    @property
-    def name(self) -> str:
-        return self.layer.name if self.layer is not None else f"model output {self.ref}"
+# -- the head downstream of the layer --------------------------------------------------
 
 
 def pooled_dense(model: keras.Model, path: LayerPath, output_index: int) -> Optional[keras.layers.Dense]:
@@ -121,34 +108,16 @@ def pooled_dense(model: keras.Model, path: LayerPath, output_index: int) -> Opti
         return None
     if getattr(after[0].layer, "data_format", "channels_last") != "channels_last":
         return None
-    for step in _downstream(after[0], lambda layer: isinstance(layer, keras.layers.Dense), _is_passthrough):
-        if any(s.layer is None and s.ref == output_index for s in _downstream(step, _is_output, _is_squashing)):
+    for step in downstream(after[0], lambda layer: isinstance(layer, keras.layers.Dense), _is_passthrough):
+        if any(s.layer is None and s.ref == output_index for s in downstream(step, _is_output, _is_squashing)):
             return step.layer
     return None
-
-
-def successors(stack: tuple, layer: keras.layers.Layer) -> List[Step]:
-    """The layers applied to ``layer``'s output inside container ``stack[-1]``
-    (``stack`` = the containers from the model down), entering nested models and
-    leaving them through their outputs."""
-    return _users(stack, _output_ref(stack, layer))
-
-
-def _downstream(start: Step, accept, passthrough) -> List[Step]:
-    """Steps after ``start`` reached through ``passthrough`` layers and accepted."""
-    found = []
-    for step in _users(start.stack, start.ref) if start.layer is not None else []:
-        if accept(step.layer):
-            found.append(step)
-        elif step.layer is not None and passthrough(step.layer):
-            found.extend(_downstream(step, accept, passthrough))
-    return found
 
 
 def _is_passthrough(layer: keras.layers.Layer) -> bool:
     if isinstance(layer, (keras.layers.Dropout, keras.layers.Flatten)):
         return True
-    return isinstance(layer, keras.layers.Activation) and getattr(layer.activation, "__name__", "") == "linear"
+    return isinstance(layer, keras.layers.Activation) and activation_name(layer) == "linear"
 
 
 def _is_squashing(layer: keras.layers.Layer) -> bool:
@@ -157,63 +126,3 @@ def _is_squashing(layer: keras.layers.Layer) -> bool:
 
 def _is_output(layer: Optional[keras.layers.Layer]) -> bool:
     return layer is None
-
-
-def _is_chain(container: keras.Model) -> bool:
-    """Run as the chain of its layers (see :class:`~eli5_keras.backend.graph.GraphRunner`)."""
-    if isinstance(container, keras.Sequential):
-        return getattr(container, "_functional", None) is None
-    return not is_graph_model(container)
-
-
-def _graph(container: keras.Model):
-    return container._functional if isinstance(container, keras.Sequential) else container
-
-
-def _nodes(container: keras.Model) -> list:
-    by_depth = _graph(container)._nodes_by_depth
-    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
-
-
-def _output_ref(stack: tuple, layer: keras.layers.Layer):
-    """Where ``layer``'s (first) output lives in ``stack[-1]``: its index for a chain,
-    its KerasTensor in a graph (the layer's first call there)."""
-    container = stack[-1]
-    if _is_chain(container):
-        return next(i for i, x in enumerate(container.layers) if x is layer)
-    return next(node.outputs[0] for node in _nodes(container) if node.operation is layer)
-
-
-def _users(stack: tuple, ref) -> List[Step]:
-    container = stack[-1]
-    if _is_chain(container):
-        layers = container.layers
-        users = [(layers[ref + 1], ref + 1, 0)] if ref + 1 < len(layers) else []
-        out_index = 0 if ref == len(layers) - 1 else None
-    else:
-        users = []
-        for node in _nodes(container):
-            position = next((j for j, t in enumerate(node.arguments.keras_tensors) if t is ref), None)
-            if position is not None:
-                users.append((node.operation, node.outputs[0] if node.outputs else None, position))
-        outputs = keras.tree.flatten(_graph(container).outputs)
-        out_index = next((i for i, t in enumerate(outputs) if t is ref), None)
-    steps: List[Step] = []
-    for layer, out, position in users:
-        if not is_container(layer):
-            steps.append(Step(layer, stack, out))
-        elif _is_chain(layer):
-            steps.extend(_users(stack + (layer,), -1))
-        else:
-            steps.extend(_users(stack + (layer,), keras.tree.flatten(_graph(layer).inputs)[position]))
-    if out_index is not None:
-        if len(stack) == 1:
-            steps.append(Step(None, stack, out_index))
-        else:
-            parent = stack[-2]
-            if _is_chain(parent):
-                steps.extend(_users(stack[:-1], next(i for i, x in enumerate(parent.layers) if x is container)))
-            else:
-                node = next(n for n in _nodes(parent) if n.operation is container)
-                steps.extend(_users(stack[:-1], node.outputs[out_index]))
-    return steps

@@ -51,9 +51,9 @@ from typing import Callable, List, Sequence
 import keras
 import tensorflow as tf
 
-from ..backend.graph import LayerPath, _call_inference, is_container, is_graph_model
 from ..backend.layers import iter_paths, output_shape, path_name
 from ..backend.probe import Forward, LinearCall, ModelProbe, as_float32
+from ..backend.topology import LayerPath, call_inference, is_container, is_graph_model
 from ..utils.resize import EPSILON, resize_linear
 from .base import Context, Method, MethodOutput
 
@@ -191,7 +191,7 @@ def _recording_call(path: LayerPath, probe: ModelProbe, tape: tf.GradientTape, r
         squash = None if final is not None else layer.activation
 
     def call(layer, *args, **kwargs):
-        z = _call_inference(layer, args, kwargs) if linear is None else linear(layer, *args, **kwargs)
+        z = call_inference(layer, args, kwargs) if linear is None else linear(layer, *args, **kwargs)
         _check_channels_last(path, z.shape.rank)
         tape.watch(z)
         records.append((path, z, effective_bias(layer)))

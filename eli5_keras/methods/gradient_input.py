@@ -9,13 +9,12 @@ of a multi-input model are held fixed). The map is signed: by default the pipeli
 keeps the sign and the raw scale (no ReLU, no normalisation). For a model that is
 linear in ``x`` without bias, ``sum M = S(x)``. Captum's ``InputXGradient`` keeps the
 channels (``a`` itself); Xplique's ``GradientInput`` reduces them with a mean by
-default (``M / C``).
+default (``M / C``). On
+:class:`~eli5_keras.methods.input_gradients.InputGradientMethod`: ``attribution`` is
+``x * g``, reduced by ``"sum"``.
 """
 from __future__ import annotations
 
-import tensorflow as tf
-
-from .base import MethodOutput
 from .input_gradients import InputGradientMethod
 
 
@@ -24,8 +23,7 @@ class GradientInput(InputGradientMethod):
     title = "Gradient x Input"
     summary = "sum over channels of x * dS/dx (signed)"
     signed = True
+    reduce = "sum"
 
-    def compute(self, context, inputs, data, block):
-        grads, fwd = context.probe.input_gradients(inputs, data, context.input_index)
-        x = inputs[context.input_index]
-        return MethodOutput(tf.reduce_sum(grads * x[:, None], axis=-1), fwd.labels, fwd.reported)
+    def attribution(self, x, gradients):
+        return gradients * x[:, None]

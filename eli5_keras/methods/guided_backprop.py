@@ -14,7 +14,9 @@ applied at every ReLU of the model at any nesting depth (ReLU / LeakyReLU layers
 ``Activation("relu")``, ``keras.ops.relu`` nodes, Dense and convolutions with
 ``activation="relu"|"relu6"``, ``ReLU(max_value=, threshold=, negative_slope=)``; see
 :mod:`eli5_keras.backend.relu_rules`) through graph overrides: the user's model is
-neither cloned nor modified.
+neither cloned nor modified: :class:`GuidedBackprop` overrides
+:meth:`~eli5_keras.methods.input_gradients.InputGradientMethod.gradients` to pass
+them, and :class:`~eli5_keras.methods.deconvnet.Deconvnet` only changes ``rule``.
 
 **Non-ReLU activations** (tanh, sigmoid, swish/silu, gelu, elu, selu, softplus, PReLU,
 a ReLU inside a recurrent or custom layer...) keep their ordinary gradient, so on a
@@ -44,11 +46,11 @@ import warnings
 import weakref
 
 from ..backend.probe import final_squashing
-from ..backend.graph import model_outputs
 from ..backend.relu_rules import NonReLUWarning, describe_paths, non_relu_paths, relu_rule_overrides
-from .base import Context, MethodOutput
+from ..backend.topology import model_outputs
+from .base import Context
 from . import options as check
-from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod, reduce_channels
+from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod
 
 
 class GuidedBackprop(InputGradientMethod):
@@ -65,14 +67,10 @@ class GuidedBackprop(InputGradientMethod):
         super().setup(context)
         warn_non_relu(context, self.title, self._warned)
 
-    def rule_gradients(self, context, inputs, data):
-        """``G (n, T, *S, C)`` under the rule, and the forward pass."""
+    def gradients(self, context, inputs, data):
+        """``G (n, T, *S, C)`` under ``rule`` at every ReLU, and the forward pass."""
         overrides = relu_rule_overrides(context.probe.model, self.rule)
         return context.probe.input_gradients(inputs, data, context.input_index, overrides=overrides)
-
-    def compute(self, context, inputs, data, block):
-        grads, fwd = self.rule_gradients(context, inputs, data)
-        return MethodOutput(reduce_channels(grads, self.reduce), fwd.labels, fwd.reported)
 
 
 def warn_non_relu(context: Context, title: str, warned: weakref.WeakSet) -> None:

@@ -79,5 +79,5 @@ class GuidedGradCAM(Method):
         size = [tf.shape(x)[1 + i] for i in range(x.shape.rank - 2)]
         resize = resize_linear if self.interpolation == "bilinear" else resize_nearest
         cam = resize(cam, size, first_axis=2)
-        guided, _ = self._guided.rule_gradients(context, inputs, data)
+        guided, _ = self._guided.gradients(context, inputs, data)
         return MethodOutput(reduce_channels(guided, self.reduce) * cam, fwd.labels, fwd.reported)

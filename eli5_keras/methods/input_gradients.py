@@ -4,18 +4,23 @@ Integrated Gradients, guided backprop, DeconvNet, Guided Grad-CAM).
 They differentiate the target score ``S[n, t]`` with respect to one model input ``x``
 ``(N, *S, C)`` (``Context.input_index``; the other inputs of a multi-input model are
 held fixed) and reduce the channel axis ``C`` to a map ``(N, T, *S)`` with
-:func:`reduce_channels`. Token ids (integer inputs) have no gradient:
-:func:`check_differentiable_input` says so and points to the CAM methods.
+:func:`reduce_channels`. :class:`InputGradientMethod` holds that plumbing; a method
+overrides :meth:`~InputGradientMethod.gradients` (the backward pass),
+:meth:`~InputGradientMethod.attribution` (what is reduced) or ``reduce``. Token ids
+(integer inputs) have no gradient: :func:`check_differentiable_input` says so and
+points to the CAM methods.
 """
 from __future__ import annotations
 
+from typing import List, Tuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ..backend.graph import model_inputs
-from .base import Context, Method
+from ..backend.probe import Forward
+from ..backend.topology import model_inputs
+from .base import Context, Method, MethodOutput
 
 CHANNEL_REDUCTIONS = ("sum", "mean", "max_abs", "sum_abs", "l2")
 """Channel reductions of :func:`reduce_channels`."""
@@ -65,9 +70,37 @@ def check_differentiable_input(context: Context, method: str) -> None:
 
 class InputGradientMethod(Method):
     """A method on the gradient of the target score with respect to the input: checks
-    at setup that the explained input can be differentiated."""
+    at setup that the explained input can be differentiated, then
+
+        g, fwd = gradients(context, inputs, data)              g (n, T, *S, C)
+        M = reduce_channels(attribution(x, g), reduce)         M (n, T, *S)
+
+    Override :meth:`gradients` to change the backward pass (guided backprop's ReLU
+    rules), :meth:`attribution` to change what is reduced (gradient x input), and
+    ``reduce`` (a class attribute, or the instance's ``reduce`` option) to pick the
+    channel reduction among :data:`CHANNEL_REDUCTIONS`. Methods with expanded work
+    (Integrated Gradients) override :meth:`compute` instead.
+    """
 
     uses_layer = False
+    reduce: str = "sum"
 
     def setup(self, context: Context) -> None:
         check_differentiable_input(context, self.name)
+
+    def gradients(
+        self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor
+    ) -> Tuple[tf.Tensor, Forward]:
+        """Traceable: ``g (n, T, *S, C)``, the target gradients with respect to the
+        explained input, and the forward pass (labels, reported scores)."""
+        return context.probe.input_gradients(inputs, data, context.input_index)
+
+    def attribution(self, x: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
+        """Per-channel attribution ``(n, T, *S, C)`` from the input ``x (n, *S, C)`` and
+        ``g (n, T, *S, C)``: the gradient itself by default."""
+        return gradients
+
+    def compute(self, context, inputs, data, block):
+        grads, fwd = self.gradients(context, inputs, data)
+        attributions = self.attribution(inputs[context.input_index], grads)
+        return MethodOutput(reduce_channels(attributions, self.reduce), fwd.labels, fwd.reported)

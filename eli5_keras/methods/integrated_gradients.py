@@ -62,7 +62,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from ..backend.graph import model_inputs
+from ..backend.topology import model_inputs
 from .base import Context, MethodOutput, sum_over_blocks
 from . import options as check
 from .input_gradients import InputGradientMethod

@@ -14,8 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import keras
 import tensorflow as tf
 
-from ..backend.graph import LayerPath, Override, model_inputs
+from ..backend.graph import LayerPath, Override
 from ..backend.probe import Forward, ModelProbe
+from ..backend.topology import model_inputs
 from .base import Context
 
 

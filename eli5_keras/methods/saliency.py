@@ -6,7 +6,9 @@
 ``S`` is the class score before the final softmax/sigmoid (the paper's ``S_c``, by
 default; ``use_logits=False`` differentiates the probability) and ``x`` the explained
 input (``input_index``; other inputs of a multi-input model are held fixed). The map is
-non-negative; the shared pipeline then min-max normalises it.
+non-negative; the shared pipeline then min-max normalises it. The plumbing is
+:class:`~eli5_keras.methods.input_gradients.InputGradientMethod`'s as it stands
+(plain gradients, attribution ``g``); ``reduce`` picks the channel reduction.
 
 Options
 -------
@@ -19,9 +21,8 @@ reduce : {"max_abs", "sum_abs", "l2"}, default "max_abs"
 """
 from __future__ import annotations
 
-from .base import MethodOutput
 from . import options as check
-from .input_gradients import InputGradientMethod, reduce_channels
+from .input_gradients import InputGradientMethod
 
 SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2")
 
@@ -33,7 +34,3 @@ class Saliency(InputGradientMethod):
 
     def __init__(self, reduce: str = "max_abs") -> None:
         self.reduce = check.choice("reduce", reduce, SALIENCY_REDUCTIONS)
-
-    def compute(self, context, inputs, data, block):
-        grads, fwd = context.probe.input_gradients(inputs, data, context.input_index)
-        return MethodOutput(reduce_channels(grads, self.reduce), fwd.labels, fwd.reported)

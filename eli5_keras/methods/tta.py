@@ -39,8 +39,8 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
-from ..backend.graph import model_inputs
 from ..backend.inputs import input_spatial_rank
+from ..backend.topology import model_inputs
 from ..utils.resize import apply_axis_matrices, interpolation_matrix
 from . import options as check
 from .base import Context, Method, MethodOutput, fold_over_blocks, outer_product

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from eli5_keras.backend.probe import LayerProbe, LinearCall, final_squashing
+from eli5_keras.backend.probe import LinearCall, final_squashing
+from eli5_keras.compat.probe import LayerProbe
 
 from helpers.data import images
 

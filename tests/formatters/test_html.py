@@ -8,7 +8,7 @@ from PIL import Image
 
 import eli5_keras
 from eli5_keras.base import Explanation, TargetExplanation
-from eli5_keras.formatters import html as html_module
+from eli5_keras.formatters import rendering
 from eli5_keras.formatters.html import Rendered, format_as_html, register_html_renderer
 from eli5_keras.formatters.image import format_as_image
 
@@ -183,8 +183,8 @@ def test_signal_html_has_the_plot_and_no_separate_input():
 
 def test_text_kind_has_a_hook_for_its_renderer(monkeypatch):
     expl = Explanation("t", targets=[TargetExplanation("spam", weighted_spans=[("word", 0.5)])])
-    monkeypatch.setattr(html_module, "_RENDERERS", dict(html_module._RENDERERS))
-    del html_module._RENDERERS["text"]  # text has a renderer by default (formatters/text_html.py)
+    monkeypatch.setattr(rendering, "_RENDERERS", dict(rendering._RENDERERS))
+    del rendering._RENDERERS["text"]  # text has a renderer by default (formatters/text_html.py)
     with pytest.raises(ValueError, match=r"no HTML renderer for text explanations; register one"):
         format_as_html(expl)
 

@@ -1,0 +1,419 @@
+"""Keras graph topology: the one module that reads Keras' private graph structures.
+
+Everything eli5-keras needs to know about how a model is wired is answered here, so
+that a Keras upgrade that renames a private attribute (``_functional``,
+``_nodes_by_depth``, ``_run_through_graph``, ``_keras_history``,
+``node.arguments.keras_tensors``, ``_build_shapes_dict``, ``_call_has_training_arg``,
+``_flatten_layers``) breaks this file and no other.
+
+Containers (``keras.Model`` used as a layer, or the model itself) come in three kinds
+(:func:`container_kind`):
+
+* ``"chain"``: a Sequential model without a functional graph (built without an
+  ``Input``): its layers applied one after the other;
+* ``"graph"``: a functional model, or a Sequential model with an ``Input``: a graph of
+  nodes we can walk and run node by node (:func:`run_graph`);
+* ``"opaque"``: a subclassed model, whose ``call()`` is Python code. The runner
+  replays its ``layers`` as a chain and checks once that the replay reproduces
+  ``model(x)``; every function here treats it as a chain too.
+
+A *layer path* is a tuple of operations from the outermost container down
+(:func:`walk`); a *stack* is a path's containers, ``(model, ..., container)``, used
+by :func:`successors` and :func:`predecessors` ("what follows / feeds this layer"),
+which enter nested models and leave them through their outputs or inputs.
+
+Custom layers (a ``keras.layers.Layer`` subclass holding sub-layers as attributes, such
+as a transformer block or a grouped-convolution block) are leaves for the runner:
+they are called whole. :func:`tracked_sublayers` lists the sub-layers Keras tracks for
+such a layer; it is the way in for reading layers nested inside custom layers (a
+block's attention or MLP), where the runner will intercept the sub-layer's call rather
+than the block's graph position (the block's ``call`` is opaque, like a subclassed
+model's). Nothing reads it yet: the runner's taps and overrides stop at the custom
+layer.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple
+
+import keras
+
+LayerPath = Tuple[keras.layers.Layer, ...]
+"""Operations from the outermost container down to one layer (or ``keras.ops`` node)."""
+
+ContainerKind = Literal["chain", "graph", "opaque"]
+
+
+# -- containers ------------------------------------------------------------------------
+
+
+def is_container(layer: Any) -> bool:
+    """True for a Keras model used as a layer (Functional, Sequential, subclassed)."""
+    return isinstance(layer, keras.Model)
+
+
+def container_kind(model: keras.Model) -> ContainerKind:
+    """How ``model`` is run and walked: ``"chain"``, ``"graph"`` or ``"opaque"``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model, or a model nested in one.
+
+    Returns
+    -------
+    str
+        ``"chain"`` for a Sequential model without a functional graph, ``"graph"`` for
+        a functional model or a Sequential one with an ``Input`` (its nodes are
+        walkable), ``"opaque"`` for a subclassed model (its ``call`` is Python code;
+        its ``layers`` are replayed as a chain).
+    """
+    if isinstance(model, keras.Sequential):
+        return "chain" if getattr(model, "_functional", None) is None else "graph"
+    if hasattr(model, "_run_through_graph") and getattr(model, "_nodes_by_depth", None):
+        return "graph"
+    return "opaque"
+
+
+def is_graph_model(model: Any) -> bool:
+    """True when ``model``'s layers are wired in a graph or chain we can walk (any
+    Sequential or functional model; False for subclassed models and plain layers)."""
+    return is_container(model) and container_kind(model) != "opaque"
+
+
+def _graph(container: keras.Model) -> Any:
+    """The ``Function`` holding a graph container's nodes."""
+    return container._functional if isinstance(container, keras.Sequential) else container
+
+
+def _nodes(container: keras.Model) -> list:
+    """A graph container's nodes in execution order (deepest first)."""
+    by_depth = _graph(container)._nodes_by_depth
+    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
+
+
+def operations(container: keras.Model) -> list:
+    """The operations of ``container`` in execution order: a functional model's graph
+    operations (its ``InputLayer``\\ s, layers and ``keras.ops`` nodes), the layers of
+    any other model (a Sequential model's without its ``InputLayer``)."""
+    if container_kind(container) == "graph" and not isinstance(container, keras.Sequential):
+        return list(container.operations)
+    return list(container.layers)
+
+
+def walk(model: keras.Model, prefix: LayerPath = ()) -> Iterator[LayerPath]:
+    """Every operation path in ``model``, in execution order, the operations of a nested
+    model right after the nested model itself.
+
+    Parameters
+    ----------
+    model : keras.Model
+    prefix : LayerPath
+        Prepended to every path (the path of ``model`` inside an outer model).
+
+    Yields
+    ------
+    LayerPath
+        ``prefix + (op,)``, then the paths inside ``op`` when it is a container.
+    """
+    for op in operations(model):
+        path = prefix + (op,)
+        yield path
+        if is_container(op):
+            yield from walk(op, path)
+
+
+def tracked_sublayers(layer: keras.layers.Layer) -> List[keras.layers.Layer]:
+    """The sub-layers Keras tracks for ``layer``, direct ones only, in the order they
+    were assigned (attributes, and layers inside list or dict attributes).
+
+    For a custom layer (a transformer block, a grouped-convolution block) these are the
+    layers its ``call`` may use; whether and in which order it calls them is not
+    known without running it. For a subclassed model they are its ``layers``; for a
+    walkable container use :func:`walk` instead. A ``keras.ops`` node has none.
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer
+
+    Returns
+    -------
+    list of keras.layers.Layer
+    """
+    if not isinstance(layer, keras.layers.Layer):
+        return []
+    return list(layer._flatten_layers(include_self=False, recursive=False))
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+def call_inference(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
+    """``layer(*args, **kwargs)`` in inference mode (``training=False`` when the layer's
+    ``call`` takes it)."""
+    if getattr(layer, "_call_has_training_arg", False):
+        kwargs = dict(kwargs, training=False)
+    return layer(*args, **kwargs)
+
+
+def run_graph(container: keras.Model, inputs: Sequence[Any], operation_fn: Callable[[Any], Callable[..., Any]]) -> Any:
+    """Execute a ``"graph"`` container's nodes on ``inputs`` (one tensor per input), as
+    ``Functional.call`` does, computing each node as ``operation_fn(op)(*args, **kwargs)``.
+
+    Returns
+    -------
+    The container's outputs, in its output structure.
+    """
+    return _graph(container)._run_through_graph(inputs, operation_fn=operation_fn)
+
+
+def model_inputs(model: keras.Model) -> list:
+    """The model's symbolic inputs (each with ``shape``, ``dtype`` and ``name``).
+
+    Functional and Sequential models have ``model.inputs``. A subclassed model has
+    none; once built by a call on one tensor, its input is described by the shape it
+    was built with, batch axis free.
+
+    Raises
+    ------
+    ValueError
+        A subclassed model that is not built (or was built on several inputs).
+    """
+    inputs = getattr(model, "inputs", None)
+    if inputs:
+        return list(inputs)
+    shapes = list((getattr(model, "_build_shapes_dict", None) or {}).values())
+    if (
+        getattr(model, "built", False)
+        and len(shapes) == 1
+        and isinstance(shapes[0], (tuple, list))
+        and all(d is None or isinstance(d, int) for d in shapes[0])
+    ):
+        dtype = getattr(model, "input_dtype", None) or keras.backend.floatx()
+        return [keras.KerasTensor((None,) + tuple(shapes[0][1:]), dtype=dtype, name="input")]
+    raise ValueError(
+        f"model {model.name!r} has no known input shape: call a subclassed model on an example "
+        "(one input tensor) before explaining it, or build it functionally."
+    )
+
+
+def model_outputs(model: keras.Model) -> list:
+    """The model's symbolic outputs, flat (computed from :func:`model_inputs` for a
+    subclassed model, without running or changing it)."""
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        return keras.tree.flatten(outputs)
+    specs = model_inputs(model)
+    return keras.tree.flatten(model.compute_output_spec(specs[0] if len(specs) == 1 else specs))
+
+
+# -- who produces, feeds and follows a layer -------------------------------------------
+
+
+def producing_path(model: keras.Model, output_index: int) -> LayerPath:
+    """Path to the layer that produces ``model.outputs[output_index]``, descending into
+    nested models (through their first output). For a subclassed ``model`` that is its
+    last layer (explained only once the runner checked that its ``call`` chains its
+    layers); a path reaching a nested subclassed model ends there. ``()`` for a
+    subclassed model without layers.
+    """
+    path: LayerPath = ()
+    current = model
+    index = output_index
+    while True:
+        if isinstance(current, keras.Sequential) and getattr(current, "_functional", None) is None:
+            layer = current.layers[-1]
+        elif current is model and not is_graph_model(model) and model.layers:
+            layer = current.layers[-1]
+        elif is_graph_model(current):
+            history = current.outputs[index]._keras_history
+            layer = history[0]
+        else:
+            return path
+        path += (layer,)
+        if not is_container(layer):
+            return path
+        current, index = layer, 0
+
+
+def activation_name(op: Any) -> str:
+    """The name of an activation function, or of the activation a layer applies (its
+    ``activation`` attribute): ``"relu"``, ``"softmax"``, ``"linear"``...
+
+    A callable without ``__name__`` gives its type's name; None, and a layer or
+    ``keras.ops`` node without an ``activation``, give ``""``.
+    """
+    fn = getattr(op, "activation", None) if isinstance(op, keras.Operation) else op
+    return getattr(fn, "__name__", type(fn).__name__) if fn is not None else ""
+
+
+class Step(NamedTuple):
+    """A layer applied to a value (``layer``, inside container ``stack[-1]``, its output
+    at ``ref``), or, with ``layer`` None, the value crossing the outermost model's
+    boundary: model output number ``ref`` (``end="output"``, from :func:`successors`)
+    or model input number ``ref`` (``end="input"``, from :func:`predecessors`).
+
+    ``ref`` locates a value inside ``stack[-1]``: a layer's index for a chain or opaque
+    container, a symbolic tensor for a graph.
+    """
+
+    layer: Optional[keras.layers.Layer]
+    stack: tuple
+    ref: object
+    end: str = "output"
+
+    @property
+    def name(self) -> str:
+        return self.layer.name if self.layer is not None else f"model {self.end} {self.ref}"
+
+
+def successors(stack: tuple, layer: keras.layers.Layer) -> List[Step]:
+    """The layers applied to ``layer``'s output inside container ``stack[-1]``.
+
+    Parameters
+    ----------
+    stack : tuple of keras.Model
+        The containers from the model down to the one holding ``layer`` (a layer
+        path's ``(model,) + path[:-1]``).
+    layer : keras.layers.Layer
+        Its first call in ``stack[-1]`` is followed.
+
+    Returns
+    -------
+    list of Step
+        Nested models are entered (their layers reading the value are listed) and left
+        through their outputs; ``Step(None, (model,), i)`` when the value is output
+        ``i`` of the outermost model.
+    """
+    return _users(stack, _output_ref(stack, layer))
+
+
+def predecessors(stack: tuple, layer: keras.layers.Layer) -> List[Step]:
+    """The layers whose outputs ``layer`` reads inside container ``stack[-1]``, one per
+    input tensor of its first call, in argument order.
+
+    Parameters
+    ----------
+    stack : tuple of keras.Model
+        As in :func:`successors`.
+    layer : keras.layers.Layer
+
+    Returns
+    -------
+    list of Step
+        The producing layer of each input; a nested model producing it is entered (its
+        layer producing that output is listed), and a container input is followed out
+        to what feeds the container. ``Step(None, (model,), i, "input")`` when the
+        value is input ``i`` of the outermost model.
+    """
+    container = stack[-1]
+    if _is_chain(container):
+        return _producers(stack, _layer_index(container, layer) - 1)
+    node = _first_node(container, layer)
+    return [step for tensor in node.arguments.keras_tensors for step in _producers(stack, tensor)]
+
+
+def downstream(start: Step, accept: Callable[[Any], bool], passthrough: Callable[[Any], bool]) -> List[Step]:
+    """The steps after ``start`` that ``accept(step.layer)`` takes, reached through
+    layers for which ``passthrough(layer)`` holds (``layer`` is None for a model
+    output). Nothing follows a model-output step."""
+    found = []
+    for step in _users(start.stack, start.ref) if start.layer is not None else []:
+        if accept(step.layer):
+            found.append(step)
+        elif step.layer is not None and passthrough(step.layer):
+            found.extend(downstream(step, accept, passthrough))
+    return found
+
+
+def _is_chain(container: keras.Model) -> bool:
+    """Walked as the chain of its layers (a chain, or an opaque container replayed)."""
+    return container_kind(container) != "graph"
+
+
+def _layer_index(container: keras.Model, layer: keras.layers.Layer) -> int:
+    return next(i for i, x in enumerate(container.layers) if x is layer)
+
+
+def _first_node(container: keras.Model, operation: Any) -> Any:
+    return next(node for node in _nodes(container) if node.operation is operation)
+
+
+def _output_ref(stack: tuple, layer: keras.layers.Layer) -> object:
+    """Where ``layer``'s (first) output lives in ``stack[-1]``: its index for a chain,
+    its KerasTensor in a graph (the layer's first call there)."""
+    container = stack[-1]
+    if _is_chain(container):
+        return _layer_index(container, layer)
+    return _first_node(container, layer).outputs[0]
+
+
+def _users(stack: tuple, ref: object) -> List[Step]:
+    """The steps reading value ``ref`` of ``stack[-1]`` (index -1 of a chain: its input)."""
+    container = stack[-1]
+    if _is_chain(container):
+        layers = container.layers
+        users = [(layers[ref + 1], ref + 1, 0)] if ref + 1 < len(layers) else []
+        out_index = 0 if ref == len(layers) - 1 else None
+    else:
+        users = []
+        for node in _nodes(container):
+            position = next((j for j, t in enumerate(node.arguments.keras_tensors) if t is ref), None)
+            if position is not None:
+                users.append((node.operation, node.outputs[0] if node.outputs else None, position))
+        outputs = keras.tree.flatten(_graph(container).outputs)
+        out_index = next((i for i, t in enumerate(outputs) if t is ref), None)
+    steps: List[Step] = []
+    for layer, out, position in users:
+        if not is_container(layer):
+            steps.append(Step(layer, stack, out))
+        elif _is_chain(layer):
+            steps.extend(_users(stack + (layer,), -1))
+        else:
+            steps.extend(_users(stack + (layer,), keras.tree.flatten(_graph(layer).inputs)[position]))
+    if out_index is not None:
+        if len(stack) == 1:
+            steps.append(Step(None, stack, out_index))
+        else:
+            parent = stack[-2]
+            if _is_chain(parent):
+                steps.extend(_users(stack[:-1], _layer_index(parent, container)))
+            else:
+                steps.extend(_users(stack[:-1], _first_node(parent, container).outputs[out_index]))
+    return steps
+
+
+def _producers(stack: tuple, ref: object) -> List[Step]:
+    """The step producing value ``ref`` of ``stack[-1]`` (index -1 of a chain: its
+    input), entering a nested model that produces it and leaving through container
+    inputs."""
+    container = stack[-1]
+    if _is_chain(container):
+        if ref < 0:
+            return _container_input(stack, 0)
+        return _produced_by(stack, container.layers[ref], ref, 0)
+    node = next(n for n in _nodes(container) if any(t is ref for t in n.outputs))
+    if node.is_input:
+        inputs = keras.tree.flatten(_graph(container).inputs)
+        return _container_input(stack, next(i for i, t in enumerate(inputs) if t is ref))
+    return _produced_by(stack, node.operation, ref, next(i for i, t in enumerate(node.outputs) if t is ref))
+
+
+def _produced_by(stack: tuple, op: Any, ref: object, output_index: int) -> List[Step]:
+    """``op``'s output ``output_index`` (at ``ref`` in ``stack[-1]``) as a step; inside
+    ``op`` when it is a container."""
+    if not is_container(op):
+        return [Step(op, stack, ref)]
+    inner = stack + (op,)
+    if _is_chain(op):
+        return _producers(inner, len(op.layers) - 1)
+    return _producers(inner, keras.tree.flatten(_graph(op).outputs)[output_index])
+
+
+def _container_input(stack: tuple, position: int) -> List[Step]:
+    """What feeds input ``position`` of container ``stack[-1]``."""
+    if len(stack) == 1:
+        return [Step(None, stack, position, "input")]
+    parent, container = stack[-2], stack[-1]
+    if _is_chain(parent):
+        return _producers(stack[:-1], _layer_index(parent, container) - 1)
+    return _producers(stack[:-1], _first_node(parent, container).arguments.keras_tensors[position])
