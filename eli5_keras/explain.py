@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import methods as _methods
+from . import validation as check
 from .backend.cache import cached
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
@@ -201,8 +202,7 @@ class Explainer:
         target_names: TargetNames = None,
     ) -> ExplanationBatch:
         """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
+        batch_size = check.integer("batch_size", batch_size, 1)
         model = self.model
         arrays = prepare_inputs(model, inputs)
         n = len(arrays[0])
@@ -213,7 +213,7 @@ class Explainer:
         data = target.encode(n)
         probe, context, fn = self.function(target, data)
         probe.verify(arrays, self.path)
-        chunk, block = self.chunking(context, n, data.shape[1], int(batch_size))
+        chunk, block = self.chunking(context, n, data.shape[1], batch_size)
         maps = labels = scores = None
         extras: Dict[str, np.ndarray] = {}
         for start in range(0, n, chunk):
@@ -281,11 +281,7 @@ def explained_input(model: keras.Model, path: Optional[LayerPath], input_index: 
                 f"model {model.name!r} has no input with spatial axes to explain; inputs are {shapes}."
             )
         return candidates[0]
-    if isinstance(input_index, bool) or not isinstance(input_index, (int, np.integer)) or not (
-        0 <= input_index < len(spatial)
-    ):
-        raise ValueError(f"input_index must be an int in [0, {len(spatial)}); got {input_index!r}.")
-    return int(input_index)
+    return check.index("input_index", input_index, len(spatial))
 
 
 def _names_list(target_names: TargetNames) -> Optional[Any]:

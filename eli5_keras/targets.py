@@ -35,6 +35,7 @@ from typing import Any, Callable, Hashable, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
+from . import validation as check
 from .backend.targets import decode_targets, encode_targets, gather_scores
 
 Scores = Tuple[tf.Tensor, tf.Tensor]
@@ -98,14 +99,10 @@ class Target(abc.ABC):
 
 
 def _check_output_index(index: Any, output_shapes: Sequence[tuple]) -> int:
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"output_index must be an int; got {index!r}.")
-    if not 0 <= index < len(output_shapes):
-        raise ValueError(
-            f"output_index={index} is out of range: the model has {len(output_shapes)} output(s) "
-            f"with shapes {[tuple(s) for s in output_shapes]}."
-        )
-    return int(index)
+    return check.index(
+        "output_index", index, len(output_shapes),
+        f" (the model's outputs have shapes {[tuple(s) for s in output_shapes]})",
+    )
 
 
 class ClassTarget(Target):
@@ -385,12 +382,9 @@ def as_target(targets: Any = None, top_k: Optional[int] = None, output_index: in
     A Target is used as it is; any other callable becomes a :class:`FunctionTarget`;
     None, ints and int arrays become a :class:`ClassTarget`.
     """
+    check.exclusive("targets", targets, "top_k", top_k)
     if isinstance(targets, Target):
-        if top_k is not None:
-            raise ValueError("pass either targets or top_k, not both.")
         return targets
     if callable(targets) and not hasattr(targets, "shape"):
-        if top_k is not None:
-            raise ValueError("pass either targets or top_k, not both.")
         return FunctionTarget(targets)
     return ClassTarget(targets, top_k=top_k, output_index=output_index)

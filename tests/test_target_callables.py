@@ -195,5 +195,5 @@ def test_class_target_on_a_dense_output_says_what_to_use(segmentation_model):
 
 
 def test_output_index_out_of_range(seq_model):
-    with pytest.raises(ValueError, match="output_index=3"):
+    with pytest.raises(ValueError, match=r"output_index must be an int in \[0, 1\) .*; got 3\."):
         eli5.explain(seq_model, images(1), output_index=3)

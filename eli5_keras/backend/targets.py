@@ -12,6 +12,8 @@ from typing import Any, Optional
 import numpy as np
 import tensorflow as tf
 
+from .. import validation as check
+
 
 def encode_targets(targets: Any, top_k: Optional[int], n: int, num_classes: int) -> np.ndarray:
     """Turn ``targets``/``top_k`` into an int32 ``(n, T)`` code.
@@ -28,11 +30,9 @@ def encode_targets(targets: Any, top_k: Optional[int], n: int, num_classes: int)
     num_classes : int
         Size of the model's class axis, for range checks.
     """
+    check.exclusive("targets", targets, "top_k", top_k)
     if top_k is not None:
-        if targets is not None:
-            raise ValueError("pass either targets or top_k, not both.")
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-            raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
+        top_k = check.integer("top_k", top_k, 1)
         if top_k > num_classes:
             raise ValueError(f"top_k={top_k} exceeds the model's {num_classes} classes.")
         return np.tile(-np.arange(1, top_k + 1, dtype=np.int32), (n, 1))

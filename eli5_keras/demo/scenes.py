@@ -16,6 +16,8 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 
+from .. import validation as check
+
 SIZE = 64
 """Scenes are ``SIZE x SIZE`` RGB images."""
 
@@ -197,8 +199,7 @@ def make_scenes(n: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarr
     labels : int64 (n,), index into :data:`CLASS_NAMES`
     masks : bool (n, 64, 64), True on the target object's pixels
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative int; got {n!r}.")
+    n = check.integer("n", n, 0)
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(CLASS_NAMES)).astype(np.int64)
     images = np.empty((n, SIZE, SIZE, 3), np.float32)

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .. import validation as check
 from .base import ChannelWeightCAM, spatial_axes
 
 
@@ -70,9 +71,7 @@ class GradCAMPlusPlus(ChannelWeightCAM):
     aliases = ("gradcam_pp",)
 
     def __init__(self, normalize_alphas: bool = True) -> None:
-        if not isinstance(normalize_alphas, bool):
-            raise TypeError(f"normalize_alphas must be a bool; got {normalize_alphas!r}.")
-        self.normalize_alphas = normalize_alphas
+        self.normalize_alphas = check.boolean("normalize_alphas", normalize_alphas)
 
     def channel_weights(self, activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         """``A (N, *s, C), g (N, T, *s, C) -> w (N, T, C)``."""

@@ -49,7 +49,7 @@ from ..backend.probe import final_squashing
 from ..backend.relu_rules import NonReLUWarning, describe_paths, non_relu_paths, relu_rule_overrides
 from ..backend.topology import model_outputs
 from .base import Context
-from . import options as check
+from .. import validation as check
 from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod
 
 

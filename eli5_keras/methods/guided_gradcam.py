@@ -37,7 +37,7 @@ from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput
 from .gradcam import GradCAM
 from .guided_backprop import GuidedBackprop, warn_non_relu
-from . import options as check
+from .. import validation as check
 from .input_gradients import CHANNEL_REDUCTIONS, check_differentiable_input, reduce_channels
 
 INTERPOLATIONS = ("bilinear", "nearest")

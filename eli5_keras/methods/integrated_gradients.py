@@ -64,7 +64,7 @@ import tensorflow as tf
 
 from ..backend.topology import model_inputs
 from .base import Context, MethodOutput, sum_over_blocks
-from . import options as check
+from .. import validation as check
 from .input_gradients import InputGradientMethod
 
 DEFAULT_STEPS = 50
@@ -84,12 +84,6 @@ def quadrature(rule: str, steps: int) -> Tuple[np.ndarray, np.ndarray]:
         return (nodes + 1.0) / 2.0, node_weights / 2.0
     offset = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}[rule]
     return (np.arange(steps) + offset) / steps, np.full(steps, 1.0 / steps)
-
-
-def _check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}.")
-    return int(steps)
 
 
 def _check_baseline(baseline: Any) -> Optional[Any]:
@@ -121,7 +115,7 @@ class IntegratedGradients(InputGradientMethod):
     signed = True
 
     def __init__(self, steps: int = DEFAULT_STEPS, baseline: Any = None, rule: str = "trapezoid") -> None:
-        self.steps = _check_steps(steps)
+        self.steps = check.integer("steps", steps, 1)
         self.baseline = _check_baseline(baseline)
         self.rule = check.choice("rule", rule, QUADRATURE_RULES)
         self._alphas, self._weights = quadrature(self.rule, self.steps)

@@ -41,7 +41,7 @@ from typing import Any, Mapping, Optional, Union
 
 import tensorflow as tf
 
-from . import options as check
+from .. import validation as check
 from .base import Context, Method, MethodOutput, fold_over_blocks
 from .perturbed import pin_targets, require_float_input
 from .wrapper import Wrapper

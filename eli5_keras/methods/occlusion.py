@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from ..backend.inputs import input_spatial_rank
 from ..backend.topology import model_inputs
-from . import options as check
+from .. import validation as check
 from .base import Context, Method, MethodOutput, outer_product, sum_over_blocks
 from .perturbed import UNKNOWN_CHANNELS, forward_copies, pin_targets
 

@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from ..backend.inputs import input_spatial_rank
 from ..utils.resize import EPSILON, apply_axis_matrices, interpolation_matrix
-from . import options as check
+from .. import validation as check
 from .base import Context, Method, MethodOutput, sum_over_blocks
 from .perturbed import forward_copies, pin_targets, require_float_input
 

@@ -21,7 +21,7 @@ reduce : {"max_abs", "sum_abs", "l2"}, default "max_abs"
 """
 from __future__ import annotations
 
-from . import options as check
+from .. import validation as check
 from .input_gradients import InputGradientMethod
 
 SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2")

@@ -58,6 +58,7 @@ from typing import Optional
 
 import tensorflow as tf
 
+from .. import validation as check
 from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput, concat_over_blocks, weighted_channel_sum
 from .perturbed import channels_of, forward_copies, layer_channels, per_channel
@@ -86,14 +87,8 @@ class ScoreCAM(Method):
     per_target_work = False
 
     def __init__(self, softmax: str = "classes", max_channels: Optional[int] = None) -> None:
-        if softmax not in SOFTMAX:
-            raise ValueError(f"softmax must be one of {SOFTMAX}; got {softmax!r}.")
-        if max_channels is not None and (
-            isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 1
-        ):
-            raise ValueError(f"max_channels must be None or a positive int; got {max_channels!r}.")
-        self.softmax = softmax
-        self.max_channels = max_channels
+        self.softmax = check.choice("softmax", softmax, SOFTMAX)
+        self.max_channels = check.optional_integer("max_channels", max_channels, 1)
 
     def setup(self, context: Context) -> None:
         if not context.channels_last:

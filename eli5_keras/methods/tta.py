@@ -42,7 +42,7 @@ import tensorflow as tf
 from ..backend.inputs import input_spatial_rank
 from ..backend.topology import model_inputs
 from ..utils.resize import apply_axis_matrices, interpolation_matrix
-from . import options as check
+from .. import validation as check
 from .base import Context, Method, MethodOutput, fold_over_blocks, outer_product
 from .perturbed import pin_targets, require_float_input
 from .wrapper import Wrapper

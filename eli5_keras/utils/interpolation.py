@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import validation as check
+
 INTERPOLATION_KINDS = ("linear", "slinear", "nearest", "previous", "next", "quadratic", "cubic")
 """The ``interpolation_kind`` values :func:`resize_1d` accepts."""
 
@@ -86,17 +88,14 @@ def resize_1d(values: Any, width: int, interpolation_kind: str = "linear", clip:
         raise ValueError(f"values must be a non-empty 1-D array; got shape {y.shape}.")
     if not np.all(np.isfinite(y)):
         raise ValueError("values must be finite (no NaN or infinity).")
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)):
-        raise TypeError(f"width must be an int; got {type(width).__name__} {width!r}.")
-    if width < 1:
-        raise ValueError(f"width must be at least 1; got {width}.")
+    width = check.integer("width", width, 1)
     n = y.size
     if n == width:
         return y.copy()
     if n == 1:
-        return np.full(int(width), y[0])
+        return np.full(width, y[0])
     x = np.linspace(0.0, 1.0, num=n)
-    x_new = np.linspace(0.0, 1.0, num=int(width))
+    x_new = np.linspace(0.0, 1.0, num=width)
     if kind == "linear":
         out = np.interp(x_new, x, y)
     elif kind == "nearest":

@@ -46,9 +46,18 @@ def test_targets_and_top_k_together():
         encode_targets([1], 2, 1, 5)
 
 
-@pytest.mark.parametrize("top_k", [0, -1, 1.5, True, "2"])
-def test_bad_top_k(top_k):
-    with pytest.raises(ValueError, match="top_k must be a positive int"):
+@pytest.mark.parametrize(
+    "top_k, error, message",
+    [
+        (0, ValueError, "top_k must be an int >= 1; got 0"),
+        (-1, ValueError, "top_k must be an int >= 1; got -1"),
+        (1.5, TypeError, "top_k must be an int; got float: 1.5"),
+        (True, TypeError, "top_k must be an int; got bool: True"),
+        ("2", TypeError, "top_k must be an int; got str: '2'"),
+    ],
+)
+def test_bad_top_k(top_k, error, message):
+    with pytest.raises(error, match=message):
         encode_targets(None, top_k, 1, 5)
 
 

@@ -62,7 +62,7 @@ def test_shape_masks_have_the_geometric_areas():
 
 
 def test_bad_count_is_refused():
-    with pytest.raises(ValueError, match="non-negative int"):
+    with pytest.raises(ValueError, match="n must be an int >= 0; got -1"):
         make_scenes(-1)
 
 

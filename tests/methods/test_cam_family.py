@@ -539,7 +539,7 @@ def test_alias_shares_the_explainer(seq_model):
 
 
 def test_gradcam_pp_option_is_validated():
-    with pytest.raises(TypeError, match="normalize_alphas must be a bool; got 'no'"):
+    with pytest.raises(TypeError, match="normalize_alphas must be True or False; got str: 'no'"):
         methods.get("gradcam++", normalize_alphas="no")
     assert methods.get("gradcam++").options() == {"normalize_alphas": True}
 

@@ -190,9 +190,9 @@ def test_baselines_with_the_same_repr_get_their_own_explainer(smooth):
 @pytest.mark.parametrize(
     "options, error, message",
     [
-        (dict(steps=0), ValueError, "steps must be a positive int; got 0"),
-        (dict(steps=True), ValueError, "steps must be a positive int"),
-        (dict(steps=2.5), ValueError, "steps must be a positive int"),
+        (dict(steps=0), ValueError, "steps must be an int >= 1; got 0"),
+        (dict(steps=True), TypeError, "steps must be an int; got bool: True"),
+        (dict(steps=2.5), TypeError, "steps must be an int; got float: 2.5"),
         (dict(rule="riemann"), ValueError, "rule must be one of 'trapezoid', .*'gausslegendre'; got 'riemann'"),
         (dict(baseline="black"), TypeError, "baseline must be None, a number or an array"),
         (dict(baseline=[0.0, np.nan]), ValueError, "baseline must be finite"),

@@ -296,16 +296,16 @@ def test_token_inputs_cannot_be_masked():
 
 
 @pytest.mark.parametrize(
-    "options, message",
+    "options, error, message",
     [
-        (dict(softmax="logits"), r"softmax must be one of \('classes', 'channels'\); got 'logits'"),
-        (dict(max_channels=0), "max_channels must be None or a positive int; got 0"),
-        (dict(max_channels=True), "max_channels must be None or a positive int; got True"),
-        (dict(max_channels=2.5), "max_channels must be None or a positive int; got 2.5"),
+        (dict(softmax="logits"), ValueError, r"softmax must be one of 'classes', 'channels'; got 'logits'"),
+        (dict(max_channels=0), ValueError, "max_channels must be None or an int >= 1; got 0"),
+        (dict(max_channels=True), TypeError, "max_channels must be None or an int; got bool: True"),
+        (dict(max_channels=2.5), TypeError, "max_channels must be None or an int; got float: 2.5"),
     ],
 )
-def test_bad_options(options, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_options(options, error, message):
+    with pytest.raises(error, match=message):
         get("scorecam", **options)
 
 

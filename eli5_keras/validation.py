@@ -1,5 +1,6 @@
-"""Validation of method options: each raises with the option's name, what was expected
-and what was given, and returns the value in canonical (hashable) form."""
+"""Validation of arguments and options: each raises with the argument's name, what was
+expected and what was given (TypeError for a wrong type, ValueError for a wrong value),
+and returns the value in canonical (hashable) form."""
 from __future__ import annotations
 
 import math
@@ -14,6 +15,35 @@ def integer(name: str, value: Any, minimum: Optional[int] = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def optional_integer(name: str, value: Any, minimum: Optional[int] = None) -> Optional[int]:
+    """None, or an int (not a bool) at least ``minimum``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None or an int; got {type(value).__name__}: {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be None or an int >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def index(name: str, value: Any, size: int, context: str = "") -> int:
+    """An int (not a bool) in ``[0, size)``; ``context`` (e.g. what the ``size``
+    things are) is added to the message of an index out of range."""
+    value = integer(name, value)
+    if not 0 <= value < size:
+        raise ValueError(f"{name} must be an int in [0, {size}){context}; got {value!r}.")
+    return value
+
+
+def exclusive(first: str, first_value: Any, second: str, second_value: Any) -> None:
+    """Raise unless at most one of ``first`` and ``second`` was given (is not None)."""
+    if first_value is not None and second_value is not None:
+        raise ValueError(
+            f"pass either {first} or {second}, not both; got {first} of type "
+            f"{type(first_value).__name__} and {second}={second_value!r}."
+        )
 
 
 def real(
