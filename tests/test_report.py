@@ -169,7 +169,7 @@ def test_errors_name_the_argument(seq_model, inputs, tmp_path):
         eli5_keras.report(seq_model, inputs, methods=[], path=tmp_path / "r.html")
     with pytest.raises(ValueError, match=r"shape"):
         eli5_keras.report(seq_model, images(2, size=SIZE + 3), methods="gradcam", path=tmp_path / "r.html")
-    with pytest.raises(ValueError, match=r"^display_width must be a positive int"):
+    with pytest.raises(ValueError, match=r"^display_width must be None or an int >= 1; got -5"):
         eli5_keras.report(seq_model, inputs, methods="gradcam", display_width=-5, path=tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
 

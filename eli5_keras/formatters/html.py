@@ -20,6 +20,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from markupsafe import Markup
 from PIL import Image
 
+from .. import validation as check
+
 from . import fields
 from . import text_html  # noqa: F401 - registers the text renderer
 from .colormaps import ColorScale, format_number, legend_image
@@ -253,8 +255,7 @@ def _gif_width(gif: bytes) -> int:
 
 def _format_batch(batch: Any, context: RenderContext, common: Dict[str, Any], max_inputs: Optional[int],
                   options: Dict[str, Any]) -> Markup:
-    if max_inputs is not None and (isinstance(max_inputs, bool) or not isinstance(max_inputs, int) or max_inputs < 1):
-        raise ValueError(f"max_inputs must be a positive int or None; got {max_inputs!r}.")
+    check.optional_integer("max_inputs", max_inputs, 1)
     names = context.target_names if context.target_names is not None else batch.target_names
     view = dataclasses.replace(batch, target_names=None)  # indices in, names from ``names``
     context = dataclasses.replace(context, target_names=check_target_names(names))

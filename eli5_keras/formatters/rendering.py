@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from markupsafe import Markup
 
+from .. import validation as check
+
 from .kinds import explanation_kind
 from .names import TargetNames
 from .templating import render
@@ -111,9 +113,7 @@ class RenderContext:
     eli5_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        width = self.display_width
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
-            raise ValueError(f"display_width must be a positive int (CSS pixels) or None; got {width!r}.")
+        check.optional_integer("display_width", self.display_width, 1)  # CSS pixels
 
     def width(self, natural: int) -> int:
         return self.display_width if self.display_width is not None else max(natural, MIN_DISPLAY_WIDTH)

@@ -22,6 +22,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .. import validation as check
 from ..utils.images import scaled_to_bytes
 from ..utils.resize import resize_array
 from .colormaps import DEFAULT_COLORMAP, Colormap, ColorScale
@@ -125,8 +126,7 @@ def format_volume_as_gif(
     bytes
         The GIF file (loops forever); frames are labelled ``"slice i"``.
     """
-    if isinstance(duration, bool) or not isinstance(duration, numbers.Integral) or duration < 1:
-        raise ValueError(f"duration must be a positive number of milliseconds; got {duration!r}.")
+    duration = check.integer("duration", duration, 1)  # milliseconds
     volume, values, scale = _prepare(expl, target, colormap, signed)
     axis = _check_axis(axis)
     count = values.shape[axis]
@@ -173,9 +173,8 @@ def select_slices(heat: np.ndarray, axis: int = 0, slices: Union[int, Sequence[i
             f"{slices!r:.100}."
         )
     chosen = []
-    for index in slices:
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-            raise TypeError(f"slices must hold ints; got {type(index).__name__}: {index!r:.100}.")
+    for i, index in enumerate(slices):
+        index = check.integer(f"slices[{i}]", index)
         if not -count <= index < count:
             raise ValueError(f"slice index {index} is out of range for {count} slices along axis {axis}.")
         chosen.append(int(index) % count)
@@ -215,8 +214,7 @@ def _prepare(expl: Any, target: int, colormap: Any, signed: Union[bool, str]) ->
 def _check_axis(axis: Optional[int]) -> int:
     if axis is None:
         return 0
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an int (0, 1 or 2); got {type(axis).__name__}: {axis!r:.100}.")
+    axis = check.integer("axis", axis)
     if not -3 <= axis < 3:
         raise ValueError(f"axis must be 0, 1 or 2 (or -3 to -1) for a volume; got {axis}.")
     return int(axis) % 3

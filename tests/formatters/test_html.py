@@ -110,7 +110,7 @@ def test_display_width_and_small_pictures_enlarged(two_targets):
     [
         (dict(colormap="not_a_map"), ValueError, r"colormap 'not_a_map' is not a known matplotlib colormap"),
         (dict(alpha_limit=2), ValueError, r"alpha_limit must be between 0 and 1"),
-        (dict(display_width=0), ValueError, r"^display_width must be a positive int"),
+        (dict(display_width=0), ValueError, r"^display_width must be None or an int >= 1; got 0"),
         (dict(show=("targets", "weights")), ValueError, r"^show must hold names from"),
         (dict(animate=True), ValueError, r"^animate=True applies to volume explanations"),
         (dict(not_an_option=1), TypeError, r"not_an_option"),

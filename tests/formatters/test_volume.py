@@ -134,7 +134,7 @@ def test_gif_written_to_path(tmp_path):
         (dict(slices=0), ValueError, r"^slices must be a positive count"),
         (dict(slices=[1, 9]), ValueError, r"slice index 9 is out of range for 6 slices along axis 0"),
         (dict(slices="1"), TypeError, r"^slices must be a positive int or a non-empty sequence"),
-        (dict(slices=[1.5]), TypeError, r"^slices must hold ints"),
+        (dict(slices=[1.5]), TypeError, r"^slices\[0\] must be an int; got float: 1.5"),
     ],
 )
 def test_bad_axis_and_slices_name_the_argument(kwargs, error, match):
