@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, Optional
 import numpy as np
 
 from .base import Explanation, TargetExplanation
-from .utils.resize import EPSILON
+from .constants import EPSILON
 
 DESCRIPTION = (
     "{title} map for a Keras model: which parts of the input drove the score of each "
@@ -100,8 +100,7 @@ class ExplanationBatch:
                 target=self._target_label(int(self.targets[index, t])),
                 score=float(self.scores[index, t]),
                 proba=float(self.scores[index, t]) if self.probabilities else None,
-                heatmap=self.maps[index, t] if self.normalized else unit_range(self.maps[index, t]),
-                raw_heatmap=None if self.normalized else self.maps[index, t],
+                **heatmap_fields(self.maps[index, t], in_unit_range=self.normalized),
             )
             for t in range(self.targets.shape[1])
         ]
@@ -138,6 +137,22 @@ def unit_range(heatmap: np.ndarray) -> np.ndarray:
     """``(m - low) / (m.max() - low + 1e-7)`` with ``low = min(m.min(), 0)``: into [0, 1]."""
     low = min(float(heatmap.min()), 0.0)
     return ((heatmap - low) / (float(heatmap.max()) - low + EPSILON)).astype(np.float32)
+
+
+def heatmap_fields(lmap: np.ndarray, in_unit_range: bool) -> Dict[str, Optional[np.ndarray]]:
+    """A :class:`TargetExplanation`'s ``heatmap`` and ``raw_heatmap`` for ``lmap``: the
+    map itself (no raw map) when it is already in [0, 1]; otherwise (signed or not
+    normalised) its :func:`unit_range` shift for drawing, the map kept as it is in
+    ``raw_heatmap``."""
+    if in_unit_range:
+        return {"heatmap": lmap, "raw_heatmap": None}
+    return {"heatmap": unit_range(lmap), "raw_heatmap": lmap}
+
+
+def explained_values(target: TargetExplanation) -> np.ndarray:
+    """The explainer's own numbers of ``target``: ``raw_heatmap`` when there is one,
+    else ``heatmap``."""
+    return target.heatmap if target.raw_heatmap is None else target.raw_heatmap
 
 
 def _maybe_image(inputs: Optional[np.ndarray], index: int) -> Any:

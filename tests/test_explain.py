@@ -408,9 +408,17 @@ def test_explain_rejects_unknown_method(seq_model):
         eli5.explain(seq_model, images(1), method="nope")
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.0, True])
-def test_explain_rejects_bad_batch_size(seq_model, batch_size):
-    with pytest.raises(ValueError, match="batch_size"):
+@pytest.mark.parametrize(
+    "batch_size, error, message",
+    [
+        (0, ValueError, "batch_size must be an int >= 1; got 0"),
+        (-1, ValueError, "batch_size must be an int >= 1; got -1"),
+        (2.0, TypeError, "batch_size must be an int; got float: 2.0"),
+        (True, TypeError, "batch_size must be an int; got bool: True"),
+    ],
+)
+def test_explain_rejects_bad_batch_size(seq_model, batch_size, error, message):
+    with pytest.raises(error, match=message):
         eli5.explain(seq_model, images(1), batch_size=batch_size)
 
 

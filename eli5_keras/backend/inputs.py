@@ -1,7 +1,7 @@
 """Check and convert user inputs against a model's input signature."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, Optional
 
 import keras
 import numpy as np
@@ -124,9 +124,16 @@ def input_spatial_rank(spec: Any) -> int:
 def spatial_size(spec: Any, x: Any) -> list:
     """The spatial sizes of a batch ``x`` fed to the input described by ``spec``
     (dynamic when traced): ``(N, *S, C)`` -> ``S``; ``(N, L)`` token ids -> ``[L]``."""
-    rank = input_spatial_rank(spec)
+    return batch_spatial_size(x, input_spatial_rank(spec))
+
+
+def batch_spatial_size(x: Any, rank: Optional[int] = None) -> list:
+    """The ``rank`` spatial sizes of a channels-last batch (dynamic when traced):
+    ``(N, *S, C)`` -> ``S`` (default: every axis between the batch and the channels)."""
     import tensorflow as tf
 
+    if rank is None:
+        rank = x.shape.rank - 2
     return [tf.shape(x)[1 + i] for i in range(rank)]
 
 

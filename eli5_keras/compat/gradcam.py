@@ -22,10 +22,8 @@ from ..backend.cache import cached
 from ..backend.inputs import prepare_inputs
 from ..backend.layers import LayerSpec, resolve_layer
 from ..backend.topology import model_inputs, model_outputs
+from ..constants import EPSILON
 from .probe import LayerProbe, compiled
-
-KERAS_EPSILON = 1e-7
-"""``keras.backend.epsilon()``, eli5's normaliser."""
 
 
 def gradcam(
@@ -65,7 +63,7 @@ def gradcam(
         lmap = -lmap
     if relu:
         lmap = np.maximum(lmap, 0.0)
-    return lmap / (np.max(np.abs(lmap)) + KERAS_EPSILON)
+    return lmap / (np.max(np.abs(lmap)) + EPSILON)
 
 
 def validate_target(target: object, output_shape: tuple) -> None:

@@ -6,18 +6,18 @@ For each target, :func:`explain_targets` runs
 :func:`~eli5_keras.compat.gradcam.gradcam` (numpy), then an optional ``resize`` of the
 map (text: from the layer's steps onto the document's positions). A signed map
 (``relu=False``) is kept in ``raw_heatmap`` and drawn from ``heatmap``, its
-:func:`~eli5_keras.result.unit_range` shift (:func:`heatmap_fields`).
+:func:`~eli5_keras.result.unit_range` shift (:func:`~eli5_keras.result.heatmap_fields`).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 import keras
 import numpy as np
 
 from ..backend.topology import LayerPath, model_outputs
 from ..base import TargetExplanation
-from ..result import unit_range
+from ..result import heatmap_fields
 from .gradcam import gradcam, gradcam_backend, validate_target
 
 
@@ -45,15 +45,6 @@ def target_lists(model: keras.Model, targets: Optional[list]) -> list:
             validate_target(target, output_shape_)
         return [[int(t)] for t in targets]
     raise TypeError(f'Invalid argument "targets" (must be a non-empty list or None): {targets!r}')
-
-
-def heatmap_fields(lmap: np.ndarray, signed: bool) -> Dict[str, Optional[np.ndarray]]:
-    """A :class:`TargetExplanation`'s ``heatmap`` and ``raw_heatmap`` for ``lmap``: the
-    map itself (no raw map) when it is in [0, 1]; a signed map shifted into [0, 1] for
-    drawing and kept as it is in ``raw_heatmap``."""
-    if signed:
-        return {"heatmap": unit_range(lmap), "raw_heatmap": lmap}
-    return {"heatmap": lmap, "raw_heatmap": None}
 
 
 def explain_targets(
@@ -96,5 +87,5 @@ def explain_targets(
         lmap = gradcam(weights, activations, relu=relu, counterfactual=counterfactual)
         if resize is not None:
             lmap = resize(lmap)
-        explained.append(TargetExplanation(predicted_idx, score=predicted_val, **heatmap_fields(lmap, signed=not relu)))
+        explained.append(TargetExplanation(predicted_idx, score=predicted_val, **heatmap_fields(lmap, in_unit_range=relu)))
     return explained

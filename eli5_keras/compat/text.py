@@ -42,10 +42,10 @@ from ..backend.layers import (
 )
 from ..backend.topology import model_inputs
 from ..base import Explanation
-from ..result import ExplanationBatch
+from ..result import ExplanationBatch, explained_values, heatmap_fields
 from ..utils.interpolation import resize_1d, validate_interpolation_kind
 from ..utils.tokens import as_token_rows, check_padding, default_tokens, keep_mask, weighted_spans
-from .per_target import check_flags, explain_targets, heatmap_fields
+from .per_target import check_flags, explain_targets
 
 DESCRIPTION_KERAS_TEXT = """Grad-CAM visualization for text classification; 
 output is explanation object that contains a heatmap over the tokens 
@@ -216,7 +216,7 @@ def text_explanations(
         targets = []
         for t, target in enumerate(base.targets):
             resized = resize_1d(result.maps[i, t], length, interpolation_kind)
-            targets.append(dataclasses.replace(target, **heatmap_fields(resized, signed=not result.normalized)))
+            targets.append(dataclasses.replace(target, **heatmap_fields(resized, in_unit_range=result.normalized)))
         base = dataclasses.replace(base, targets=targets)
         explanations.append(_trimmed(base, keep_mask(inputs[i], rows[i], pad_value, pad_token), rows[i]))
     return explanations
@@ -230,8 +230,8 @@ def _trimmed(expl: Explanation, keep: np.ndarray, tokens: Sequence[str]) -> Expl
     for target in expl.targets:
         heatmap = np.asarray(target.heatmap)[keep]
         raw = None if target.raw_heatmap is None else np.asarray(target.raw_heatmap)[keep]
-        spans = weighted_spans(kept_tokens, raw if raw is not None else heatmap)
-        targets.append(dataclasses.replace(target, heatmap=heatmap, raw_heatmap=raw, weighted_spans=spans))
+        kept = dataclasses.replace(target, heatmap=heatmap, raw_heatmap=raw)
+        targets.append(dataclasses.replace(kept, weighted_spans=weighted_spans(kept_tokens, explained_values(kept))))
     return dataclasses.replace(expl, targets=targets, image=None)
 
 

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ..utils.resize import EPSILON
+from ..constants import EPSILON
 from .base import Context, Method, MethodOutput, concat_over_blocks, weighted_channel_sum
-from .perturbed import channels_of, forward_copies, layer_channels, per_channel
+from .perturbed import channels_of, forward_copies, layer_channels, per_channel, pin_targets
 
 
 class AblationCAM(Method):
@@ -53,11 +53,10 @@ class AblationCAM(Method):
 
     def compute(self, context, inputs, data, block):
         probe, path = context.probe, context.path
-        fwd = probe.forward(inputs, data, taps=[path])
+        fwd, pinned = pin_targets(context, inputs, data, taps=[path])
         activations = fwd.tapped[0]
         channels = channels_of(activations)
         n = tf.shape(activations)[0]
-        pinned = probe.target.pin(data, fwd.labels, fwd.outputs)
         spatial_rank = activations.shape.rank - 2
 
         def ablated_scores(start, count):

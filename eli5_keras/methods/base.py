@@ -26,10 +26,12 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
+import keras
 import tensorflow as tf
 
 from ..backend.graph import LayerPath
 from ..backend.probe import ModelProbe
+from ..backend.topology import model_inputs
 
 
 @dataclass
@@ -125,6 +127,18 @@ class Method(abc.ABC):
 
     def key(self) -> tuple:
         return (self.name,) + tuple(sorted((k, _hashable(v)) for k, v in self.options().items()))
+
+
+def explained_input_spec(context: Context) -> Tuple[Any, str]:
+    """The model input the maps are aligned with, and its dtype name (``"float32"``)."""
+    spec = model_inputs(context.probe.model)[context.input_index]
+    return spec, keras.backend.standardize_dtype(spec.dtype)
+
+
+def is_float_dtype(dtype: str) -> bool:
+    """Whether an input of dtype ``dtype`` can be masked, noised or differentiated
+    (as opposed to token ids and other integers)."""
+    return tf.as_dtype(dtype).is_floating
 
 
 def _hashable(value: Any) -> Any:

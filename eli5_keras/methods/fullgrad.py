@@ -51,14 +51,14 @@ from typing import Callable, List, Sequence
 import keras
 import tensorflow as tf
 
+from ..backend.inputs import batch_spatial_size
 from ..backend.layers import iter_paths, output_shape, path_name
 from ..backend.probe import Forward, LinearCall, ModelProbe, as_float32
 from ..backend.topology import LayerPath, call_inference, is_container, is_graph_model
-from ..utils.resize import EPSILON, resize_linear
+from ..constants import EPSILON, FULLGRAD_PSI_EPSILON
+from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput
-
-PSI_EPSILON = 1e-6
-"""Denominator guard of the per-sample min-max in ``psi`` (the reference's ``eps``)."""
+from .perturbed import require_float_input
 
 SCALES = ("sample", "channel")
 
@@ -227,6 +227,7 @@ class FullGrad(Method):
                 f"method {self.name!r} multiplies input {context.input_index} by its gradient, and it holds "
                 "token ids; explain an embedding layer's output with a CAM method instead."
             )
+        require_float_input(context, f"method {self.name!r}", "differentiates the input")
         for path in bias_layers(context.probe.model):
             _check_channels_last(path)
 
@@ -243,20 +244,15 @@ class FullGrad(Method):
             low = tf.reduce_min(term, axis=list(range(2, last + 1)), keepdims=True)[..., 0]
             high = tf.reduce_max(term, axis=list(range(2, last + 1)), keepdims=True)[..., 0]
             channels = tf.cast(tf.shape(term)[-1], term.dtype)
-            return (tf.reduce_sum(term, axis=-1) - channels * low) / (high - low + PSI_EPSILON)
+            return (tf.reduce_sum(term, axis=-1) - channels * low) / (high - low + FULLGRAD_PSI_EPSILON)
         low = tf.reduce_min(term, axis=list(range(2, last)), keepdims=True)
         high = tf.reduce_max(term, axis=list(range(2, last)), keepdims=True)
         return tf.reduce_sum((term - low) / (high - low + EPSILON), axis=-1)
 
     def compute(self, context, inputs, data, block):
         x = inputs[context.input_index]
-        if not x.dtype.is_floating:
-            raise ValueError(
-                f"method {self.name!r} needs a float input to differentiate; input {context.input_index} "
-                f"has dtype {x.dtype.name}."
-            )
         terms = fullgrad_terms(context.probe, inputs, data, context.input_index)
-        size = [tf.shape(x)[1 + i] for i in range(x.shape.rank - 2)]
+        size = batch_spatial_size(x)
         maps = self.psi(terms.inputs)
         # Resizing is linear: the terms of one grid are summed first and resized once
         # (ResNet50: 5 grids for 106 bias layers).

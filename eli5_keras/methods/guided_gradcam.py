@@ -33,6 +33,7 @@ from typing import Sequence
 
 import tensorflow as tf
 
+from ..backend.inputs import batch_spatial_size
 from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput
 from .gradcam import GradCAM
@@ -76,7 +77,7 @@ class GuidedGradCAM(Method):
         activations, layer_grads, fwd = context.probe.layer_gradients(inputs, data, context.path)
         cam = tf.nn.relu(self._gradcam.cam(activations, layer_grads))
         x = inputs[context.input_index]
-        size = [tf.shape(x)[1 + i] for i in range(x.shape.rank - 2)]
+        size = batch_spatial_size(x)
         resize = resize_linear if self.interpolation == "bilinear" else resize_nearest
         cam = resize(cam, size, first_axis=2)
         guided, _ = self._guided.gradients(context, inputs, data)

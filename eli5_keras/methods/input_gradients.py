@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-import keras
-import numpy as np
 import tensorflow as tf
 
 from ..backend.probe import Forward
-from ..backend.topology import model_inputs
-from .base import Context, Method, MethodOutput
+from .base import Context, Method, MethodOutput, explained_input_spec, is_float_dtype
 
 CHANNEL_REDUCTIONS = ("sum", "mean", "max_abs", "sum_abs", "l2")
 """Channel reductions of :func:`reduce_channels`."""
@@ -52,10 +49,9 @@ def check_differentiable_input(context: Context, method: str) -> None:
     """Raise ValueError unless the explained input is a float tensor ``(N, *S, C)`` with
     at least one spatial axis (what a gradient map on the input needs)."""
     model = context.probe.model
-    spec = model_inputs(model)[context.input_index]
-    dtype = np.dtype(keras.backend.standardize_dtype(spec.dtype))
+    spec, dtype = explained_input_spec(context)
     shape = tuple(spec.shape)
-    if not context.channels_last or not np.issubdtype(dtype, np.floating):
+    if not context.channels_last or not is_float_dtype(dtype):
         raise ValueError(
             f"method {method!r} differentiates input {context.input_index} of model {model.name!r}, but it is "
             f"{dtype} {shape} (token ids or other integers), which has no gradient. Explain at the "

@@ -62,10 +62,10 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from ..backend.topology import model_inputs
-from .base import Context, MethodOutput, sum_over_blocks
+from .base import Context, MethodOutput, explained_input_spec, sum_over_blocks
 from .. import validation as check
 from .input_gradients import InputGradientMethod
+from .perturbed import pin_targets
 
 DEFAULT_STEPS = 50
 QUADRATURE_RULES = ("trapezoid", "riemann_left", "riemann_right", "riemann_middle", "gausslegendre")
@@ -130,7 +130,7 @@ class IntegratedGradients(InputGradientMethod):
         super().setup(context)
         if not isinstance(self.baseline, np.ndarray):
             return
-        shape = tuple(model_inputs(context.probe.model)[context.input_index].shape[1:])
+        shape = tuple(explained_input_spec(context)[0].shape[1:])
         given = self.baseline.shape
         aligned = shape[len(shape) - len(given):] if len(given) <= len(shape) else None
         if aligned is None or any(
@@ -153,8 +153,7 @@ class IntegratedGradients(InputGradientMethod):
         probe, index = context.probe, context.input_index
         inputs = list(inputs)
         x = inputs[index]
-        fwd = probe.forward(inputs, data)
-        fixed = probe.target.pin(data, fwd.labels, fwd.outputs)
+        fwd, fixed = pin_targets(context, inputs, data)
         baseline = self._baseline_like(x)
         base_scores = probe.forward(inputs[:index] + [baseline] + inputs[index + 1:], fixed).scores
         difference = x - baseline

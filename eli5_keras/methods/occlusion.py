@@ -32,14 +32,12 @@ from __future__ import annotations
 import numbers
 from typing import Optional, Tuple, Union
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from ..backend.inputs import input_spatial_rank
-from ..backend.topology import model_inputs
+from ..backend.inputs import batch_spatial_size, input_spatial_rank
 from .. import validation as check
-from .base import Context, Method, MethodOutput, outer_product, sum_over_blocks
+from .base import Context, Method, MethodOutput, explained_input_spec, is_float_dtype, outer_product, sum_over_blocks
 from .perturbed import UNKNOWN_CHANNELS, forward_copies, pin_targets
 
 DEFAULT_WINDOW = 8
@@ -93,17 +91,16 @@ class Occlusion(Method):
         return window, stride
 
     def setup(self, context: Context) -> None:
-        spec = model_inputs(context.probe.model)[context.input_index]
+        spec, dtype = explained_input_spec(context)
         self._geometry(input_spatial_rank(spec))
-        dtype = keras.backend.standardize_dtype(spec.dtype)
-        if not dtype.startswith("float") and self.baseline != int(self.baseline):
+        if not is_float_dtype(dtype) and self.baseline != int(self.baseline):
             raise ValueError(
                 f"baseline must be a whole number for input {context.input_index} of dtype {dtype} "
                 f"(e.g. a padding token id); got {self.baseline!r}."
             )
 
     def expansion(self, context: Context) -> int:
-        spec = model_inputs(context.probe.model)[context.input_index]
+        spec, _ = explained_input_spec(context)
         rank = input_spatial_rank(spec)
         sizes = tuple(spec.shape[1 : 1 + rank])
         if any(d is None for d in sizes):
@@ -115,7 +112,7 @@ class Occlusion(Method):
         x = inputs[context.input_index]
         rank = x.shape.rank - 1 - int(context.channels_last)
         window, stride = self._geometry(rank)
-        sizes = [tf.shape(x)[1 + a] for a in range(rank)]
+        sizes = batch_spatial_size(x, rank)
         counts = [window_count(d, w, s) for d, w, s in zip(sizes, window, stride)]
         total = tf.reduce_prod(tf.stack(counts))
         fwd, pinned = pin_targets(context, inputs, data)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import keras
 import tensorflow as tf
 
 from ..backend.graph import LayerPath, Override
 from ..backend.probe import Forward, ModelProbe
-from ..backend.topology import model_inputs
-from .base import Context
+from .base import Context, explained_input_spec, is_float_dtype
 
 
 def pin_targets(
@@ -40,10 +38,9 @@ def copies_of(
 
 def require_float_input(context: Context, method: str, why: str) -> Any:
     """The spec of the explained input; ValueError when it is not a float input (token
-    ids cannot be masked, noised or rescaled)."""
-    spec = model_inputs(context.probe.model)[context.input_index]
-    dtype = keras.backend.standardize_dtype(spec.dtype)
-    if not dtype.startswith("float"):
+    ids cannot be masked, noised, rescaled or differentiated)."""
+    spec, dtype = explained_input_spec(context)
+    if not is_float_dtype(dtype):
         raise ValueError(
             f"{method} {why}, so it needs a float input; input {context.input_index} has shape "
             f"{tuple(spec.shape)} and dtype {dtype}."

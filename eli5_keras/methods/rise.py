@@ -36,8 +36,9 @@ from typing import Sequence, Tuple, Union
 
 import tensorflow as tf
 
-from ..backend.inputs import input_spatial_rank
-from ..utils.resize import EPSILON, apply_axis_matrices, interpolation_matrix
+from ..backend.inputs import batch_spatial_size, input_spatial_rank
+from ..constants import EPSILON
+from ..utils.resize import apply_axis_matrices, interpolation_matrix
 from .. import validation as check
 from .base import Context, Method, MethodOutput, sum_over_blocks
 from .perturbed import forward_copies, pin_targets, require_float_input
@@ -101,7 +102,7 @@ class RISE(Method):
     def compute(self, context, inputs, data, block):
         x = inputs[context.input_index]
         rank = x.shape.rank - 2
-        sizes = [tf.shape(x)[1 + a] for a in range(rank)]
+        sizes = batch_spatial_size(x, rank)
         grid = check.expand_per_axis("grid", self.grid, rank)
         grids, shifts = mask_parameters(self.masks, sizes, grid, self.p1, self.seed)
         fwd, pinned = pin_targets(context, inputs, data)

@@ -59,9 +59,10 @@ from typing import Optional
 import tensorflow as tf
 
 from .. import validation as check
+from ..backend.inputs import batch_spatial_size
 from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput, concat_over_blocks, weighted_channel_sum
-from .perturbed import channels_of, forward_copies, layer_channels, per_channel
+from .perturbed import channels_of, forward_copies, layer_channels, per_channel, pin_targets, require_float_input
 
 SOFTMAX = ("classes", "channels")
 
@@ -97,6 +98,7 @@ class ScoreCAM(Method):
                 f"{context.input_index} holds token ids, which cannot be masked; use a gradient CAM "
                 "(e.g. method='gradcam') for token inputs."
             )
+        require_float_input(context, f"method {self.name!r}", f"multiplies input {context.input_index} by masks")
 
     def expansion(self, context: Context) -> int:
         channels = layer_channels(context.layer_shape)
@@ -119,17 +121,11 @@ class ScoreCAM(Method):
     def compute(self, context, inputs, data, block):
         probe, index = context.probe, context.input_index
         x = inputs[index]
-        if not x.dtype.is_floating:
-            raise ValueError(
-                f"method {self.name!r} multiplies input {index} by masks, so it needs a float input; "
-                f"got dtype {x.dtype.name}."
-            )
-        fwd = probe.forward(inputs, data, taps=[context.path])
+        fwd, pinned = pin_targets(context, inputs, data, taps=[context.path])
         activations = self.select_channels(fwd.tapped[0])
         rank = x.shape.rank - 2
-        size = [tf.shape(x)[1 + i] for i in range(rank)]
+        size = batch_spatial_size(x, rank)
         n = tf.shape(x)[0]
-        pinned = probe.target.pin(data, fwd.labels, fwd.outputs)
         use_probabilities = self.softmax == "classes"
 
         def scores_and_validity(start, count):

@@ -39,11 +39,10 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
-from ..backend.inputs import input_spatial_rank
-from ..backend.topology import model_inputs
+from ..backend.inputs import batch_spatial_size, input_spatial_rank
 from ..utils.resize import apply_axis_matrices, interpolation_matrix
 from .. import validation as check
-from .base import Context, Method, MethodOutput, fold_over_blocks, outer_product
+from .base import Context, Method, MethodOutput, explained_input_spec, fold_over_blocks, outer_product
 from .perturbed import pin_targets, require_float_input
 from .wrapper import Wrapper
 
@@ -135,12 +134,12 @@ class TTA(Wrapper):
     def compute(self, context, inputs, data, block):
         x = inputs[context.input_index]
         rank = x.shape.rank - 2
-        zoom = self._zoom(model_inputs(context.probe.model)[context.input_index])
+        zoom = self._zoom(explained_input_spec(context)[0])
         taps = [context.path] if context.path is not None and not self.maps_at_input else []
         fwd, pinned = pin_targets(context, inputs, data, taps)
         clean = fwd.tapped[0] if taps else x
-        grid = [tf.shape(clean)[1 + a] for a in range(rank)]
-        sizes = [tf.shape(x)[1 + a] for a in range(rank)]
+        grid = batch_spatial_size(clean, rank)
+        sizes = batch_spatial_size(x, rank)
         augmentations = self.augmentations(rank)
         groups = [augmentations] if zoom else [[a for a in augmentations if a[0] == s] for s in self.scales]
         copies, inner = self.split_block(context, block)

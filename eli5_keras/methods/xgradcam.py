@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from ..constants import EPSILON
 from .base import ChannelWeightCAM, spatial_axes
-
-XGRADCAM_EPSILON = 1e-7
-"""Added to each channel's activation sum (pytorch-grad-cam's value)."""
 
 
 class XGradCAM(ChannelWeightCAM):
@@ -28,6 +26,6 @@ class XGradCAM(ChannelWeightCAM):
         """``A (N, *s, C), g (N, T, *s, C) -> w (N, T, C)``."""
         axes = spatial_axes(gradients)
         acts = activations[:, None]
-        den = tf.reduce_sum(acts, axis=axes) + XGRADCAM_EPSILON
+        den = tf.reduce_sum(acts, axis=axes) + EPSILON
         num = tf.reduce_sum(gradients * acts, axis=axes)
         return tf.math.divide_no_nan(num, den)

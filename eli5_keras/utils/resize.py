@@ -12,8 +12,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-EPSILON = 1e-7
-"""Added to the denominator of every per-map normalisation (pytorch-grad-cam's value)."""
+from ..constants import EPSILON
 
 
 def interpolation_matrix(
