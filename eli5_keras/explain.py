@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from . import methods as _methods
 from . import validation as check
-from .backend.cache import cached
+from .backend.cache import cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
 from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
@@ -167,11 +167,7 @@ class Explainer:
         self.method.setup(context)
         data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
         signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
-        fn = tf.function(
-            lambda inputs, data, block: self._graph(context, inputs, data, block),
-            input_signature=signature,
-            reduce_retracing=False,
-        )
+        fn = graph_function(lambda inputs, data, block: self._graph(context, inputs, data, block), signature)
         return probe, context, fn
 
     @property

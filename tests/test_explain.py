@@ -1,5 +1,9 @@
 """explain(): batched Grad-CAM against an independent plain-TF Grad-CAM."""
 import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -449,6 +453,40 @@ def test_no_retrace_for_a_new_image_size(variable_model):
     eli5.explain(variable_model, images(2, size=14))
     explainer = get_explainer(variable_model, "gradcam", None, **DEFAULT_OPTIONS)
     assert compiled_for(explainer, 1).experimental_get_tracing_count() == 1
+
+
+RETRACING_SCRIPT = """
+import logging
+import eli5_keras as eli5
+from eli5_keras import methods
+from eli5_keras.compat.gradcam import gradcam_backend
+from helpers import models
+from helpers.data import images
+
+logger = logging.getLogger("tensorflow")
+level = logger.level
+messages = []
+handler = logging.Handler()
+handler.emit = lambda record: messages.append(record.getMessage())
+logger.addHandler(handler)
+model = models.seq_model()
+for name in list(methods.REGISTRY)[:8]:
+    eli5.explain(model, images(2), method=name)
+for layer in ["conv1", "conv2"] * 3:
+    gradcam_backend(models.seq_model(), images(1), [0], layer)
+print(sum("triggered tf.function retracing" in m for m in messages), level == logger.level)
+"""
+
+
+def test_many_methods_on_one_model_raise_no_retracing_warning(tmp_path):
+    # TensorFlow's count of tracing calls is process-wide and warns at most twice per
+    # function, so the check runs in a fresh process.
+    root = Path(eli5.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(Path(__file__).parent)]))
+    proc = subprocess.run([sys.executable, "-c", RETRACING_SCRIPT], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "True"], proc.stderr
 
 
 def test_layer_given_differently_shares_the_explainer(seq_model):

@@ -6,13 +6,15 @@ masks, so each method's column carries its pointing-game accuracy.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
-from .errors import UsageError
+from .errors import OutputError, UsageError, os_reason
 from .explain_command import check_method
+from .outputs import writable_folder
 
 TITLE = "eli5-keras demo: which method points at the object?"
 
@@ -48,6 +50,15 @@ def _table(outcomes: Dict[str, dict]) -> str:
     return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows)
 
 
+@contextlib.contextmanager
+def failed_writes_reported(folder: Path) -> Iterator[None]:
+    """An OS error while writing the demo's files becomes one :class:`OutputError` line."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(f"cannot write the demo's outputs into {str(folder)!r}: {os_reason(error)}.") from None
+
+
 def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, seed: int = 2024,
              batch_size: int = 32, quiet: bool = False) -> int:
     """Run the demo; returns the exit status (1 when a method failed; a method that does
@@ -78,9 +89,7 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1; got {batch_size}.")
     names = list(dict.fromkeys(check_method(name) for name in methods)) if methods else registry.available()
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--out {out!r} exists and is not a folder.")
+    folder = writable_folder(out)
 
     from PIL import Image
 
@@ -90,19 +99,21 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
 
     model = load_model()
     scenes, labels, masks = make_scenes(images, seed=seed)
-    (folder / "scenes").mkdir(parents=True, exist_ok=True)
-    for i, pixels in enumerate(to_bytes(scenes)):
-        Image.fromarray(pixels).save(folder / "scenes" / f"scene_{i:03d}.png")
+    with failed_writes_reported(folder):
+        (folder / "scenes").mkdir(parents=True, exist_ok=True)
+        for i, pixels in enumerate(to_bytes(scenes)):
+            Image.fromarray(pixels).save(folder / "scenes" / f"scene_{i:03d}.png")
     probabilities = model.predict(scenes, batch_size=batch_size, verbose=0)
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
 
-    written = report(model, scenes, methods=names, targets=labels, path=folder / "index.html",
-                     target_names=list(CLASS_NAMES), masks=masks, title=TITLE, batch_size=batch_size,
-                     on_error="skip")
-    outcomes = _outcomes(written, names)
-    (folder / "scores.json").write_text(json.dumps(
-        dict(model=model.name, seed=seed, images=images, accuracy=accuracy, methods=outcomes), indent=2),
-        encoding="utf-8")
+    with failed_writes_reported(folder):
+        written = report(model, scenes, methods=names, targets=labels, path=folder / "index.html",
+                         target_names=list(CLASS_NAMES), masks=masks, title=TITLE, batch_size=batch_size,
+                         on_error="skip")
+        outcomes = _outcomes(written, names)
+        (folder / "scores.json").write_text(json.dumps(
+            dict(model=model.name, seed=seed, images=images, accuracy=accuracy, methods=outcomes), indent=2),
+            encoding="utf-8")
 
     failed = [name for name, outcome in outcomes.items() if outcome["error"]]
     for name in failed:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import UsageError, one_line
+from .errors import OutputError, UsageError, one_line, os_reason
 from .inputs import Example, ExampleLoader, collect_files, is_image_input, plan_examples
 from .interrupt import StopRequest
 from .models import LoadedModel, load_model
-from .outputs import OutputFormat, get_format
+from .outputs import OutputFormat, get_format, writable_folder
 from .progress import Progress
 
 
@@ -101,9 +100,6 @@ class ExplainRun:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         files = collect_files(args.inputs)
-        self.out = Path(args.out)
-        if self.out.exists() and not self.out.is_dir():
-            raise UsageError(f"--out {args.out!r} exists and is not a folder.")
         self.method = check_method(args.method)
         self.layer = parse_layer(args.layer)
         self.loaded: LoadedModel = load_model(args.model, args.weights, args.rescale)
@@ -117,14 +113,17 @@ class ExplainRun:
         self.examples = plan_examples(files, input_shape)
         self.loader = ExampleLoader(input_shape, self.loaded.preprocess)
         self.num_targets = args.top_k or 1
+        self.out = writable_folder(args.out)  # last, so a mistake above leaves no folder behind
+        self.written = 0
 
     def pending(self) -> List[Example]:
         if not self.args.resume:
             return list(self.examples)
         return [e for e in self.examples if not self.format.done(self.out, e.name, self.num_targets)]
 
-    def explain_batch(self, batch: Sequence[Example]) -> int:
-        """Explain and write ``batch``; returns the number of inputs written."""
+    def explain_batch(self, batch: Sequence[Example]) -> None:
+        """Explain and write ``batch``; ``written`` counts each input once all its
+        outputs are complete."""
         loaded = [self.loader.load(example) for example in batch]
         groups: Dict[tuple, List[int]] = {}
         for index, (array, _) in enumerate(loaded):
@@ -136,8 +135,20 @@ class ExplainRun:
                 image = loaded[index][1]
                 if image is not None:
                     expl.image = image
-                self.format.write(self.out, batch[index].name, expl, result.maps[row])
-        return len(batch)
+                self._write(batch[index].name, expl, result.maps[row])
+
+    def _write(self, name: str, expl, maps: np.ndarray) -> None:
+        try:
+            self.format.write(self.out, name, expl, maps)
+        except OSError as error:
+            # each file appears complete or not at all, and an input counts as done only
+            # when all its files exist, so --resume redoes exactly the unfinished inputs
+            raise OutputError(
+                f"cannot write the outputs of {name!r} into {str(self.out)!r}: {os_reason(error)}; the "
+                f"{_count(self.written, 'input')} finished in this run are kept; fix that and run again "
+                "with --resume to finish."
+            ) from None
+        self.written += 1
 
     def _explain(self, arrays: np.ndarray):
         import eli5_keras
@@ -162,15 +173,14 @@ class ExplainRun:
     def run(self) -> int:
         todo = self.pending()
         total = len(self.examples)
-        self.out.mkdir(parents=True, exist_ok=True)
         progress = Progress(total, done=total - len(todo), enabled=not self.args.quiet)
-        written = done = 0
+        done = 0
         try:
             with StopRequest() as stop:  # Ctrl-C: stop after the batch in flight
                 for batch in _batches(todo, self.args.batch_size):
                     if stop.requested:
                         break
-                    written += self.explain_batch(batch)
+                    self.explain_batch(batch)
                     done += len(batch)
                     progress.advance(len(batch))
             interrupted = stop.requested and done < len(todo)
@@ -182,7 +192,7 @@ class ExplainRun:
         progress.close()
         if interrupted:
             print(
-                f"eli5-keras: interrupted after {written} of {len(todo)} inputs; outputs so far are in "
+                f"eli5-keras: interrupted after {self.written} of {len(todo)} inputs; outputs so far are in "
                 f"{str(self.out)!r}; run again with --resume to finish.",
                 file=sys.stderr,
             )
@@ -190,7 +200,7 @@ class ExplainRun:
         if not self.args.quiet:
             skipped = total - len(todo)
             note = f" ({skipped} already done, skipped)" if skipped else ""
-            print(f"eli5-keras: explained {_count(written, 'input')} with {self.method} into {str(self.out)!r}{note}.",
+            print(f"eli5-keras: explained {_count(self.written, 'input')} with {self.method} into {str(self.out)!r}{note}.",
                   file=sys.stderr)
         return 0
 

@@ -1,7 +1,9 @@
 """The ``eli5-keras`` command: ``demo``, ``explain`` and ``methods``.
 
-Exit status: 0 done; 1 the demo ran but a method failed; 2 a usage or input error,
-reported on one line as ``eli5-keras: error: ...`` (never a traceback); 130 interrupted.
+Exit status: 0 done; 1 the demo ran but a method failed, or an output could not be
+written once the run had started (finished outputs kept); 2 a usage or input error (an
+``--out`` that cannot be written included, found before any work); errors are reported
+on one line as ``eli5-keras: error: ...`` (never a traceback); 130 interrupted.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import sys
 from fractions import Fraction
 from typing import List, NoReturn, Optional
 
-from .errors import UsageError, one_line
+from .errors import OutputError, UsageError, one_line
 from .outputs import FORMATS
 
 PROG = "eli5-keras"
@@ -145,6 +147,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as error:
         print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
         return 2
+    except OutputError as error:
+        print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

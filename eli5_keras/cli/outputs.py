@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import io
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterator, List, Type
@@ -26,6 +27,7 @@ from markupsafe import Markup
 from PIL import PngImagePlugin
 
 from ..base import Explanation
+from .errors import UsageError, os_reason
 
 FORMATS = ("png", "html", "npy")
 HTML_MIN_WIDTH = 256
@@ -43,6 +45,23 @@ def atomic_open(path: Path) -> Iterator[BinaryIO]:
     finally:
         if partial.exists():
             partial.unlink()
+
+
+def writable_folder(out: str) -> Path:
+    """The output folder ``--out``, created if needed, where a probe file could be
+    created and removed; otherwise a usage error, before any work is done (a read-only
+    filesystem, a path through a file, a folder the user may not write)."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {out!r} exists and is not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".eli5-keras-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(f"cannot write to --out {out!r}: {os_reason(error)}.") from None
+    return folder
 
 
 def overlay_png(expl: Explanation, target: int) -> bytes:

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..backend.cache import graph_function
 from ..backend.layers import path_name
 from ..backend.probe import ModelProbe, as_float32, target_gradients
 from ..backend.topology import LayerPath, model_outputs
@@ -99,4 +100,4 @@ def compiled(fn: Callable, input_specs: Sequence[tf.TensorSpec], targets: int) -
     """``tf.function`` of ``fn(inputs, code)`` with a fixed signature: batch size and
     free dimensions stay dynamic, so repeated calls never retrace."""
     signature = [list(input_specs), tf.TensorSpec((None, targets), tf.int32)]
-    return tf.function(fn, input_signature=signature, reduce_retracing=False)
+    return graph_function(fn, signature)

@@ -27,6 +27,11 @@ result does not depend on the sign the SVD returned.
 Channels constant over space are left out of the decomposition and weighted exactly
 zero (a float32 mean can miss the constant by a rounding error, which would otherwise
 leave a tiny constant column), so constant activations give a zero map, never NaN.
+
+Each matrix is decomposed divided by its largest absolute entry (and the projection
+multiplied back), so activations of any magnitude that float32 holds (~1e20, ~1e-20)
+give the map of the same activations near 1 instead of an overflowing (or vanishing)
+Gram matrix.
 """
 from __future__ import annotations
 
@@ -46,6 +51,12 @@ def first_component(matrices: tf.Tensor) -> tf.Tensor:
     ``Xc v_1 = s_1 u_1``. Channels constant over space are left out of the Gram matrix (and
     get a zero weight), so they contribute exactly nothing.
     """
+    # The singular vector does not depend on the matrix's scale, its Gram matrix does:
+    # squares of activations ~1e20 overflow float32 (and eigh refuses infinities), those of
+    # ~1e-20 flush to zero. Each matrix is decomposed divided by its largest |entry|.
+    scale = tf.reduce_max(tf.abs(matrices), axis=[-2, -1], keepdims=True)  # (..., 1, 1)
+    scale = tf.where(scale > 0.0, scale, tf.ones_like(scale))
+    matrices = matrices / scale
     centred = matrices - tf.reduce_mean(matrices, axis=-2, keepdims=True)
     # a float32 mean of equal values may differ from them by a rounding error
     varies = tf.cast(
@@ -77,7 +88,7 @@ def first_component(matrices: tf.Tensor) -> tf.Tensor:
         projection, axis=-1, keepdims=True
     )
     sign = tf.where(correlation != 0.0, tf.sign(correlation), tf.sign(extremes))
-    return projection * tf.where(sign != 0.0, sign, tf.ones_like(sign))
+    return projection * tf.where(sign != 0.0, sign, tf.ones_like(sign)) * scale[..., 0]
 
 
 def spatial_first_component(values: tf.Tensor, batch_dims: int) -> tf.Tensor:

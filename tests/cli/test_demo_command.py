@@ -1,7 +1,10 @@
 """``eli5-keras demo``: the README's first command, scored against the true masks."""
+import errno
 import importlib
 import json
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -79,3 +82,28 @@ def test_a_method_that_does_not_apply_is_noted_without_failing_the_demo(tmp_path
     assert "not run: ValueError: method &#39;cam&#39; needs conv" in (tmp_path / "index.html").read_text()
     scores = json.loads((tmp_path / "scores.json").read_text())["methods"]["gradcam"]
     assert scores["error"] is None and scores["not_applicable"].startswith("method 'cam' needs conv")
+
+
+def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_work(tmp_path, capsys, monkeypatch):
+    def load_model():
+        raise AssertionError("loaded the model before checking --out")
+
+    monkeypatch.setattr(importlib.import_module("eli5_keras.demo.model"), "load_model", load_model)
+    (tmp_path / "a_file").write_text("not a folder")
+    for out, fragment in [(tmp_path / "a_file" / "out", "Not a directory"), (Path("/proc"), "'/proc'")]:
+        assert main(["demo", "--out", str(out), "--images", "2", "--methods", "gradcam"]) == 2
+        assert_one_line_error(capsys.readouterr().err, "cannot write to --out", fragment)
+
+
+def test_a_full_disk_while_writing_the_page_is_one_line(tmp_path, capsys, monkeypatch):
+    real_write_text = Path.write_text
+
+    def write_text(path, *args, **kwargs):
+        if path.name == "index.html":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(["demo", "--out", str(tmp_path), "--images", "2", "--methods", "gradcam", "--quiet"]) == 1
+    assert_one_line_error(capsys.readouterr().err, "cannot write the demo's outputs", "No space left on device")
+    assert len(list((tmp_path / "scenes").iterdir())) == 2

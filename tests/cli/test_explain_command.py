@@ -1,9 +1,13 @@
 """``eli5-keras explain``: outputs per input, numbers equal to the library's, errors,
 resumable runs. Subprocess tests go through the installed console script; the rest call
 ``main`` in-process (same code, without TensorFlow's start-up per case)."""
+import contextlib
+import errno
+import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -11,7 +15,7 @@ import pytest
 from PIL import Image
 
 import eli5_keras
-from eli5_keras.cli import main
+from eli5_keras.cli import main, outputs
 
 from helpers.cli import (
     NUM_CLASSES,
@@ -257,3 +261,66 @@ def test_interrupted_then_resumed_run_writes_the_same_files(model_path, tmp_path
     assert sorted(p.name for p in partial.iterdir()) == sorted(p.name for p in full.iterdir())
     for path in full.iterdir():
         assert (partial / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def unwritable_outs(tmp_path):
+    """``--out`` values that even root cannot write: a path through a regular file, a
+    folder of a filesystem that holds no files, an existing file."""
+    (tmp_path / "a_file").write_text("not a folder")
+    return [
+        (tmp_path / "a_file" / "out", "cannot write to --out", "Not a directory"),
+        (Path("/proc"), "cannot write to --out '/proc'"),
+        (tmp_path / "a_file", "exists and is not a folder"),
+    ]
+
+
+def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_work(model_path, images, tmp_path, capsys,
+                                                                         monkeypatch):
+    def explain(*args, **kwargs):
+        raise AssertionError("explained before checking --out")
+
+    monkeypatch.setattr(eli5_keras, "explain", explain)
+    for out, *fragments in unwritable_outs(tmp_path):
+        status = main(["explain", str(model_path), str(images[0]), "--out", str(out)])
+        assert status == 2, out
+        assert_one_line_error(capsys.readouterr().err, *fragments)
+
+
+def test_an_unwritable_out_through_the_console_script_is_one_line(model_path, images, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    proc = run_cli("explain", model_path, images[0], "--out", tmp_path / "a_file" / "out")
+    assert proc.returncode == 2, proc.stderr
+    assert_one_line_error(proc.stderr, "cannot write to --out", "Not a directory")
+
+
+def test_a_full_disk_mid_run_is_one_line_and_resume_finishes(model_path, images, tmp_path, capsys, monkeypatch):
+    # top-2 PNGs: the disk fills up on the second file of the first input, halfway through it
+    real_open = outputs.atomic_open
+    opened = []
+
+    @contextlib.contextmanager
+    def atomic_open(path):
+        opened.append(path.name)
+        with real_open(path) as handle:
+            if len(opened) == 2:
+                handle.write(b"half a PNG")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            yield handle
+
+    common = ["explain", str(model_path), *map(str, images), "--top-k", "2", "--batch-size", "3"]
+    out = tmp_path / "out"
+    monkeypatch.setattr(outputs, "atomic_open", atomic_open)
+    assert main([*common, "--out", str(out), "--quiet"]) == 1
+    assert_one_line_error(capsys.readouterr().err, "No space left on device", "--resume",
+                          f"the outputs of {images[0].stem!r}", "the 0 inputs finished in this run are kept")
+    assert [p.name for p in out.iterdir()] == [opened[0]]  # no partial file, the finished one kept
+    monkeypatch.setattr(outputs, "atomic_open", real_open)
+
+    # the first input's set is incomplete, so --resume redoes it: same files as a clean run
+    assert main([*common, "--out", str(out), "--resume"]) == 0
+    assert "explained 3 inputs" in capsys.readouterr().err
+    full = tmp_path / "full"
+    assert main([*common, "--out", str(full), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in full.iterdir())
+    for path in full.iterdir():
+        assert (out / path.name).read_bytes() == path.read_bytes(), path.name

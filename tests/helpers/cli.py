@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from PIL import Image
 
+import eli5_keras
+
 SIZE = 16
 NUM_CLASSES = 3
 
@@ -21,7 +23,11 @@ def console_script() -> str:
 
 
 def cli_env(**extra) -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    """The environment of a console-script run: TensorFlow quiet, and this checkout's
+    package first on the path (the installed script may point at another checkout)."""
+    root = str(Path(eli5_keras.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path)
     env.update(extra)
     return env
 

@@ -324,6 +324,45 @@ def test_eigen_sign_tie_break_is_the_larger_extreme():
     close(np_projection(x, flip=True), expected)
 
 
+def homogeneous_model():
+    """Bias-free ReLU convolutions, GAP and a bias-free Dense: scaling the input by s > 0
+    scales every activation and logit by s. Its 8x8x40 layer takes the 40 x 40 channel
+    Gram matrix (subspace iteration), its 4x4x40 layer the 16 x 16 position one."""
+    keras.utils.set_random_seed(21)
+    return keras.Sequential([
+        keras.Input((8, 8, 3)),
+        L.Conv2D(40, 3, padding="same", activation="relu", use_bias=False, name="wide"),
+        L.Conv2D(40, 3, strides=2, padding="same", activation="relu", use_bias=False, name="narrow"),
+        L.GlobalAveragePooling2D(),
+        L.Dense(3, activation="softmax", use_bias=False),
+    ])
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-20])
+@pytest.mark.parametrize("method", ["eigencam", "eigengradcam"])
+def test_eigen_maps_do_not_depend_on_the_scale_of_the_input(method, scale):
+    # Gram matrices of activations ~1e20 overflow float32 (eigh refused their infinities),
+    # those of ~1e-20 underflow (a wrong map). Raw maps scale with the input.
+    model = homogeneous_model()
+    x = np.random.default_rng(22).uniform(size=(2, 8, 8, 3)).astype(np.float32)
+    for layer in ("wide", "narrow"):
+        raw = eli5.explain(model, x * np.float32(scale), method=method, layer=layer, top_k=2, **RAW).maps
+        expected = eli5.explain(model, x, method=method, layer=layer, top_k=2, **RAW).maps
+        assert raw.shape == expected.shape and np.isfinite(raw).all() and np.abs(expected).max() > 1e-3
+        np.testing.assert_allclose(raw / np.float32(scale), expected, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("method", ["eigencam", "eigengradcam"])
+def test_eigen_maps_of_huge_inputs_are_the_maps_of_the_input(method):
+    model = homogeneous_model()
+    x = np.random.default_rng(23).uniform(size=(2, 8, 8, 3)).astype(np.float32)
+    for layer in ("wide", "narrow"):
+        expected = eli5.explain(model, x, method=method, layer=layer).maps
+        huge = eli5.explain(model, x * np.float32(1e20), method=method, layer=layer).maps
+        assert huge.shape == expected.shape == (2, 1, 8, 8) and expected.max() > 0.5
+        np.testing.assert_allclose(huge, expected, atol=1e-4)
+
+
 def test_eigencam_map_is_the_same_for_every_target(seq_model):
     result = eli5.explain(seq_model, images(2), method="eigencam", top_k=3, **RAW)
     assert result.maps.shape == (2, 3, 6, 6)
