@@ -8,6 +8,7 @@ Model-based metrics (run as compiled, batched TensorFlow on the explanation engi
 memory bounded by ``batch_size``):
 
 * :func:`deletion`, :func:`insertion` - Petsiuk et al. (2018)
+* :func:`mufidelity` - Bhatt et al. (2020)
 
 Localisation against ground-truth masks (numpy):
 
@@ -15,6 +16,7 @@ Localisation against ground-truth masks (numpy):
 """
 from .deletion import deletion
 from .insertion import insertion
+from .mufidelity import mufidelity
 from .pointing import pointing_game, pointing_hits
 
-__all__ = ["deletion", "insertion", "pointing_game", "pointing_hits"]
+__all__ = ["deletion", "insertion", "mufidelity", "pointing_game", "pointing_hits"]
