@@ -13,10 +13,33 @@ memory bounded by ``batch_size``):
 Localisation against ground-truth masks (numpy):
 
 * :func:`pointing_game`, :func:`pointing_hits` - Zhang et al. (2016)
+* :func:`energy_pointing_game` - Wang et al. (2020, Score-CAM)
+* :func:`relevance_mass_accuracy`, :func:`relevance_rank_accuracy` - Arras et al. (2022)
+
+Complexity of the maps alone (numpy):
+
+* :func:`sparseness` - Gini index, Chalasani et al. (2020)
+* :func:`complexity` - entropy, Bhatt et al. (2020)
 """
+from .complexity import complexity
 from .deletion import deletion
+from .energy import energy_pointing_game
 from .insertion import insertion
 from .mufidelity import mufidelity
 from .pointing import pointing_game, pointing_hits
+from .relevance_mass import relevance_mass_accuracy
+from .relevance_rank import relevance_rank_accuracy
+from .sparseness import sparseness
 
-__all__ = ["deletion", "insertion", "mufidelity", "pointing_game", "pointing_hits"]
+__all__ = [
+    "complexity",
+    "deletion",
+    "energy_pointing_game",
+    "insertion",
+    "mufidelity",
+    "pointing_game",
+    "pointing_hits",
+    "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
+    "sparseness",
+]
