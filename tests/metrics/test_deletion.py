@@ -260,3 +260,20 @@ def test_token_inputs_are_refused():
     model = token_model()
     with pytest.raises(ValueError, match="needs a float input"):
         metrics.deletion(model, np.zeros((2, 8), np.int32), np.zeros((2, 8)))
+
+
+def test_multi_input_models_perturb_the_spatial_input_only():
+    from helpers.models import multi_input_model
+
+    model = multi_input_model()
+    images, vectors = inputs_for((12, 12, 3), n=2), inputs_for((4,), n=2)
+    maps = images[..., 0]
+    got = metrics.deletion(model, [images, vectors], maps, steps=4, batch_size=3)
+    top = np.argmax(model([images, vectors]).numpy(), axis=1)
+
+    def score(i):
+        return lambda copy: float(model([copy[None], vectors[i : i + 1]]).numpy()[0, top[i]])
+
+    want = [plain_auc(plain_causal_curve(score(i), images[i], maps[i], 4, np.zeros_like(images[i]), False))
+            for i in range(2)]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
