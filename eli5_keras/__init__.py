@@ -29,7 +29,7 @@ from .compat.text import explain_prediction_keras_text, text_explanations
 from .formatters.text_html import format_text_as_html
 from .explain import Explainer, explain
 from .reporting import Report, report
-from .result import ExplanationBatch
+from .result import EmptyMapWarning, ExplanationBatch
 
 __version__ = "0.1.0"
 
@@ -58,6 +58,7 @@ __all__ = [
     "WeightedSpans",
     "Explainer",
     "ExplanationBatch",
+    "EmptyMapWarning",
     "explain",
     "explain_prediction",
     "explain_prediction_keras",

@@ -2,6 +2,7 @@
 once per session (as fixtures of the same names); a test that deletes or otherwise
 owns a model calls the builder itself."""
 import keras
+import numpy as np
 
 from helpers.data import CHANNELS, NUM_CLASSES, SIZE
 
@@ -181,3 +182,33 @@ def token_model(length=8, vocabulary=10, seed=20):
     inp = keras.Input((length,), dtype="int32")
     h = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(vocabulary, 4)(inp))
     return keras.Model(inp, keras.layers.Dense(3, activation="softmax")(h), name="tokens")
+
+
+NEGATIVE_CLASS = 1
+"""The class of :func:`negative_evidence_model` with only negative evidence."""
+
+
+def negative_evidence_model():
+    """ReLU features -> GAP -> Dense(3, softmax) whose weights are all +1 for class 0,
+    all -1 for class 1 (:data:`NEGATIVE_CLASS`: only negative evidence, so its Grad-CAM,
+    Grad-CAM++ and Guided Backprop maps are all zero) and mixed for class 2."""
+    model = conv_classifier(13, "negative_evidence_model", (SIZE, SIZE, CHANNELS), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="ne_conv"),
+        L.GlobalAveragePooling2D(name="ne_gap"),
+        L.Dense(3, activation="softmax", name="ne_dense"),
+    ])
+    kernel = np.stack([np.ones(4), -np.ones(4), [1.0, -1.0, 1.0, -1.0]], axis=1)
+    model.get_layer("ne_dense").set_weights([kernel.astype(np.float32), np.zeros(3, np.float32)])
+    return model
+
+
+def tiny_activation_model():
+    """ReLU features scaled by 1e-10 ('tiny', the last spatial layer) -> GAP -> Dense(3):
+    raw Grad-CAM and saliency maps span about 1e-11, the scale of a random-weight
+    MobileNetV2's."""
+    return conv_classifier(14, "tiny_activation_model", (SIZE, SIZE, CHANNELS), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="ti_conv"),
+        L.Rescaling(1e-10, name="tiny"),
+        L.GlobalAveragePooling2D(name="ti_gap"),
+        L.Dense(3, name="ti_dense"),
+    ])
