@@ -27,7 +27,7 @@ from . import validation as check
 from .backend.cache import cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
-from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
+from .backend.layers import LayerSpec, path_name, path_output_shape, resolve_layer
 from .backend.probe import ModelProbe
 from .backend.topology import model_inputs, model_outputs
 from .methods.base import Context, Method
@@ -104,7 +104,7 @@ class Explainer:
         self._input_shapes = [tuple(x.shape) for x in inputs]
         self._output_shapes = [tuple(o.shape) for o in model_outputs(model)]
         self.path = explained_path(model, self.method, layer)
-        self.layer_shape = output_shape(self.path[-1]) if self.path else None
+        self.layer_shape = path_output_shape(model, self.path) if self.path else None
         self.pipeline = Pipeline.resolve(
             signed=self.method.signed,
             input_index=explained_input(model, self.path, input_index),
@@ -292,8 +292,8 @@ def explained_input(model: keras.Model, path: Optional[LayerPath], input_index: 
     spatial = [input_spatial_rank(s) for s in specs]
     shapes = [tuple(x.shape) for x in specs]
     if path is not None:
-        shape = output_shape(path[-1])
-        if shape is None:  # a layer of a subclassed model: no symbolic shape
+        shape = path_output_shape(model, path)
+        if shape is None:  # a layer whose shape is unknown
             return int(np.argmax(spatial))
         if not (len(shape) >= 3 and len(shape) - 2 in spatial):
             raise ValueError(

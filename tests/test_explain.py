@@ -639,6 +639,58 @@ def test_subclassed_non_chain_model_is_refused():
         eli5.explain(model, x, layer=model.conv2)
 
 
+def built(model_class, seed):
+    """``(model, x)``: a subclassed model from ``seed``, called once on two images."""
+    keras.utils.set_random_seed(seed)
+    model = model_class()
+    x = images(2, seed=seed)
+    model(x)
+    return model, x
+
+
+def test_subclassed_chain_model_automatic_layer():
+    """The automatic layer of a subclassed model comes from the chain the runner replays
+    (its layers have no symbolic outputs)."""
+    model, x = built(ChainModel, 24)
+    automatic = eli5.explain(model, x)
+    assert automatic.layer == "sc_conv2"
+    np.testing.assert_allclose(automatic.maps, eli5.explain(model, x, layer=model.conv2).maps, atol=1e-6)
+
+
+def test_subclassed_non_chain_model_runs_methods_on_the_input_as_it_is():
+    model, x = built(ResidualModel, 25)
+    probabilities = model_out(model, x)
+    classes = top_classes(probabilities)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        score = tf.gather(model(xt, training=False), classes[:, 0], batch_dims=1)
+    expected = tf.reduce_sum(xt * tape.gradient(score, xt), axis=-1).numpy()[:, None]
+    result = eli5.explain(model, x, method="gradient_input", use_logits=False)
+    np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6)
+    for method, options in (("occlusion", dict(window=4, stride=4)), ("rise", dict(masks=8, seed=0))):
+        result = eli5.explain(model, x, method=method, **options)
+        np.testing.assert_allclose(result.scores, np.take_along_axis(probabilities, classes, 1), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"keras\.Model\(inputs, outputs\).*methods on the input"):
+        eli5.explain(model, x, method="gradcam")
+
+
+class ScaledOutputModel(ChainModel):
+    """Its call() does more after its last layer: the logits cannot be read there."""
+
+    def call(self, x):
+        return 0.5 * super().call(x)
+
+
+def test_subclassed_model_whose_last_layer_is_not_its_output_refuses_logits():
+    model, x = built(ScaledOutputModel, 26)
+    probabilities = model_out(model, x)
+    with pytest.raises(ValueError, match="does not end with its last layer 'sc_dense'.*use_logits=False"):
+        eli5.explain(model, x, method="saliency")
+    result = eli5.explain(model, x, method="saliency", use_logits=False)
+    np.testing.assert_allclose(result.scores, probabilities.max(axis=1, keepdims=True), rtol=1e-5)
+
+
 def test_explanations_follow_weight_updates():
     """A cached explainer reads the model's current weights (e.g. after training)."""
     model = models.seq_model()

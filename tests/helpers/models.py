@@ -212,3 +212,73 @@ def tiny_activation_model():
         L.GlobalAveragePooling2D(name="ti_gap"),
         L.Dense(3, name="ti_dense"),
     ])
+
+
+# -- odd models: custom layers and subclassed models whose call() is not a chain ---------
+
+
+class GroupedConv(L.Layer):
+    """A custom layer: two ReLU convolutions on the same input, concatenated, then a
+    ReLU layer (a grouped-convolution block)."""
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = [L.Conv2D(filters, 3, padding="same", activation="relu") for _ in range(2)]
+        self.act = L.ReLU()
+
+    def call(self, x):
+        return self.act(L.concatenate([conv(x) for conv in self.groups]) - 0.1)
+
+
+class ResidualBlock(keras.Model):
+    """A subclassed model whose call() adds a skip connection: not a chain of its layers."""
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.c1 = L.Conv2D(filters, 3, padding="same", activation="relu", name="rb_c1")
+        self.c2 = L.Conv2D(filters, 3, padding="same", activation="relu", name="rb_c2")
+
+    def call(self, x):
+        y = self.c1(x)
+        return self.c2(y) + y
+
+
+class ResidualClassifier(ResidualBlock):
+    """A subclassed classifier around :class:`ResidualBlock`'s call()."""
+
+    def __init__(self, **kwargs):
+        super().__init__(4, **kwargs)
+        self.gap = L.GlobalAveragePooling2D(name="rc_gap")
+        self.head = L.Dense(NUM_CLASSES, activation="softmax", name="rc_head")
+
+    def call(self, x):
+        return self.head(self.gap(super().call(x)))
+
+
+def _conv_block_classifier(seed, name, block):
+    """Functional classifier: conv (relu) -> ``block()`` -> global pooling -> Dense
+    softmax (the block made after seeding, so that its weights follow the seed)."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    h = block()(L.Conv2D(4, 3, activation="relu", name=f"{name}_conv")(inp))
+    out = L.Dense(NUM_CLASSES, activation="softmax", name=f"{name}_head")(L.GlobalAveragePooling2D()(h))
+    return keras.Model(inp, out, name=name)
+
+
+def grouped_conv_model():
+    """Functional classifier with a :class:`GroupedConv` custom layer, named "grouped"."""
+    return _conv_block_classifier(13, "grouped_conv_model", lambda: GroupedConv(3, name="grouped"))
+
+
+def nested_residual_model():
+    """Functional classifier with a :class:`ResidualBlock` subclassed model as a layer,
+    named "residual"."""
+    return _conv_block_classifier(14, "nested_residual_model", lambda: ResidualBlock(4, name="residual"))
+
+
+def residual_classifier():
+    """:class:`ResidualClassifier`, built on one batch of images."""
+    keras.utils.set_random_seed(15)
+    model = ResidualClassifier(name="residual_classifier")
+    model(keras.ops.zeros((1, SIZE, SIZE, CHANNELS)))
+    return model
