@@ -18,7 +18,18 @@ Text models (token ids) are explained token by token::
 """
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
+
+if importlib.util.find_spec("tensorflow") is None:
+    # TensorFlow is no base requirement (it would lay a second build over a user's own):
+    # say how to get one rather than fail somewhere inside Keras.
+    raise ModuleNotFoundError(
+        "TensorFlow is not installed (eli5-keras needs one build of it): "
+        "pip install 'eli5-keras[cpu]' (CPU), pip install 'eli5-keras[gpu]' (Linux with an "
+        "NVIDIA GPU), or install your own TensorFlow build (tensorflow, tensorflow-cpu, ...)",
+        name="tensorflow",
+    )
 
 from . import methods
 from .base import DocWeightedSpans, Explanation, TargetExplanation, WeightedSpans

@@ -202,7 +202,7 @@ def browser():
                   "(.ci/run installs Debian's chromium: apt-get install -y chromium)")
         print(f"SKIPPED: {reason}")
         pytest.skip(reason)
-    pytest.importorskip("websocket", reason="websocket-client drives chromium; pip install -e '.[test]'")
+    pytest.importorskip("websocket", reason="websocket-client drives chromium; pip install -e '.[cpu,test]'")
     chromium = HeadlessChromium(binary)
     yield chromium
     chromium.close()
