@@ -30,8 +30,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run ``eli5-keras ARGS`` (``argv`` defaults to ``sys.argv[1:]``); returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     quiet = os.environ["TF_CPP_MIN_LOG_LEVEL"].strip() not in ("", "0")
-    with _early_info_lines_hidden() if quiet else contextlib.nullcontext():
-        from eli5_keras.cli import main as run
+    try:
+        with _early_info_lines_hidden() if quiet else contextlib.nullcontext():
+            from eli5_keras.cli import main as run
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorflow":
+            raise
+        # installed without TensorFlow: one line saying which install brings it
+        sys.stderr.write(f"eli5-keras: error: {exc}\n")
+        return 2
 
     return run(argv)
 

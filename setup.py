@@ -4,6 +4,18 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
+TF = ">=2.16"
+# Platforms with a tensorflow-cpu wheel, and the rest (markers have no `not`).
+CPU_WHEEL = (
+    "(platform_system == 'Linux' and platform_machine == 'x86_64')"
+    " or (platform_system == 'Windows' and platform_machine == 'AMD64')"
+)
+NO_CPU_WHEEL = (
+    "(platform_system != 'Linux' and platform_system != 'Windows')"
+    " or (platform_system == 'Linux' and platform_machine != 'x86_64')"
+    " or (platform_system == 'Windows' and platform_machine != 'AMD64')"
+)
+
 setup(
     name="eli5-keras",
     version="0.1.0",
@@ -21,9 +33,15 @@ setup(
     # TensorFlow's INFO lines before importing it (see eli5_keras_cli.py).
     py_modules=["eli5_keras_cli"],
     entry_points={"console_scripts": ["eli5-keras = eli5_keras_cli:main"]},
+    # TensorFlow is not a base requirement, as Keras 3 names no backend either: its builds are
+    # distributions with different names sharing one `tensorflow` package folder (tensorflow,
+    # the GPU-capable one; tensorflow-cpu; tensorflow-rocm, tf-nightly, ...), pip counts only a
+    # distribution of the very name required as satisfying it, and two of them installed
+    # break each other. Any base requirement would lay a second build over a user's own
+    # (tensorflow-cpu over a GPU workstation's tensorflow, or tensorflow over tensorflow-cpu).
+    # `pip install eli5-keras` keeps the build a machine has; the extras bring one to a
+    # machine that has none (see README "Install"; importing without one says so).
     install_requires=[
-        "tensorflow-cpu>=2.16; platform_machine != 'arm64' and platform_system != 'Darwin'",
-        "tensorflow>=2.16; platform_system == 'Darwin'",
         "keras>=3.0",
         "numpy>=1.23",
         "pillow>=9.1",
@@ -32,11 +50,26 @@ setup(
         "markupsafe>=2.0",
     ],
     extras_require={
+        # The CPU-only build where one exists (Linux x86_64, Windows: tensorflow-cpu, without
+        # the CUDA kernels of the ~570 MB `tensorflow` wheel); elsewhere (macOS, Linux
+        # aarch64) TensorFlow publishes only `tensorflow`, which runs on the CPU there.
+        "cpu": [
+            f"tensorflow-cpu{TF}; {CPU_WHEEL}",
+            f"tensorflow{TF}; {NO_CPU_WHEEL}",
+        ],
+        # NVIDIA GPUs on Linux: TensorFlow with the CUDA libraries as pip packages. TensorFlow
+        # has no GPU wheel for Windows or macOS, whose `tensorflow` runs on the CPU.
+        "gpu": [
+            f"tensorflow[and-cuda]{TF}; platform_system == 'Linux'",
+            f"tensorflow{TF}; platform_system != 'Linux'",
+        ],
         # eli5 0.16 is the reference the compatibility tests compare numbers against;
         # nbclient, nbformat and ipykernel execute docs/tutorial.ipynb in a real kernel;
         # websocket-client drives headless Chromium (DevTools protocol) to check the report;
         # pytest-xdist runs the suite in two processes (most of its time is single-threaded
-        # graph tracing, so two workers halve the wall time on two cores).
+        # graph tracing, so two workers halve the wall time on two cores); setuptools and
+        # packaging let tests/test_packaging.py build this setup.py's metadata and read its
+        # markers. TensorFlow itself comes from [cpu] or [gpu] (README: `.[cpu,test]`).
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
@@ -45,6 +78,8 @@ setup(
             "nbformat>=5.7",
             "ipykernel>=6",
             "websocket-client>=1.5",
+            "setuptools>=61",
+            "packaging>=21",
         ],
         # show_prediction returns IPython HTML for explanations without an image.
         "notebook": ["ipython>=7"],

@@ -11,7 +11,7 @@ Run::
     python benchmarks/bench_gradcam.py --models small  # quick
 
 and paste the printed table into docs/benchmarks.md. eli5 0.16 is measured when it is
-installed (``pip install -e '.[bench]'``); it explains one image per call.
+installed (``pip install -e '.[cpu,bench]'``); it explains one image per call.
 """
 from __future__ import annotations
 

@@ -18,7 +18,18 @@ Text models (token ids) are explained token by token::
 """
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
+
+if importlib.util.find_spec("tensorflow") is None:
+    # TensorFlow is no base requirement (it would lay a second build over a user's own):
+    # say how to get one rather than fail somewhere inside Keras.
+    raise ModuleNotFoundError(
+        "TensorFlow is not installed (eli5-keras needs one build of it): "
+        "pip install 'eli5-keras[cpu]' (CPU), pip install 'eli5-keras[gpu]' (Linux with an "
+        "NVIDIA GPU), or install your own TensorFlow build (tensorflow, tensorflow-cpu, ...)",
+        name="tensorflow",
+    )
 
 from . import methods
 from .base import DocWeightedSpans, Explanation, TargetExplanation, WeightedSpans
@@ -29,7 +40,7 @@ from .compat.text import explain_prediction_keras_text, text_explanations
 from .formatters.text_html import format_text_as_html
 from .explain import Explainer, explain
 from .reporting import Report, report
-from .result import ExplanationBatch
+from .result import EmptyMapWarning, ExplanationBatch
 
 __version__ = "0.1.0"
 
@@ -58,6 +69,7 @@ __all__ = [
     "WeightedSpans",
     "Explainer",
     "ExplanationBatch",
+    "EmptyMapWarning",
     "explain",
     "explain_prediction",
     "explain_prediction_keras",

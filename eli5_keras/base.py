@@ -76,6 +76,13 @@ class TargetExplanation(_FieldEquality):
         The map before it was scaled into ``heatmap`` (possibly signed), when the
         explainer was asked not to normalise or to keep negative evidence
         (``relu=False``). New in eli5-keras.
+    empty : bool
+        The map is constant, so it shows nothing: all zero after the ReLU for a target
+        with only negative evidence (``relu=False`` shows that evidence,
+        ``counterfactual=True`` explains what lowers the score). Formatters draw a
+        note instead of a blank picture. Set by :func:`eli5_keras.explain`
+        (``ExplanationBatch.empty``); False for eli5's functions, whose maps are eli5's.
+        New in eli5-keras.
     """
 
     target: Union[str, int]
@@ -85,6 +92,7 @@ class TargetExplanation(_FieldEquality):
     weighted_spans: Any = None
     heatmap: Optional[np.ndarray] = None
     raw_heatmap: Optional[np.ndarray] = None
+    empty: bool = False
 
 
 @dataclass(eq=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import warnings
 import weakref
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -26,12 +27,12 @@ from . import validation as check
 from .backend.cache import cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
-from .backend.layers import LayerSpec, output_shape, path_name, resolve_layer
+from .backend.layers import LayerSpec, path_name, path_output_shape, resolve_layer
 from .backend.probe import ModelProbe
 from .backend.topology import model_inputs, model_outputs
 from .methods.base import Context, Method
 from .pipeline import PIPELINE_OPTIONS, Pipeline
-from .result import ExplanationBatch
+from .result import EMPTY_MAP_HINT, EmptyMapWarning, ExplanationBatch
 from .targets import NegatedTarget, Target, as_target
 from .utils.resize import resize_linear
 
@@ -59,9 +60,11 @@ class Explainer:
         Keep only positive evidence. Default: True, except for signed methods
         (Integrated Gradients, gradient x input), whose sign is the information.
     normalize : bool, optional
-        Min-max normalise each map to [0, 1] (``(L - min) / (max - min + 1e-7)``)
-        before resizing (pytorch-grad-cam's order). Default: True, except for signed
-        methods (raw values, so maps stay comparable and sums stay meaningful).
+        Min-max normalise each map to [0, 1] (``(L - min) / (max - min)``: every map
+        that is not constant reaches exactly 1, however small its values; a constant
+        map stays all zero and is flagged empty) before resizing (pytorch-grad-cam's
+        order). Default: True, except for signed methods (raw values, so maps stay
+        comparable and sums stay meaningful).
     resize : bool, default True
         Resize layer maps onto the input's spatial shape (linear, half-pixel
         centres); False keeps the layer's grid.
@@ -101,7 +104,7 @@ class Explainer:
         self._input_shapes = [tuple(x.shape) for x in inputs]
         self._output_shapes = [tuple(o.shape) for o in model_outputs(model)]
         self.path = explained_path(model, self.method, layer)
-        self.layer_shape = output_shape(self.path[-1]) if self.path else None
+        self.layer_shape = path_output_shape(model, self.path) if self.path else None
         self.pipeline = Pipeline.resolve(
             signed=self.method.signed,
             input_index=explained_input(model, self.path, input_index),
@@ -135,12 +138,12 @@ class Explainer:
 
     def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor):
         out = self.method.compute(context, inputs, data, block)
-        maps = self.pipeline.scale(out.maps)
+        maps, empty = self.pipeline.scale(out.maps)
         if self._resizes():
             spec = self._input_specs[self.input_index]
             maps = resize_linear(maps, spatial_size(spec, inputs[self.input_index]), first_axis=2)
         scores = -out.scores if self.pipeline.counterfactual else out.scores  # the model's own scores
-        return maps, out.labels, scores, out.extras
+        return maps, out.labels, scores, out.extras, empty
 
     def _resizes(self) -> bool:
         """Layer maps are resized onto the input (not maps a method makes at the input)."""
@@ -198,6 +201,14 @@ class Explainer:
         target_names: TargetNames = None,
     ) -> ExplanationBatch:
         """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`."""
+        result = self._explain(inputs, targets, top_k, output_index, batch_size, target_names)
+        warn_empty(result)
+        return result
+
+    def _explain(
+        self, inputs: Any, targets: Any, top_k: Optional[int], output_index: int, batch_size: int,
+        target_names: TargetNames,
+    ) -> ExplanationBatch:
         batch_size = check.integer("batch_size", batch_size, 1)
         model = self.model
         arrays = prepare_inputs(model, inputs)
@@ -210,17 +221,19 @@ class Explainer:
         probe, context, fn = self.function(target, data)
         probe.verify(arrays, self.path)
         chunk, block = self.chunking(context, n, data.shape[1], batch_size)
-        maps = labels = scores = None
+        maps = labels = scores = empty = None
         extras: Dict[str, np.ndarray] = {}
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            m, c, s, e = fn([tf.constant(a[start:stop]) for a in arrays], tf.constant(data[start:stop]), block)
+            m, c, s, e, z = fn([tf.constant(a[start:stop]) for a in arrays], tf.constant(data[start:stop]), block)
             if maps is None:
                 maps = np.empty((n,) + tuple(m.shape[1:]), np.float32)
                 labels = np.empty((n, c.shape[1]), np.int64)
                 scores = np.empty((n, s.shape[1]), np.float32)
+                empty = np.empty((n, z.shape[1]), bool)
                 extras = {k: np.empty((n,) + tuple(v.shape[1:]), np.float32) for k, v in e.items()}
             maps[start:stop], labels[start:stop], scores[start:stop] = m.numpy(), c.numpy(), s.numpy()
+            empty[start:stop] = z.numpy()
             for k, v in e.items():
                 extras[k][start:stop] = v.numpy()
         return ExplanationBatch(
@@ -237,7 +250,26 @@ class Explainer:
             target_names=_names_list(target_names),
             extras=extras,
             inputs=arrays[self.input_index],
+            empty=empty,
         )
+
+
+def warn_empty(result: ExplanationBatch, shown: int = 8) -> None:
+    """One :class:`~eli5_keras.result.EmptyMapWarning` naming the empty maps of
+    ``result`` (the first ``shown`` of them), if there are any, attributed to the
+    caller of the function that calls this one (the user's line)."""
+    empty = result.empty_maps()
+    if not empty:
+        return
+    named = ", ".join(f"input {i} target {label!r}" for i, label in empty[:shown])
+    more = f" and {len(empty) - shown} more" if len(empty) > shown else ""
+    warnings.warn(
+        EmptyMapWarning(
+            f"{result.method}: {len(empty)} of {result.empty.size} maps are empty (constant, so they show "
+            f"nothing): {named}{more}. Usually {EMPTY_MAP_HINT}."
+        ),
+        stacklevel=3,
+    )
 
 
 def explained_path(model: keras.Model, method: Method, layer: LayerSpec) -> Optional[LayerPath]:
@@ -260,8 +292,8 @@ def explained_input(model: keras.Model, path: Optional[LayerPath], input_index: 
     spatial = [input_spatial_rank(s) for s in specs]
     shapes = [tuple(x.shape) for x in specs]
     if path is not None:
-        shape = output_shape(path[-1])
-        if shape is None:  # a layer of a subclassed model: no symbolic shape
+        shape = path_output_shape(model, path)
+        if shape is None:  # a layer whose shape is unknown
             return int(np.argmax(spatial))
         if not (len(shape) >= 3 and len(shape) - 2 in spatial):
             raise ValueError(
@@ -371,8 +403,15 @@ def explain(
     -------
     ExplanationBatch
         ``maps`` float32 ``(N, T, *S)``, ``targets`` ``(N, T)``, ``scores`` ``(N, T)``
-        (the model's own outputs), ``extras`` (e.g. ``completeness_gap``);
-        ``result[i]`` is an eli5 :class:`Explanation`.
+        (the model's own outputs), ``extras`` (e.g. ``completeness_gap``), ``empty``
+        ``(N, T)`` bool (constant maps, which show nothing); ``result[i]`` is an eli5
+        :class:`Explanation`.
+
+    Warns
+    -----
+    EmptyMapWarning
+        Once per call when some maps are empty (constant: all zero after the ReLU for
+        a target with only negative evidence), naming their inputs and targets.
 
     Examples
     --------
@@ -395,6 +434,6 @@ def explain(
         counterfactual=counterfactual,
         **method_options,
     )
-    return explainer.explain(
-        inputs, targets, top_k=top_k, output_index=output_index, batch_size=batch_size, target_names=target_names
-    )
+    result = explainer._explain(inputs, targets, top_k, output_index, batch_size, target_names)
+    warn_empty(result)
+    return result

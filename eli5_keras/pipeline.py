@@ -10,11 +10,15 @@ spelled out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import tensorflow as tf
 
-from .utils.resize import minmax_normalize
+from .utils.resize import constant_maps, minmax_normalize
+
+NORMALIZATION_RULE = "(L - min) / (max - min), a constant map all zero"
+"""The per-map min-max of ``normalize=True``, in words (see
+:func:`~eli5_keras.utils.resize.minmax_normalize`)."""
 
 PIPELINE_OPTIONS = ("use_logits", "relu", "normalize", "resize", "input_index", "counterfactual")
 """The keyword arguments of ``explain()`` / ``Explainer`` that shape the pipeline
@@ -32,7 +36,8 @@ class Pipeline:
     relu : bool
         Keep positive evidence only.
     normalize : bool
-        Min-max normalise each map: ``(L - min) / (max - min + 1e-7)``.
+        Min-max normalise each map: ``(L - min) / (max - min)``, so every map that is
+        not constant reaches exactly 1 whatever its scale; a constant map stays all zero.
     resize : bool
         Resize layer maps onto the input.
     counterfactual : bool
@@ -76,13 +81,16 @@ class Pipeline:
         """Maps keep their sign and raw scale (no ReLU, no normalisation)."""
         return not self.relu and not self.normalize
 
-    def scale(self, maps: tf.Tensor) -> tf.Tensor:
-        """ReLU then per-map min-max as configured: ``(N, T, *s) -> (N, T, *s)``."""
+    def scale(self, maps: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+        """ReLU then per-map min-max as configured: ``(N, T, *s) -> (N, T, *s)``, and
+        which maps are empty, ``(N, T)`` bool: constant after the ReLU (all zero for a
+        target with only negative evidence), so they show nothing."""
         if self.relu:
             maps = tf.nn.relu(maps)
+        empty = constant_maps(maps, first_axis=2)
         if self.normalize:
             maps = minmax_normalize(maps, first_axis=2)
-        return maps
+        return maps, empty
 
     def describe(self, resized: bool) -> str:
         """How the maps were scaled, in words (shown by the formatters)."""
@@ -93,7 +101,7 @@ def describe_normalization(relu: bool, normalize: bool, resize: bool) -> str:
     """How the pipeline scaled the maps, in words (shown by the formatters)."""
     steps = ["ReLU (negative evidence dropped)"] if relu else []
     steps.append(
-        "min-max per map: (L - min) / (max - min + 1e-7)" if normalize else "raw values, not normalised"
+        f"min-max per map: {NORMALIZATION_RULE}" if normalize else "raw values, not normalised"
     )
     if resize:
         steps.append("linear resize onto the input")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -24,7 +25,7 @@ from . import methods as _methods
 from .backend.inputs import prepare_inputs
 from .explain import ensure_built, explain
 from .metrics import pointing_hits
-from .result import ExplanationBatch
+from .result import EmptyMapWarning, ExplanationBatch
 
 __all__ = ["MethodRun", "Report", "SkippedMethod", "report"]
 
@@ -279,7 +280,9 @@ def _timed_explain(model: Any, inputs: List[np.ndarray], method: str, targets: A
     """Explain the first input (timed: includes compiling), then all inputs (timed)."""
     first_targets = targets if targets is None or isinstance(targets, numbers.Integral) else np.asarray(targets)[:1]
     start = time.perf_counter()
-    explain(model, [array[:1] for array in inputs], method=method, targets=first_targets, **options)
+    with warnings.catch_warnings():  # the whole batch's call below names its empty maps
+        warnings.simplefilter("ignore", EmptyMapWarning)
+        explain(model, [array[:1] for array in inputs], method=method, targets=first_targets, **options)
     first_call = time.perf_counter() - start
     start = time.perf_counter()
     result = explain(model, inputs, method=method, targets=targets, **options)

@@ -7,12 +7,26 @@ negative (then a diverging colormap centred at 0 is the faithful rendering) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 from .base import Explanation, TargetExplanation
 from .constants import EPSILON
+from .utils.resize import constant_maps
+
+EMPTY_MAP_HINT = (
+    "a target with only negative evidence has an all-zero map after the ReLU: relu=False shows "
+    "the negative evidence; counterfactual=True explains what lowers the score"
+)
+"""What an empty map usually means and what to do, said by the warning and every formatter."""
+
+
+class EmptyMapWarning(UserWarning):
+    """Some maps of an :func:`eli5_keras.explain` call are empty: constant, so they show
+    nothing (:attr:`ExplanationBatch.empty`). Raised once per call, naming them."""
+
 
 DESCRIPTION = (
     "{title} map for a Keras model: which parts of the input drove the score of each "
@@ -54,6 +68,11 @@ class ExplanationBatch:
         Integrated Gradients' ``completeness_gap``.
     inputs : numpy.ndarray, optional
         The explained inputs (the one the maps are resized onto), for overlays.
+    empty : numpy.ndarray, bool, shape (N, T)
+        Which maps are empty: constant before normalisation (all zero after the ReLU
+        for a target with only negative evidence), so all zero when ``normalized``.
+        ``result[i].targets[t].empty`` carries it; formatters draw a note for it.
+        Default (None given): computed from ``maps``.
 
     In Jupyter a batch displays itself as an HTML table (the first inputs, see
     :func:`~eli5_keras.formatters.html.format_as_html`).
@@ -72,6 +91,15 @@ class ExplanationBatch:
     target_names: Optional[Any] = None
     extras: Dict[str, np.ndarray] = field(default_factory=dict)
     inputs: Optional[np.ndarray] = field(default=None, repr=False)
+    empty: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        if self.empty is None:
+            self.empty = constant_maps(tf.constant(self.maps), first_axis=2).numpy()
+
+    def empty_maps(self) -> List[Tuple[int, Any]]:
+        """``(input index, target label)`` of each empty map, in order."""
+        return [(int(i), self._target_label(int(self.targets[i, t]))) for i, t in zip(*np.nonzero(self.empty))]
 
     def __len__(self) -> int:
         return len(self.maps)
@@ -101,6 +129,7 @@ class ExplanationBatch:
                 score=float(self.scores[index, t]),
                 proba=float(self.scores[index, t]) if self.probabilities else None,
                 **heatmap_fields(self.maps[index, t], in_unit_range=self.normalized),
+                empty=bool(self.empty[index, t]),
             )
             for t in range(self.targets.shape[1])
         ]

@@ -38,6 +38,7 @@ binary_model = _shared(models.binary_model)
 regression_model = _shared(models.regression_model)
 segmentation_model = _shared(models.segmentation_model)
 multi_output_model = _shared(models.multi_output_model)
+negative_evidence_model = _shared(models.negative_evidence_model)
 
 
 @pytest.fixture(scope="session")

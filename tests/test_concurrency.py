@@ -45,6 +45,17 @@ def _run(model, job):
     return result.maps, result.targets, result.scores
 
 
+def check_threads_match(model, jobs, alone):
+    """``jobs`` run on ``model`` by 8 threads at once give the single-threaded results
+    ``alone``."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda job: _run(model, job), jobs))
+    for (maps, labels, scores), (m, c, s) in zip(alone, together):
+        np.testing.assert_array_equal(c, labels)
+        np.testing.assert_allclose(m, maps, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(s, scores, rtol=1e-5, atol=1e-6)
+
+
 def test_threads_share_one_model_and_explainer():
     # the test's own model: its explainers see only the kinds of target used here
     seq_model = models.seq_model()
@@ -52,12 +63,7 @@ def test_threads_share_one_model_and_explainer():
     jobs = _jobs(shared)
     alone = [_run(seq_model, job) for job in jobs]
     for _ in range(2):
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            together = list(pool.map(lambda job: _run(seq_model, job), jobs))
-        for (maps, labels, scores), (m, c, s) in zip(alone, together):
-            np.testing.assert_array_equal(c, labels)
-            np.testing.assert_allclose(m, maps, rtol=1e-5, atol=1e-6)
-            np.testing.assert_allclose(s, scores, rtol=1e-5, atol=1e-6)
+        check_threads_match(seq_model, jobs, alone)
     # The shared target was only read: it resolves nothing of its own.
     assert shared.top_k == 2 and shared.classes is None
     for n in range(1, 5):  # the numbers of inputs the jobs bound it for
@@ -92,3 +98,20 @@ def test_explainer_key_is_option_values(seq_model):
     # A signed method's defaults are no ReLU and no normalisation: spelling them finds it too.
     ig = get_explainer(seq_model, "integrated_gradients", None)
     assert get_explainer(seq_model, "integrated_gradients", None, relu=False, normalize=False, input_index=0) is ig
+
+
+def test_threads_share_a_model_whose_custom_layer_calls_are_intercepted():
+    """Guided backprop and DeconvNet reroute the sub-layer calls of a custom layer through
+    a per-call copy: threads tracing them at once, next to ordinary methods on the same
+    model, each get their single-threaded numbers, and the layer is left as it was."""
+    model = models.grouped_conv_model()
+    grouped = model.get_layer("grouped")
+    attributes = dict(vars(grouped))
+    jobs = [
+        (method, dict(inputs=images(1 + i % 3, seed=200 + i), targets=i % 5))
+        for i, method in enumerate(["guided_backprop", "deconvnet", "saliency", "gradcam"] * 3)
+    ]
+    twin = models.grouped_conv_model()  # the same weights, its own explainer cache
+    alone = [_run(twin, job) for job in jobs]
+    check_threads_match(model, jobs, alone)
+    assert all(vars(grouped)[k] is v for k, v in attributes.items()) and vars(grouped).keys() == attributes.keys()

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+import warnings
 
 import keras
 import numpy as np
@@ -638,6 +639,58 @@ def test_subclassed_non_chain_model_is_refused():
         eli5.explain(model, x, layer=model.conv2)
 
 
+def built(model_class, seed):
+    """``(model, x)``: a subclassed model from ``seed``, called once on two images."""
+    keras.utils.set_random_seed(seed)
+    model = model_class()
+    x = images(2, seed=seed)
+    model(x)
+    return model, x
+
+
+def test_subclassed_chain_model_automatic_layer():
+    """The automatic layer of a subclassed model comes from the chain the runner replays
+    (its layers have no symbolic outputs)."""
+    model, x = built(ChainModel, 24)
+    automatic = eli5.explain(model, x)
+    assert automatic.layer == "sc_conv2"
+    np.testing.assert_allclose(automatic.maps, eli5.explain(model, x, layer=model.conv2).maps, atol=1e-6)
+
+
+def test_subclassed_non_chain_model_runs_methods_on_the_input_as_it_is():
+    model, x = built(ResidualModel, 25)
+    probabilities = model_out(model, x)
+    classes = top_classes(probabilities)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        score = tf.gather(model(xt, training=False), classes[:, 0], batch_dims=1)
+    expected = tf.reduce_sum(xt * tape.gradient(score, xt), axis=-1).numpy()[:, None]
+    result = eli5.explain(model, x, method="gradient_input", use_logits=False)
+    np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6)
+    for method, options in (("occlusion", dict(window=4, stride=4)), ("rise", dict(masks=8, seed=0))):
+        result = eli5.explain(model, x, method=method, **options)
+        np.testing.assert_allclose(result.scores, np.take_along_axis(probabilities, classes, 1), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"keras\.Model\(inputs, outputs\).*methods on the input"):
+        eli5.explain(model, x, method="gradcam")
+
+
+class ScaledOutputModel(ChainModel):
+    """Its call() does more after its last layer: the logits cannot be read there."""
+
+    def call(self, x):
+        return 0.5 * super().call(x)
+
+
+def test_subclassed_model_whose_last_layer_is_not_its_output_refuses_logits():
+    model, x = built(ScaledOutputModel, 26)
+    probabilities = model_out(model, x)
+    with pytest.raises(ValueError, match="does not end with its last layer 'sc_dense'.*use_logits=False"):
+        eli5.explain(model, x, method="saliency")
+    result = eli5.explain(model, x, method="saliency", use_logits=False)
+    np.testing.assert_allclose(result.scores, probabilities.max(axis=1, keepdims=True), rtol=1e-5)
+
+
 def test_explanations_follow_weight_updates():
     """A cached explainer reads the model's current weights (e.g. after training)."""
     model = models.seq_model()
@@ -686,3 +739,94 @@ def test_top_level_names():
         assert getattr(eli5_keras, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         eli5_keras.nope
+
+
+# --------------------------------------------------------------------------
+# empty maps and the scale of the normalisation
+# --------------------------------------------------------------------------
+
+
+def explain_quietly(*args, **kwargs):
+    """``eli5.explain`` that fails on any EmptyMapWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", eli5.EmptyMapWarning)
+        return eli5.explain(*args, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "guided_backprop"])
+def test_a_class_with_only_negative_evidence_gets_a_flagged_empty_map_and_one_warning(
+    negative_evidence_model, method
+):
+    x = images(3, seed=30)
+    classes = [[0, models.NEGATIVE_CLASS, 2]] * 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = eli5.explain(negative_evidence_model, x, method=method, targets=classes)
+    empty = [w for w in caught if issubclass(w.category, eli5.EmptyMapWarning)]
+    assert len(empty) == 1 and issubclass(eli5.EmptyMapWarning, UserWarning)
+    message = str(empty[0].message)
+    assert empty[0].filename == __file__  # attributed to the caller's line
+    for fragment in ("3 of 9 maps are empty", "input 0 target 1", "input 2 target 1", "relu=False",
+                     "counterfactual=True"):
+        assert fragment in message, (fragment, message)
+    assert result.empty.dtype == bool and result.empty.shape == (3, 3)
+    np.testing.assert_array_equal(result.empty, [[False, True, False]] * 3)
+    np.testing.assert_array_equal(result.maps[:, 1], 0.0)
+    assert (result.maps[:, [0, 2]].max(axis=(2, 3)) > 0).all()
+    for i in range(3):
+        assert [t.empty for t in result[i].targets] == [False, True, False]
+
+
+def test_the_hints_show_what_an_empty_map_hides(negative_evidence_model):
+    x = images(2, seed=31)
+    signed = explain_quietly(negative_evidence_model, x, targets=models.NEGATIVE_CLASS, relu=False, normalize=False)
+    assert not signed.empty.any() and signed.maps.max() <= 0 < -signed.maps.min()  # the negative evidence
+    lowering = explain_quietly(negative_evidence_model, x, targets=models.NEGATIVE_CLASS, counterfactual=True)
+    assert not lowering.empty.any()
+    np.testing.assert_array_equal(lowering.maps.max(axis=(2, 3)), 1.0)
+
+
+def test_batches_made_by_hand_compute_empty_from_their_maps():
+    maps = np.zeros((2, 2, 3, 3), np.float32)
+    maps[0, 0, 1, 1] = 0.5
+    maps[1, 1] = 0.25  # constant
+    batch = eli5.ExplanationBatch(maps=maps, targets=np.array([[4, 2], [4, 2]]), scores=np.zeros((2, 2), np.float32),
+                                  method="m", layer=None, model_name="x", normalized=True, probabilities=False)
+    np.testing.assert_array_equal(batch.empty, [[False, True], [True, True]])
+    assert batch.empty_maps() == [(0, 2), (1, 4), (1, 2)]
+
+
+def test_maps_of_any_scale_reach_one_and_match_plain_gradcam():
+    # raw maps of about 1e-11 (a random-weight MobileNetV2's scale): with (max - min + 1e-7)
+    # "[0, 1]" maps peaked at 1e-4 and drew as nothing
+    model = models.tiny_activation_model()
+    x = images(3, seed=32)
+    classes = np.array([[0, 1]] * 3)
+    result = explain_quietly(model, x, targets=classes, resize=False)
+    raw = explain_quietly(model, x, targets=classes, resize=False, normalize=False)
+    assert 0 < raw.maps.max() < 1e-9
+    np.testing.assert_array_equal(result.maps.max(axis=(2, 3)), 1.0)
+    np.testing.assert_array_equal(result.maps.min(axis=(2, 3)), 0.0)
+    features = keras.Model(model.input, model.get_layer("tiny").output)
+    head = model.get_layer("ti_dense")
+    ref, _ = plain_gradcam(features, lambda a: head(tf.reduce_mean(a, axis=[1, 2])), x, classes)
+    np.testing.assert_allclose(result.maps, ref, atol=1e-5)
+    resized = explain_quietly(model, x, targets=classes)
+    ref, _ = plain_gradcam(features, lambda a: head(tf.reduce_mean(a, axis=[1, 2])), x, classes, size=(SIZE, SIZE))
+    np.testing.assert_allclose(resized.maps, ref, atol=1e-5)
+
+
+def test_input_gradient_maps_of_any_scale_reach_one():
+    model = models.tiny_activation_model()
+    x = images(2, seed=33)
+    result = explain_quietly(model, x, method="saliency", targets=[[0, 2]] * 2)
+    np.testing.assert_array_equal(result.maps.max(axis=(2, 3)), 1.0)
+    with tf.GradientTape() as tape:
+        xs = tf.constant(x)
+        tape.watch(xs)
+        logits = model(xs)[:, 0]
+    grads = np.abs(tape.gradient(logits, xs).numpy().astype(np.float64)).max(axis=-1)
+    assert grads.max() < 1e-9
+    low = grads.min(axis=(1, 2), keepdims=True)
+    expected = (grads - low) / (grads.max(axis=(1, 2), keepdims=True) - low)
+    np.testing.assert_allclose(result.maps[:, 0], expected, atol=1e-5)

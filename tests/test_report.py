@@ -202,7 +202,7 @@ def browser():
                   "(.ci/run installs Debian's chromium: apt-get install -y chromium)")
         print(f"SKIPPED: {reason}")
         pytest.skip(reason)
-    pytest.importorskip("websocket", reason="websocket-client drives chromium; pip install -e '.[test]'")
+    pytest.importorskip("websocket", reason="websocket-client drives chromium; pip install -e '.[cpu,test]'")
     chromium = HeadlessChromium(binary)
     yield chromium
     chromium.close()
@@ -233,3 +233,13 @@ def test_the_browser_check_catches_broken_pages(browser, tmp_path):
     page = browser.check(broken)
     assert any("boom" in error for error in page.errors)
     assert page.images[0]["naturalWidth"] == 0
+
+
+def test_a_cell_with_an_empty_map_says_so(negative_evidence_model, tmp_path):
+    with pytest.warns(eli5_keras.EmptyMapWarning) as caught:
+        eli5_keras.report(negative_evidence_model, images(2, seed=35), methods=["gradcam", "saliency"], targets=1,
+                          path=tmp_path / "r.html")
+    assert len([w for w in caught if issubclass(w.category, eli5_keras.EmptyMapWarning)]) == 1  # Grad-CAM's
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    notes = [attrs for tag, attrs in parse_tags(page) if tag == "div" and "eli5k-warning" in attrs.get("class", "")]
+    assert len(notes) == 2 and page.count("empty map: constant") == 2  # one per input, in the Grad-CAM column

@@ -12,7 +12,22 @@ outermost container down to the layer):
 
 * a **tap** records the output of the layer at the end of the path;
 * an **override** replaces the call of that layer by another callable (used to
-  read the class scores before a final softmax/sigmoid).
+  read the class scores before a final softmax/sigmoid, and for the ReLU rules).
+
+How a container on a path is entered depends on what lies beyond it:
+
+* a functional or Sequential model: run node by node;
+* a subclassed model (opaque ``call``) with a tap beneath: its ``layers`` replayed as a
+  chain. That is the model only when its ``call`` is that chain, which
+  :meth:`~eli5_keras.backend.probe.ModelProbe.verify` checks once, eagerly, before any
+  compiled call (and refuses otherwise);
+* a subclassed model, or a custom layer, with only overrides beneath: called for real,
+  its own ``call`` run as written, with the calls of its sub-layers rerouted for this
+  call only (:func:`~.topology.call_intercepted`: a shallow per-call copy whose
+  attributes point to proxies; nothing is patched, so concurrent runs on one model are
+  independent). Its computation is never replaced by a replay;
+* a subclassed model with nothing beneath, and the model itself when no path enters
+  it: called as it is, ``model(x, training=False)``.
 
 How each container is wired (chain, graph or opaque) and how a graph is run node by
 node are read from :mod:`.topology`, the one module that touches Keras' private graph
@@ -27,6 +42,7 @@ import keras
 from .topology import (
     LayerPath,
     call_inference,
+    call_intercepted,
     container_kind,
     is_container,
     is_graph_model,
@@ -47,8 +63,9 @@ class GraphRunner:
     Parameters
     ----------
     model : keras.Model
-        Functional or Sequential model (possibly containing nested models), or a
-        subclassed model whose ``call`` is the plain chain of its ``layers``.
+        Functional or Sequential model (possibly containing nested models and custom
+        layers), or a subclassed model (taps inside it need a ``call`` that is the
+        plain chain of its ``layers``; see the module doc).
     taps : sequence of LayerPath
         Paths whose last layer's output is recorded, in order.
     overrides : dict LayerPath -> callable
@@ -88,6 +105,10 @@ class GraphRunner:
         return [records[p] for p in self.taps], keras.tree.flatten(outputs)
 
     # -- internals -------------------------------------------------------------------
+    def _beneath(self, paths: Sequence[LayerPath], path: LayerPath) -> bool:
+        """Some path in ``paths`` goes further than ``path`` through it."""
+        return any(len(p) > len(path) and p[: len(path)] == path for p in paths)
+
     def _run(
         self,
         model: keras.Model,
@@ -99,16 +120,18 @@ class GraphRunner:
         """Run ``model`` (reached at ``prefix``) on ``inputs``; tapped outputs go into
         ``records`` and to ``on_tap``. Everything per call is an argument: the runner
         holds no state between calls."""
-        def call_layer(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
-            path = prefix + (layer,)
+        def call_layer(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any], within: LayerPath = prefix) -> Any:
+            path = within + (layer,)
             if path in self.overrides:
                 out = self.overrides[path](layer, *args, **kwargs)
-            elif is_container(layer) and any(
-                len(p) > len(path) for p in self.taps + list(self.overrides) if p[: len(path)] == path
+            elif is_container(layer) and (
+                self._beneath(self.taps, path) or (is_graph_model(layer) and self._beneath(list(self.overrides), path))
             ):
                 nested_inputs = keras.tree.flatten((args, kwargs.get("inputs")))
                 nested_inputs = [x for x in nested_inputs if x is not None]
                 out = self._run(layer, path, nested_inputs, records, on_tap)
+            elif self._beneath(list(self.overrides), path):  # a subclassed model or a custom layer
+                out = call_intercepted(layer, args, kwargs, lambda sub, a, k: call_layer(sub, a, k, path))
             else:
                 out = call_inference(layer, args, kwargs)
             if path in self.taps and path not in records:
@@ -117,14 +140,21 @@ class GraphRunner:
                     on_tap(out)
             return out
 
-        if container_kind(model) == "graph":
+        kind = container_kind(model)
+        if kind == "graph":
             def operation_fn(op: Any) -> Callable[..., Any]:
                 return lambda *args, **kwargs: call_layer(op, args, kwargs)
 
             return run_graph(model, inputs, operation_fn)
-        # A chain; or a subclassed model, whose call() is opaque: its layers replayed as
-        # a chain (the caller verifies once that the replay reproduces model(x)).
         x = inputs[0] if len(inputs) == 1 else inputs
+        if kind == "opaque" and not self._beneath(self.taps, prefix):
+            # Nothing to read inside: the subclassed model's own call(), its sub-layers'
+            # calls rerouted where an override applies.
+            if not self._beneath(list(self.overrides), prefix):
+                return call_inference(model, (x,), {})
+            return call_intercepted(model, (x,), {}, lambda sub, a, k: call_layer(sub, a, k))
+        # A chain; or a subclassed model with a tap inside, replayed as the chain of its
+        # layers (verified once by the probe to reproduce model(x)).
         for layer in operations(model):
             x = call_layer(layer, (x,), {})
         return x

@@ -8,12 +8,12 @@ the model.
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence, Union
+from typing import Dict, Iterator, Optional, Sequence, Union
 
 import keras
 
 from .inputs import input_spatial_rank, is_token_input
-from .topology import LayerPath, is_container, model_inputs, walk
+from .topology import LayerPath, container_kind, is_container, model_inputs, walk
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -44,33 +44,99 @@ def output_shape(layer: keras.layers.Layer) -> Optional[tuple]:
     return tuple(out[0].shape)
 
 
+def replayed_shapes(model: keras.Model) -> Dict[int, tuple]:
+    """Output shapes of the layers of the subclassed models in ``model`` (the model
+    itself or nested ones), which have no symbolic outputs: their layers run as the
+    chain the runner replays, on the container's input spec (``compute_output_spec``,
+    nothing is computed). ``id(layer) -> shape``; a chain that does not run (a
+    ``call`` that is not a chain) stops there, and the runner refuses that chain anyway.
+    """
+    shapes: Dict[int, tuple] = {}
+    containers = [((), model)] + [(p, p[-1]) for p in walk(model) if is_container(p[-1])]
+    for path, container in containers:
+        if container_kind(container) != "opaque":
+            continue
+        try:
+            specs = model_inputs(container) if not path else keras.tree.flatten(container.input)
+            x = specs[0] if len(specs) == 1 else specs
+            for layer in container.layers:
+                x = layer.compute_output_spec(x)
+                flat = keras.tree.flatten(x)
+                if len(flat) != 1:
+                    break
+                shapes[id(layer)] = tuple(flat[0].shape)
+        except (AttributeError, ValueError, TypeError, RuntimeError):
+            continue
+    return shapes
+
+
+def path_output_shape(model: keras.Model, path: LayerPath) -> Optional[tuple]:
+    """The output shape of the layer at ``path`` in ``model``: :func:`output_shape`, or
+    for a layer of a subclassed model its shape in the replayed chain
+    (:func:`replayed_shapes`); None if unknown."""
+    shape = output_shape(path[-1])
+    if shape is None and any(container_kind(c) == "opaque" for c in (model,) + tuple(path[:-1])):
+        shape = replayed_shapes(model).get(id(path[-1]))
+    return shape
+
+
 def input_spatial_ranks(model: keras.Model) -> list:
     """Number of spatial axes of each model input (token ids ``(N, L)`` have one)."""
     return [input_spatial_rank(x) for x in model_inputs(model)]
 
 
-def is_spatial(layer: keras.layers.Layer, spatial_ranks: Sequence[int]) -> bool:
+def is_spatial_shape(shape: Optional[tuple], spatial_ranks: Sequence[int]) -> bool:
     """Output ``(batch, *s, channels)`` with one or more spatial axes, as many as one of
     the model's inputs has (what a CAM map can be resized onto)."""
-    shape = output_shape(layer)
     return shape is not None and len(shape) >= 3 and len(shape) - 2 in spatial_ranks
 
 
-def _is_auto_candidate(layer: keras.layers.Layer, ranks: Sequence[int]) -> bool:
-    if is_container(layer) or isinstance(layer, keras.layers.InputLayer):
+def is_spatial(layer: keras.layers.Layer, spatial_ranks: Sequence[int]) -> bool:
+    """:func:`is_spatial_shape` of the layer's output shape."""
+    return is_spatial_shape(output_shape(layer), spatial_ranks)
+
+
+PIXEL_MOVING_LAYERS = (
+    keras.layers.ZeroPadding1D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.ZeroPadding3D,
+    keras.layers.Cropping1D,
+    keras.layers.Cropping2D,
+    keras.layers.Cropping3D,
+    keras.layers.Identity,
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.SpatialDropout2D,
+    keras.layers.SpatialDropout3D,
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout,
+    keras.layers.ActivityRegularization,
+)
+"""Layers the automatic choice skips: padding and cropping only move pixels (a padded
+map has a border of padding, not evidence), and the others are the identity at
+inference; the layer before them has the same evidence on its own grid."""
+
+
+def _is_auto_candidate(layer: keras.layers.Layer, shape: Optional[tuple], ranks: Sequence[int]) -> bool:
+    if is_container(layer) or isinstance(layer, (keras.layers.InputLayer,) + PIXEL_MOVING_LAYERS):
         return False
     if "Pooling" in type(layer).__name__:
         # A pooled map is coarser than the conv output it reduces; prefer the latter.
         return False
-    if not is_spatial(layer, ranks):
+    if not is_spatial_shape(shape, ranks):
         return False
-    spatial = output_shape(layer)[1:-1]
-    return not all(d == 1 for d in spatial)
+    return not all(d == 1 for d in shape[1:-1])
 
 
 def auto_layer(model: keras.Model) -> LayerPath:
     """The last layer with a spatial output, walking back from the model's output and
-    descending into nested models. Pooling, dense and container layers are skipped.
+    descending into nested models. Pooling, dense and container layers are skipped, and
+    so are :data:`PIXEL_MOVING_LAYERS` (zero padding, cropping, and layers that are the
+    identity at inference: ``Identity``, dropout and noise layers,
+    ``ActivityRegularization``). The layers of a subclassed ``model`` are judged by
+    their shapes in the chain the runner replays (:func:`replayed_shapes`); those of a
+    subclassed model nested in it are not candidates.
 
     A model whose spatial inputs are all token ids ``(N, L)`` (a text model) gets the
     text rule of :func:`auto_text_layer` instead.
@@ -83,8 +149,12 @@ def auto_layer(model: keras.Model) -> LayerPath:
     if is_text_model(model):
         return auto_text_layer(model)
     ranks = input_spatial_ranks(model)
+    # A layer of a subclassed model used as a layer has no shape: skipped (its call()
+    # may not be the chain a tap replays); the model itself may be subclassed.
+    replayed = replayed_shapes(model) if container_kind(model) == "opaque" else {}
     for path in reversed(list(iter_paths(model))):
-        if _is_auto_candidate(path[-1], ranks):
+        shape = output_shape(path[-1]) if len(path) > 1 else replayed.get(id(path[-1]), output_shape(path[-1]))
+        if _is_auto_candidate(path[-1], shape, ranks):
             return path
     raise ValueError(
         f"Could not find a suitable target layer automatically in model {model.name!r}: "

@@ -212,18 +212,28 @@ class ModelProbe:
         return as_float32(grads), fwd
 
     def verify(self, inputs: Sequence[np.ndarray], path: Optional[LayerPath] = None) -> None:
-        """For a path through a subclassed model, check once (eagerly, on a couple of
-        examples) that replaying its layers as a chain reproduces ``model(x)``."""
+        """Check once, eagerly on a couple of examples, that what the runner computes
+        for a subclassed model is the model: its layers replayed as a chain to reach
+        ``path`` (a tap inside), and the class scores read before a final
+        softmax/sigmoid (its last layer called with a linear activation). The outputs
+        of that run, squashed again, must equal ``model(x)``; otherwise the method
+        would explain another function, and this raises instead.
+
+        Overrides the methods add (ReLU rules) need no check: a subclassed model or
+        custom layer with nothing tapped inside runs its own ``call``
+        (:func:`~eli5_keras.backend.topology.call_intercepted`)."""
         model = self.model
         containers = (model,) + tuple(path[:-1] if path else ())
-        if not any(is_container(c) and not is_graph_model(c) for c in containers):
+        opaque = [c for c in containers if is_container(c) and not is_graph_model(c)]
+        if not opaque:
             return
         key = tuple(id(x) for x in path or ())
         if key in self._verified:
             return
         sample = [tf.convert_to_tensor(x[:2]) for x in inputs]
         try:
-            _, replay = GraphRunner(model, taps=[path] if path else [])(sample)
+            _, outs = GraphRunner(model, taps=[path] if path else [], overrides=self._linear)(sample)
+            replay = [squash(o) if squash is not None else o for o, squash in zip(outs, self._squash_by_output)]
             expected = keras.tree.flatten(model(sample if len(sample) > 1 else sample[0], training=False))
             same = len(replay) == len(expected) and all(
                 np.allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5) for a, b in zip(replay, expected)
@@ -233,14 +243,27 @@ class ModelProbe:
         else:
             reason = ""
         if not same:
-            where = f"layer {path_name(path)!r}" if path else "the layers"
-            raise ValueError(
-                f"cannot reach {where} in model {self.model_name!r}: it is inside a "
-                "subclassed model whose call() is not a plain chain of its layers, so its activations "
-                f"cannot be read without changing the model{reason}. Build the model functionally "
-                "(keras.Model(inputs, outputs)) or pass a layer of a functional/sequential part."
-            )
+            raise ValueError(self._refusal(path, opaque[-1], reason))
         self._verified.add(key)
+
+    def _refusal(self, path: Optional[LayerPath], container: keras.Model, reason: str) -> str:
+        """What cannot be computed in subclassed model ``container``, and the fix."""
+        if path:
+            return (
+                f"cannot reach layer {path_name(path)!r} in model {self.model_name!r}: it is inside the "
+                f"subclassed model {container.name!r}, whose call() is not a plain chain of its layers, so "
+                f"its activations cannot be read without changing the model{reason}. Build that model "
+                "functionally (keras.Model(inputs, outputs) wiring the same layer instances, which shares "
+                "their weights), or pass a layer of a functional/Sequential part; methods on the input "
+                "(saliency, integrated_gradients, guided_backprop, occlusion, rise, ...) run on the model as it is."
+            )
+        return (
+            f"cannot read the scores before the final softmax/sigmoid of the subclassed model "
+            f"{self.model_name!r}: its call() does not end with its last layer "
+            f"{container.layers[-1].name if container.layers else ''!r}{reason}. Pass use_logits=False to "
+            "explain its output as it is, or build the model functionally (keras.Model(inputs, outputs) "
+            "wiring the same layer instances, which shares their weights)."
+        )
 
 
 def target_gradients(

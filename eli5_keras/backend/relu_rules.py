@@ -16,7 +16,10 @@ leaky ReLU, whose negative slope is then dropped from the backward pass).
 
 The rule reaches every ReLU, at any nesting depth, without touching the user's model:
 :func:`relu_rule_overrides` returns :class:`~eli5_keras.backend.graph.GraphRunner`
-overrides keyed by layer path. A ReLU *layer* (``ReLU``, ``LeakyReLU``,
+overrides keyed by layer path, paths inside subclassed models and custom layers
+included (``walk(..., into_layers=True)``); the runner reaches those by calling the
+model or layer for real with its sub-layer calls rerouted
+(:func:`~eli5_keras.backend.topology.call_intercepted`). A ReLU *layer* (``ReLU``, ``LeakyReLU``,
 ``Activation("relu")``, a ``keras.ops.relu`` node of a functional graph) is called as
 it is inside a ``tf.custom_gradient``; a layer with a *fused* ReLU (``Dense`` or a
 convolution with ``activation="relu"``) is called through a shallow copy whose
@@ -24,7 +27,8 @@ activation is linear (it shares the layer's variables) to get ``z``, then its ow
 activation is applied inside the ``tf.custom_gradient``.
 
 Every other nonlinearity (tanh, sigmoid, swish/silu, gelu, elu, selu, softplus, PReLU,
-a ReLU inside a recurrent or custom layer...) keeps its ordinary gradient:
+a ReLU inside a recurrent layer, a ReLU applied as a function, ``tf.nn.relu(x)``, in the
+``call`` of a custom layer or subclassed model...) keeps its ordinary gradient:
 :func:`non_relu_paths` names those layers so that callers can say that the result is
 then no longer pure guided backprop / DeconvNet.
 """
@@ -38,7 +42,17 @@ import tensorflow as tf
 from .graph import Override
 from .layers import path_name
 from .probe import LinearCall
-from .topology import LayerPath, activation_name, call_inference, is_container, walk
+from .topology import (
+    LayerPath,
+    activation_name,
+    call_inference,
+    container_kind,
+    functional_ops,
+    is_container,
+    is_custom_layer,
+    walk,
+)
+
 
 class NonReLUWarning(UserWarning):
     """A model explained with a ReLU rule has other nonlinearities, whose ordinary
@@ -61,6 +75,12 @@ _NONLINEAR_OPS = frozenset(
         "squareplus", "hardtanh", "tanhshrink", "softshrink", "hardshrink", "sparsemax", "exp", "threshold",
     }
 )
+# TensorFlow ops of nonlinearities a layer's call() may apply as functions, by the name
+# the warning gives them.
+_FUNCTIONAL_OPS = {
+    "Relu": "relu", "Relu6": "relu6", "LeakyRelu": "leaky_relu", "Elu": "elu", "Selu": "selu", "Tanh": "tanh",
+    "Sigmoid": "sigmoid", "Softplus": "softplus", "Softsign": "softsign", "Erf": "erf (gelu)",
+}
 _RELU_LAYERS = (keras.layers.ReLU, keras.layers.LeakyReLU)
 _NONLINEAR_LAYERS = (keras.layers.ELU, keras.layers.PReLU, keras.layers.Softmax)
 # Layers whose call ends with ``activation(...)`` on the whole output, so that a copy with
@@ -97,9 +117,9 @@ def relu_kind(op: Any) -> Optional[str]:
 
 
 def relu_paths(model: keras.Model) -> List[LayerPath]:
-    """Paths of every layer or op where the rules apply, nested models included, in
-    graph order."""
-    return [path for path in walk(model) if relu_kind(path[-1]) is not None]
+    """Paths of every layer or op where the rules apply, nested models and the
+    sub-layers of custom layers included, in graph order."""
+    return [path for path in walk(model, into_layers=True) if relu_kind(path[-1]) is not None]
 
 
 def _nonlinearity(op: Any) -> Optional[str]:
@@ -120,20 +140,41 @@ def _nonlinearity(op: Any) -> Optional[str]:
     return name
 
 
+def _functional_nonlinearity(op: Any) -> Optional[str]:
+    """For a custom layer or subclassed model, the nonlinearities its own ``call``
+    applies as functions (which no override reaches), e.g. ``"relu applied as a
+    function in call()"``; None when it applies none."""
+    found = functional_ops(op, list(_FUNCTIONAL_OPS))
+    if found is None:
+        return "call() not inspected: nonlinearities it applies as functions are unknown"
+    if not found:
+        return None
+    return f"{', '.join(_FUNCTIONAL_OPS[t] for t in found)} applied as a function in call()"
+
+
 def non_relu_paths(model: keras.Model, skip: Tuple[LayerPath, ...] = ()) -> List[Tuple[LayerPath, str]]:
     """``(path, activation name)`` of every nonlinearity the rules leave to its ordinary
-    gradient (``skip``: paths to leave out, e.g. a final softmax the scores bypass)."""
+    gradient (``skip``: paths to leave out, e.g. a final softmax the scores bypass),
+    including those that custom layers and subclassed models apply as functions in
+    their ``call`` (path ``()`` for the model's own ``call``)."""
     found = []
-    for path in walk(model):
-        name = _nonlinearity(path[-1])
+    if container_kind(model) == "opaque":
+        name = _functional_nonlinearity(model)
+        if name is not None:
+            found.append(((), name))
+    for path in walk(model, into_layers=True):
+        op = path[-1]
+        name = _nonlinearity(op)
+        if name is None and (is_custom_layer(op) or (is_container(op) and container_kind(op) == "opaque")):
+            name = _functional_nonlinearity(op)
         if name is not None and path not in skip:
             found.append((path, name))
     return found
 
 
 def describe_paths(found: List[Tuple[LayerPath, str]]) -> str:
-    """``"'conv2' (tanh), 'backbone/act' (gelu)"``."""
-    return ", ".join(f"{path_name(path)!r} ({name})" for path, name in found)
+    """``"'conv2' (tanh), 'backbone/act' (gelu)"`` (``()``: the model's own call)."""
+    return ", ".join(f"{path_name(path) if path else 'the model'!r} ({name})" for path, name in found)
 
 
 def rule_function(activation: Callable[[tf.Tensor], tf.Tensor], rule: str) -> Callable[[tf.Tensor], tf.Tensor]:

@@ -23,13 +23,21 @@ by :func:`successors` and :func:`predecessors` ("what follows / feeds this layer
 which enter nested models and leave them through their outputs or inputs.
 
 Custom layers (a ``keras.layers.Layer`` subclass holding sub-layers as attributes, such
-as a transformer block or a grouped-convolution block) are leaves for the runner:
-they are called whole. :func:`tracked_sublayers` lists the sub-layers Keras tracks for
-such a layer; it is the way in for reading layers nested inside custom layers (a
-block's attention or MLP), where the runner will intercept the sub-layer's call rather
-than the block's graph position (the block's ``call`` is opaque, like a subclassed
-model's). Nothing reads it yet: the runner's taps and overrides stop at the custom
-layer.
+as a grouped-convolution or transformer block; :func:`is_custom_layer`) are leaves of
+:func:`walk` and of layer choice: their ``call`` is opaque, so their inner layers cannot
+be tapped. ``walk(..., into_layers=True)`` also lists their :func:`tracked_sublayers`,
+and :func:`call_intercepted` runs such a layer (or a subclassed model) *for real* with
+the calls of its sub-layers rerouted, which is how the ReLU rules reach layers inside
+them. Interception is per call and never patches anything: the layer is called through
+a shallow copy made for that call (it shares the original's variables and state), whose
+attributes that refer to a sub-layer (directly, or inside a list, tuple or dict
+attribute) refer instead to a :class:`SublayerProxy` forwarding the call. The user's
+layer, its class and Keras' ``Layer.__call__`` are untouched, and two threads calling
+the same layer each build their own copy, so concurrent explainers never see each
+other's interception. A sub-layer the ``call`` reaches some other way (a closure, a
+module global) is called as it is; a nonlinearity applied as a function
+(``tf.nn.relu(x)``, ``keras.ops.relu``) is not a layer and cannot be rerouted:
+:func:`functional_ops` finds those by tracing the ``call`` once.
 """
 from __future__ import annotations
 
@@ -100,7 +108,7 @@ def operations(container: keras.Model) -> list:
     return list(container.layers)
 
 
-def walk(model: keras.Model, prefix: LayerPath = ()) -> Iterator[LayerPath]:
+def walk(model: keras.Model, prefix: LayerPath = (), into_layers: bool = False) -> Iterator[LayerPath]:
     """Every operation path in ``model``, in execution order, the operations of a nested
     model right after the nested model itself.
 
@@ -109,17 +117,47 @@ def walk(model: keras.Model, prefix: LayerPath = ()) -> Iterator[LayerPath]:
     model : keras.Model
     prefix : LayerPath
         Prepended to every path (the path of ``model`` inside an outer model).
+    into_layers : bool, default False
+        Also list the :func:`tracked_sublayers` of custom layers (:func:`is_custom_layer`),
+        at any depth, after the custom layer: paths the runner reaches by
+        :func:`call_intercepted` (overrides only; no tap or layer choice goes there).
 
     Yields
     ------
     LayerPath
-        ``prefix + (op,)``, then the paths inside ``op`` when it is a container.
+        ``prefix + (op,)``, then the paths inside ``op`` when it is a container (or a
+        custom layer, with ``into_layers``).
     """
     for op in operations(model):
         path = prefix + (op,)
         yield path
         if is_container(op):
-            yield from walk(op, path)
+            yield from walk(op, path, into_layers)
+        elif into_layers and is_custom_layer(op):
+            yield from _walk_layer(op, path)
+
+
+def _walk_layer(layer: keras.layers.Layer, prefix: LayerPath) -> Iterator[LayerPath]:
+    for sub in tracked_sublayers(layer):
+        path = prefix + (sub,)
+        yield path
+        if is_container(sub):
+            yield from walk(sub, path, True)
+        elif is_custom_layer(sub):
+            yield from _walk_layer(sub, path)
+
+
+def is_custom_layer(layer: Any) -> bool:
+    """A layer defined outside Keras (not a model) that holds sub-layers: its ``call``
+    is user code calling them. Keras' own composite layers (``Bidirectional``,
+    ``TimeDistributed``, ``MultiHeadAttention``, recurrent layers) are not: they are
+    called whole."""
+    return (
+        isinstance(layer, keras.layers.Layer)
+        and not is_container(layer)
+        and type(layer).__module__.split(".")[0] != "keras"
+        and bool(tracked_sublayers(layer))
+    )
 
 
 def tracked_sublayers(layer: keras.layers.Layer) -> List[keras.layers.Layer]:
@@ -153,6 +191,112 @@ def call_inference(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> A
     if getattr(layer, "_call_has_training_arg", False):
         kwargs = dict(kwargs, training=False)
     return layer(*args, **kwargs)
+
+
+class SublayerProxy:
+    """Stands for sub-layer ``layer`` inside one intercepted call: calling it calls
+    ``call_sublayer(layer, args, kwargs)``; every attribute is the layer's, and
+    ``isinstance`` sees the layer's class."""
+
+    def __init__(self, layer: keras.layers.Layer, call_sublayer: Callable[..., Any]) -> None:
+        object.__setattr__(self, "_proxied", layer)
+        object.__setattr__(self, "_call_sublayer", call_sublayer)
+
+    @property
+    def __class__(self) -> type:  # isinstance(proxy, keras.layers.Conv2D) as for the layer
+        return type(self._proxied)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._proxied, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call_sublayer(self._proxied, args, kwargs)
+
+
+def _rerouted(value: Any, proxies: Dict[int, SublayerProxy]) -> Any:
+    """``value`` with every sub-layer in ``proxies`` replaced by its proxy, looking
+    inside lists, plain tuples and dicts; ``value`` itself when nothing changes."""
+    if isinstance(value, keras.layers.Layer):
+        return proxies.get(id(value), value)
+    if isinstance(value, list) or type(value) is tuple:
+        items = [_rerouted(v, proxies) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        items = {k: _rerouted(v, proxies) for k, v in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    return value
+
+
+def call_intercepted(
+    layer: keras.layers.Layer,
+    args: Sequence[Any],
+    kwargs: Dict[str, Any],
+    call_sublayer: Callable[[keras.layers.Layer, Sequence[Any], Dict[str, Any]], Any],
+) -> Any:
+    """``layer(*args, **kwargs)`` in inference mode, its own ``call`` run as written,
+    with each call of one of its :func:`tracked_sublayers` made as
+    ``call_sublayer(sublayer, args, kwargs)`` (see the module doc: a shallow copy of
+    ``layer`` for this call only, whose attributes point to :class:`SublayerProxy` objects;
+    nothing is patched)."""
+    proxies = {id(sub): SublayerProxy(sub, call_sublayer) for sub in tracked_sublayers(layer)}
+    # Not copy.copy: Keras layers pickle themselves through the saving library, which
+    # would give a deep copy with its own (stale) variables.
+    copy = object.__new__(type(layer))
+    copy.__dict__.update(layer.__dict__)
+    for name, value in layer.__dict__.items():
+        rerouted = _rerouted(value, proxies)
+        if rerouted is not value:
+            copy.__dict__[name] = rerouted
+    return call_inference(copy, args, kwargs)
+
+
+def call_input_specs(layer: keras.layers.Layer) -> Optional[list]:
+    """``tf.TensorSpec``-like ``KerasTensor`` per tensor ``layer`` was built
+    on (batch axis free), one per positional argument of its ``build``; None when
+    not known (not built, or built on nested structures)."""
+    shapes = list((getattr(layer, "_build_shapes_dict", None) or {}).values())
+    if not shapes or not all(
+        isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s) for s in shapes
+    ):
+        return None
+    dtype = getattr(layer, "input_dtype", None) or keras.backend.floatx()
+    return [keras.KerasTensor((None,) + tuple(s[1:]), dtype=dtype) for s in shapes]
+
+
+def functional_ops(layer: keras.layers.Layer, op_types: Sequence[str]) -> Optional[List[str]]:
+    """The TensorFlow op types among ``op_types`` (e.g. ``"Relu"``) that ``layer``'s own
+    ``call`` creates outside the calls of its tracked sub-layers: nonlinearities applied
+    as functions (``tf.nn.relu(x)``, ``keras.ops.tanh``), which no layer override can
+    reach. Found by tracing the call once on the shapes it was built with (nothing
+    runs). None when the call cannot be traced that way.
+    """
+    import tensorflow as tf
+
+    specs = call_input_specs(layer)
+    if specs is None:
+        return None
+    inside: List[Tuple[int, int]] = []
+
+    def through(sub: keras.layers.Layer, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
+        graph = tf.compat.v1.get_default_graph()
+        start = len(graph.get_operations())
+        out = call_inference(sub, args, kwargs)
+        inside.append((start, len(graph.get_operations())))
+        return out
+
+    signature = [tf.TensorSpec(s.shape, s.dtype) for s in specs]
+    try:
+        graph = tf.function(lambda *xs: call_intercepted(layer, xs, {}, through)).get_concrete_function(*signature).graph
+    except Exception:  # a call that needs other arguments, or is not traceable
+        return None
+    wanted = set(op_types)
+    found: List[str] = []
+    for index, op in enumerate(graph.get_operations()):
+        if op.type in wanted and op.type not in found and not any(a <= index < b for a, b in inside):
+            found.append(op.type)
+    return found
 
 
 def run_graph(container: keras.Model, inputs: Sequence[Any], operation_fn: Callable[[Any], Callable[..., Any]]) -> Any:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..result import EMPTY_MAP_HINT
 from .errors import OutputError, UsageError, one_line, os_reason
 from .inputs import Example, ExampleLoader, collect_files, is_image_input, plan_examples
 from .interrupt import StopRequest
@@ -115,6 +117,7 @@ class ExplainRun:
         self.num_targets = args.top_k or 1
         self.out = writable_folder(args.out)  # last, so a mistake above leaves no folder behind
         self.written = 0
+        self.empty_maps: List[str] = []  # "NAME: target LABEL" of each empty map, said after the run
 
     def pending(self) -> List[Example]:
         if not self.args.resume:
@@ -136,6 +139,7 @@ class ExplainRun:
                 if image is not None:
                     expl.image = image
                 self._write(batch[index].name, expl, result.maps[row])
+                self.empty_maps.extend(f"{batch[index].name}: target {t.target}" for t in expl.targets if t.empty)
 
     def _write(self, name: str, expl, maps: np.ndarray) -> None:
         try:
@@ -155,15 +159,17 @@ class ExplainRun:
 
         args = self.args
         try:
-            result = eli5_keras.explain(
-                self.loaded.model,
-                arrays,
-                method=self.method,
-                targets=self.target,
-                top_k=args.top_k,
-                layer=self.layer,
-                batch_size=args.batch_size,
-            )
+            with warnings.catch_warnings():  # said per file, after the run (report_empty)
+                warnings.simplefilter("ignore", eli5_keras.EmptyMapWarning)
+                result = eli5_keras.explain(
+                    self.loaded.model,
+                    arrays,
+                    method=self.method,
+                    targets=self.target,
+                    top_k=args.top_k,
+                    layer=self.layer,
+                    batch_size=args.batch_size,
+                )
         except ValueError as error:
             raise UsageError(one_line(error) + self.loaded.note) from None
         if self.loaded.class_names is not None:
@@ -190,6 +196,7 @@ class ExplainRun:
             progress.close(draw=False)
             raise
         progress.close()
+        self.report_empty()
         if interrupted:
             print(
                 f"eli5-keras: interrupted after {self.written} of {len(todo)} inputs; outputs so far are in "
@@ -203,6 +210,15 @@ class ExplainRun:
             print(f"eli5-keras: explained {_count(self.written, 'input')} with {self.method} into {str(self.out)!r}{note}.",
                   file=sys.stderr)
         return 0
+
+    def report_empty(self) -> None:
+        """One stderr line per empty map written (after the progress bar, which redraws
+        its line), then what they usually mean."""
+        for where in self.empty_maps:
+            print(f"eli5-keras: warning: {where}: empty map (constant, so it shows nothing)", file=sys.stderr)
+        if self.empty_maps:
+            print(f"eli5-keras: {_count(len(self.empty_maps), 'empty map')}: {EMPTY_MAP_HINT} "
+                  "(options of eli5_keras.explain).", file=sys.stderr)
 
 
 def _count(number: int, noun: str) -> str:

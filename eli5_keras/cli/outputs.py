@@ -4,7 +4,8 @@ Names depend only on the input's name and the number of targets, so a resumed ru
 knows what is finished before it computes anything:
 
 - ``png``: ``NAME.png`` (one target) or ``NAME_top1.png`` ... ``NAME_topK.png``: the map
-  overlaid on the input; target, score, method and layer in the PNG's text chunks;
+  overlaid on the input; target, score, method, layer and whether the map is empty
+  (``eli5-keras:empty``, ``true`` or ``false``) in the PNG's text chunks;
 - ``npy``: ``NAME.npy``: the maps, float32 ``(T, *S)``;
 - ``html``: ``NAME.html``: a self-contained page, ``format_as_html`` of the explanation
   (the overlays inline, no separate input picture) under each target's score.
@@ -70,7 +71,8 @@ def overlay_png(expl: Explanation, target: int) -> bytes:
 
     info = PngImagePlugin.PngInfo()
     facts = expl.targets[target]
-    text = dict(target=facts.target, score=f"{facts.score:.6g}", method=expl.method, layer=expl.layer)
+    text = dict(target=facts.target, score=f"{facts.score:.6g}", method=expl.method, layer=expl.layer,
+                empty="true" if facts.empty else "false")
     for key, value in text.items():
         info.add_text(f"eli5-keras:{key}", str(value))
     buffer = io.BytesIO()

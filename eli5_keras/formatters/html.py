@@ -21,6 +21,7 @@ from markupsafe import Markup
 from PIL import Image
 
 from .. import validation as check
+from ..result import EMPTY_MAP_HINT, ExplanationBatch
 
 from . import fields
 from . import text_html  # noqa: F401 - registers the text renderer
@@ -48,6 +49,8 @@ __all__ = [
 DEFAULT_MAX_INPUTS = 20
 """Inputs shown for a batch unless ``max_inputs`` says otherwise."""
 UNRECORDED_SCALING = "not recorded by the explainer; heatmap values are in [0, 1]"
+EMPTY_MAP_NOTE = f"empty map: constant, so it shows nothing; {EMPTY_MAP_HINT}."
+"""Shown with the picture of an empty map (``TargetExplanation.empty``), in place of its legend."""
 
 
 def format_as_html(
@@ -113,8 +116,6 @@ def format_as_html(
     TypeError, ValueError
         Bad arguments (the message names them), e.g. an unknown colormap name.
     """
-    from ..result import ExplanationBatch  # result imports base, which lazily imports this module
-
     context = RenderContext(
         target_names=check_target_names(target_names),
         show_input=bool(show_input),
@@ -187,15 +188,17 @@ def render_maps(
             picture = format_as_image(expl, target=index, **drawing, **volume_options)
             src, natural = png_data_uri(picture), picture.width
         label = target_label(target.target, context.target_names)
+        empty = bool(getattr(target, "empty", False))
         targets.append(
             Figure(
                 src=src,
-                alt=f"{expl.method or 'explanation'} map for {label}",
+                alt=f"{expl.method or 'explanation'} {'empty ' if empty else ''}map for {label}",
                 width=context.width(natural),
                 title=label,
                 details=_target_details(target, scale),
-                legend=_legend(scale) if legend else None,
+                legend=_legend(scale) if legend and not empty else None,  # an empty map has no scale
                 target_index=int(target.target) if isinstance(target.target, numbers.Integral) else None,
+                warning=EMPTY_MAP_NOTE if empty else None,
             ).html()
         )
         notes.append(_drawing_note(scale, alpha_limit, legend))
@@ -216,7 +219,7 @@ def _input_figure(expl: Any, kind: str, context: RenderContext, volume_options: 
             return None
         picture, title = expl.image, "input"
     else:
-        picture = format_as_image(expl, alpha_limit=0.0, **volume_options)
+        picture = format_as_image(expl, alpha_limit=0.0, note_empty=False, **volume_options)
         title = "input"
         if expl.targets and len(expl.targets) > 1 and volume_options.get("slices") is None:
             title = f"input (slices of {target_label(expl.targets[0].target, context.target_names)})"

@@ -14,7 +14,10 @@ and error types). Additions over eli5:
   ``expl.input``; 2-D image explanations are drawn exactly as eli5 draws them;
 - heatmaps containing NaN or infinity are rejected with a ``ValueError``;
 - integer and boolean heatmaps are colourised as the floats they stand for
-  (matplotlib would read integers as lookup-table indices).
+  (matplotlib would read integers as lookup-table indices);
+- a target marked ``empty`` (a constant map, see
+  :attr:`~eli5_keras.base.TargetExplanation.empty`) gets "empty map" written across
+  the top of its picture; every other picture is eli5's, pixel for pixel.
 
 Heatmaps are ``numpy.ndarray`` values in ``[0, 1]``. A greyscale heatmap has
 shape ``(h, w)``; a colourised one has shape ``(h, w, 4)`` (RGBA floats).
@@ -28,7 +31,16 @@ from PIL import Image
 
 from .colormaps import DEFAULT_COLORMAP, Colormap
 from .kinds import map_rank
-from .overlay import as_rgba, expand_heatmap, heatmap_to_image, map_values, overlay_map, require_pil_image, select_target
+from .overlay import (
+    as_rgba,
+    expand_heatmap,
+    heatmap_to_image,
+    map_values,
+    mark_empty,
+    overlay_map,
+    require_pil_image,
+    select_target,
+)
 from .signal import format_signal
 from .volume import format_volume
 
@@ -52,6 +64,7 @@ def format_as_image(
     signed: Union[bool, str] = False,
     axis: Optional[int] = None,
     slices: Union[None, int, Sequence[int]] = None,
+    note_empty: bool = True,
 ) -> Image.Image:
     """Overlay the heatmap of an explanation on top of its image.
 
@@ -96,6 +109,9 @@ def format_as_image(
     axis, slices : optional
         Volumes only: the sliced axis (default 0) and the slices shown (a count of
         slices with most heat, default 8, or explicit indices).
+    note_empty : bool, optional
+        Write "empty map" across the top of the picture when the target is marked
+        ``empty`` (its map is constant, so it shows nothing). Default True.
 
     Returns
     -------
@@ -117,6 +133,23 @@ def format_as_image(
         ``alpha_limit`` is outside ``[0, 1]``, or ``axis``/``slices`` are given
         for a map that is not a volume.
     """
+    picture = _draw(expl, resampling_filter, colormap, alpha_limit, target, signed, axis, slices)
+    if note_empty and expl.targets and getattr(select_target(expl.targets, target), "empty", False):
+        return mark_empty(picture)
+    return picture
+
+
+def _draw(
+    expl: Any,
+    resampling_filter: Union[int, Image.Resampling],
+    colormap: Union[Colormap, str],
+    alpha_limit: Optional[float],
+    target: int,
+    signed: Union[bool, str],
+    axis: Optional[int],
+    slices: Union[None, int, Sequence[int]],
+) -> Image.Image:
+    """The picture of :func:`format_as_image`, before any note."""
     heatmap = select_target(expl.targets, target).heatmap if expl.targets else None
     rank = map_rank(heatmap) if expl.targets else 2
     if rank in (1, 3):

@@ -11,7 +11,7 @@ import numbers
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from .colormaps import (
     DEFAULT_COLORMAP,
@@ -31,6 +31,7 @@ __all__ = [
     "explained_input",
     "heatmap_to_image",
     "map_values",
+    "mark_empty",
     "overlay_map",
     "require_pil_image",
     "select_target",
@@ -38,6 +39,9 @@ __all__ = [
     "update_alpha",
     "validate_heatmap",
 ]
+
+EMPTY_MAP_LABEL = "empty map"
+"""Written across the picture of an empty map (``TargetExplanation.empty``)."""
 
 # The number of channels of an ``(h, w, c)`` heatmap -> PIL image mode.
 _MODE_BY_CHANNELS = {3: "RGB", 4: "RGBA"}
@@ -72,6 +76,21 @@ def overlay_map(
     rgba = colorize(scale.unit(values), scale.colormap)
     update_alpha(rgba, starting_array=scale.opacity(values), alpha_limit=alpha_limit)
     return composite(expand_heatmap(rgba, image, resampling_filter=resampling_filter), image)
+
+
+def mark_empty(picture: Image.Image) -> Image.Image:
+    """``picture`` (RGBA) with :data:`EMPTY_MAP_LABEL` written in white on a dark band
+    across its top, so that an empty map never passes for a map that found nothing
+    worth colouring. The label's size follows the picture's width (clipped when the
+    picture is narrower than the text)."""
+    note = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(note)
+    font = ImageFont.load_default(size=max(8, picture.width // 12))
+    margin = max(1, picture.width // 64)
+    bottom = draw.textbbox((margin, margin), EMPTY_MAP_LABEL, font=font)[3]
+    draw.rectangle((0, 0, picture.width, bottom + margin), fill=(0, 0, 0, 170))
+    draw.text((margin, margin), EMPTY_MAP_LABEL, font=font, fill=(255, 255, 255, 255))
+    return Image.alpha_composite(as_rgba(picture), note)
 
 
 def map_values(

@@ -50,7 +50,8 @@ class Legend:
 
 @dataclass(frozen=True)
 class Figure:
-    """One picture with its caption, as ``templates/figure.html`` draws it."""
+    """One picture with its caption, as ``templates/figure.html`` draws it; ``warning``
+    a line shown prominently under the title (e.g. that the map is empty)."""
 
     src: str
     alt: str
@@ -59,6 +60,7 @@ class Figure:
     details: Tuple[str, ...] = ()
     legend: Optional[Legend] = None
     target_index: Optional[int] = None
+    warning: Optional[str] = None
 
     def html(self) -> Markup:
         return render("figure.html", figure=self)

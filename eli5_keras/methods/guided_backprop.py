@@ -12,14 +12,15 @@ the signal arriving at its output):
 ``S`` is the class score before the final softmax/sigmoid by default. The rule is
 applied at every ReLU of the model at any nesting depth (ReLU / LeakyReLU layers,
 ``Activation("relu")``, ``keras.ops.relu`` nodes, Dense and convolutions with
-``activation="relu"|"relu6"``, ``ReLU(max_value=, threshold=, negative_slope=)``; see
+``activation="relu"|"relu6"``, ``ReLU(max_value=, threshold=, negative_slope=)``, also as
+sub-layers of custom layers and subclassed models; see
 :mod:`eli5_keras.backend.relu_rules`) through graph overrides: the user's model is
 neither cloned nor modified: :class:`GuidedBackprop` overrides
 :meth:`~eli5_keras.methods.input_gradients.InputGradientMethod.gradients` to pass
 them, and :class:`~eli5_keras.methods.deconvnet.Deconvnet` only changes ``rule``.
 
 **Non-ReLU activations** (tanh, sigmoid, swish/silu, gelu, elu, selu, softplus, PReLU,
-a ReLU inside a recurrent or custom layer...) keep their ordinary gradient, so on a
+a ReLU inside a recurrent layer or applied as a function in a custom ``call``...) keep their ordinary gradient, so on a
 model that has them the result is no longer pure guided backprop; the explainer warns
 once (:class:`~eli5_keras.backend.relu_rules.NonReLUWarning`) and names those layers. A
 final softmax/sigmoid bypassed by the logit scores is not counted.

@@ -112,9 +112,36 @@ def resize_array(values: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     return resized.numpy()[0]
 
 
-def minmax_normalize(maps: tf.Tensor, first_axis: int) -> tf.Tensor:
-    """Per-map ``(L - min) / (max - min + EPSILON)`` over axes ``first_axis..``."""
+def map_range(maps: tf.Tensor, first_axis: int):
+    """Per-map ``(low, high)`` over axes ``first_axis..`` in float64, kept as size-1 axes."""
     axes = list(range(first_axis, maps.shape.rank))
-    low = tf.reduce_min(maps, axis=axes, keepdims=True)
-    high = tf.reduce_max(maps, axis=axes, keepdims=True)
-    return (maps - low) / (high - low + EPSILON)
+    values = tf.cast(maps, tf.float64)
+    return tf.reduce_min(values, axis=axes, keepdims=True), tf.reduce_max(values, axis=axes, keepdims=True)
+
+
+def is_flat(low: tf.Tensor, high: tf.Tensor) -> tf.Tensor:
+    """A map with extremes ``low``, ``high`` is constant (all zero included):
+    ``high - low <= EPSILON * max(|low|, |high|)``, a span at float32's resolution of
+    the map's own magnitude, whatever that magnitude is."""
+    return high - low <= EPSILON * tf.maximum(tf.abs(low), tf.abs(high))
+
+
+def constant_maps(maps: tf.Tensor, first_axis: int) -> tf.Tensor:
+    """``(N, T, *s) -> (N, T)`` bool (for ``first_axis=2``): which maps are constant
+    (see :func:`is_flat`), so that normalisation leaves them all zero."""
+    low, high = map_range(maps, first_axis)
+    return tf.reshape(is_flat(low, high), tf.shape(maps)[:first_axis])
+
+
+def minmax_normalize(maps: tf.Tensor, first_axis: int) -> tf.Tensor:
+    """Per-map ``(L - min) / (max - min)`` over axes ``first_axis..``, in float64.
+
+    The epsilon is relative to the map's scale: any map that is not constant (see
+    :func:`is_flat`) spans [0, 1] exactly, its maximum 1 however small its values
+    (a map of 1e-12 is not crushed towards 0); a constant map becomes all zero.
+    Returns ``maps``' dtype."""
+    low, high = map_range(maps, first_axis)
+    flat = is_flat(low, high)
+    span = tf.where(flat, tf.ones_like(high), high - low)
+    scaled = tf.where(flat, tf.zeros_like(span), (tf.cast(maps, tf.float64) - low) / span)
+    return tf.cast(scaled, maps.dtype)

@@ -46,6 +46,24 @@ def test_auto_skips_layers_with_a_1x1_grid():
     assert path_name(auto_layer(model)) == "grid"
 
 
+@pytest.mark.parametrize(
+    "moving", [lambda: L.ZeroPadding2D(1), lambda: L.Cropping2D(1), lambda: L.Dropout(0.5), lambda: L.Identity()]
+)
+def test_auto_skips_layers_that_only_pad_crop_or_pass_pixels(moving):
+    inp = keras.Input((6, 6, 1))
+    h = moving()(L.Conv2D(2, 3, name="grid")(inp))
+    model = keras.Model(inp, L.Dense(2)(L.GlobalAveragePooling2D()(h)))
+    assert path_name(auto_layer(model)) == "grid"
+
+
+def test_auto_on_a_small_mobilenet_is_not_a_padding_layer():
+    """At 32 px the last spatial output before the 1x1 grids is block 13's padding."""
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3))
+    chosen = auto_layer(model)[-1]
+    assert not isinstance(chosen, L.ZeroPadding2D)
+    assert chosen.name == "block_13_expand_relu" and output_shape(chosen)[1:3] == (2, 2)
+
+
 def test_auto_without_spatial_layer(dense_model):
     with pytest.raises(ValueError, match="suitable target layer.*dense_model"):
         auto_layer(dense_model)

@@ -171,6 +171,10 @@ def test_custom_layers_are_leaves_of_the_walk_and_list_their_tracked_sublayers(w
     assert [layer.name for layer in tracked_sublayers(block)] == ["norm", "fc1", "fc2", "proj"]
     assert tracked_sublayers(with_block.get_layer("head")) == []
     assert tracked_sublayers(relu_op(branching)) == []
+    # the paths the runner reaches by intercepting the block's sub-layer calls
+    assert names(walk(with_block, into_layers=True)) == [
+        "tokens", "block", "block/norm", "block/fc1", "block/fc2", "block/proj", "pool", "head"
+    ]
 
 
 # -- producing paths -------------------------------------------------------------------

@@ -324,3 +324,23 @@ def test_a_full_disk_mid_run_is_one_line_and_resume_finishes(model_path, images,
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in full.iterdir())
     for path in full.iterdir():
         assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_empty_maps_are_said_on_stderr_and_in_the_png_text(tmp_path, capsys):
+    from helpers.models import NEGATIVE_CLASS, negative_evidence_model
+
+    path = tmp_path / "negative.keras"
+    negative_evidence_model().save(path)
+    pngs = write_pngs(tmp_path / "in", 2, seed=5)
+    assert main(["explain", str(path), *map(str, pngs), "--target", str(NEGATIVE_CLASS),
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[:2] == [f"eli5-keras: warning: {p.stem}: target 1: empty map (constant, so it shows nothing)"
+                         for p in pngs]
+    assert "2 empty maps" in lines[2] and "relu=False" in lines[2] and "counterfactual=True" in lines[2]
+    assert len(lines) == 3
+    for p in pngs:
+        assert Image.open(tmp_path / "out" / f"{p.stem}.png").text["eli5-keras:empty"] == "true"
+    assert main(["explain", str(path), str(pngs[0]), "--target", "0", "--out", str(tmp_path / "zero"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert Image.open(tmp_path / "zero" / f"{pngs[0].stem}.png").text["eli5-keras:empty"] == "false"

@@ -4,7 +4,7 @@ import pytest
 
 import eli5_keras
 
-eli5 = pytest.importorskip("eli5", reason="eli5 0.16 is the parity reference; pip install -e '.[test]'")
+eli5 = pytest.importorskip("eli5", reason="eli5 0.16 is the parity reference; pip install -e '.[cpu,test]'")
 keras = pytest.importorskip("keras")
 
 

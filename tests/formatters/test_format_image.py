@@ -405,3 +405,21 @@ def test_format_as_image_does_not_modify_inputs(rgba_image):
     format_as_image(explanation(rgba_image, heatmap))
     np.testing.assert_array_equal(heatmap, before_heatmap)
     np.testing.assert_array_equal(np.asarray(rgba_image), before_image)
+
+
+def test_an_empty_map_gets_a_note_drawn_and_every_other_map_stays_eli5s():
+    rng = np.random.default_rng(5)
+    image = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    zero = np.zeros((4, 4))
+
+    def explanation(empty):
+        return Explanation("m", targets=[TargetExplanation(1, heatmap=zero, empty=empty)], image=image)
+
+    eli5_drawing = np.asarray(format_as_image(explanation(False)))
+    noted = np.asarray(format_as_image(explanation(True)))
+    np.testing.assert_array_equal(np.asarray(format_as_image(explanation(True), note_empty=False)), eli5_drawing)
+    band = np.any(noted != eli5_drawing, axis=(1, 2))
+    assert band[0] and not band[24:].any()  # a band across the top, the rest untouched
+    rows = noted[: int(np.argmin(band))]
+    assert (rows[..., :3].min(axis=-1) > 200).any() and (rows[..., :3].max(axis=-1) < 100).any()  # light on dark
+    assert (noted[..., 3] == 255).all()

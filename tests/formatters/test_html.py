@@ -1,4 +1,5 @@
 """format_as_html: pictures equal format_as_image, names, scores, scaling, escaping, batches, kinds."""
+import dataclasses
 import io
 import re
 
@@ -251,3 +252,27 @@ def test_signed_batch_from_explain(seq_model):
     np.testing.assert_array_equal(np.asarray(pictures(html)[1]), np.asarray(expected))
     limit = np.abs(raw.maps[0, 0]).max()
     assert f"\u2212{limit:.3g}" in html
+
+
+def test_an_empty_map_shows_a_note_with_the_hints_instead_of_its_legend(two_targets):
+    targets = [two_targets.targets[0], TargetExplanation(1, score=-2.0, heatmap=np.zeros((3, 3)), empty=True)]
+    expl = dataclasses.replace(two_targets, targets=targets)
+    html = format_as_html(expl)
+    notes = tags(html, "div", "eli5k-warning")
+    assert len(notes) == 1
+    words = text(html)
+    for fragment in ("empty map: constant, so it shows nothing", "relu=False shows the negative evidence",
+                     "counterfactual=True explains what lowers the score"):
+        assert fragment in words
+    assert len(tags(html, "div", "eli5k-legend")) == 1  # the non-empty map's
+    assert "empty map" not in text(format_as_html(two_targets))
+
+
+def test_a_batch_notes_each_empty_map(negative_evidence_model):
+    with pytest.warns(eli5_keras.EmptyMapWarning):
+        result = eli5_keras.explain(negative_evidence_model, images(2, seed=34), targets=[[0, 1]] * 2)
+    html = format_as_html(result)
+    figures = [attrs for attrs in tags(html, "figure") if attrs.get("data-target-index") is not None]
+    assert [f["data-target-index"] for f in figures] == ["0", "1", "0", "1"]
+    assert len(tags(html, "div", "eli5k-warning")) == 2
+    assert html.count("empty map for 1") == 2  # the pictures' alt text

@@ -2,6 +2,7 @@
 once per session (as fixtures of the same names); a test that deletes or otherwise
 owns a model calls the builder itself."""
 import keras
+import numpy as np
 
 from helpers.data import CHANNELS, NUM_CLASSES, SIZE
 
@@ -181,3 +182,103 @@ def token_model(length=8, vocabulary=10, seed=20):
     inp = keras.Input((length,), dtype="int32")
     h = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(vocabulary, 4)(inp))
     return keras.Model(inp, keras.layers.Dense(3, activation="softmax")(h), name="tokens")
+
+
+NEGATIVE_CLASS = 1
+"""The class of :func:`negative_evidence_model` with only negative evidence."""
+
+
+def negative_evidence_model():
+    """ReLU features -> GAP -> Dense(3, softmax) whose weights are all +1 for class 0,
+    all -1 for class 1 (:data:`NEGATIVE_CLASS`: only negative evidence, so its Grad-CAM,
+    Grad-CAM++ and Guided Backprop maps are all zero) and mixed for class 2."""
+    model = conv_classifier(13, "negative_evidence_model", (SIZE, SIZE, CHANNELS), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="ne_conv"),
+        L.GlobalAveragePooling2D(name="ne_gap"),
+        L.Dense(3, activation="softmax", name="ne_dense"),
+    ])
+    kernel = np.stack([np.ones(4), -np.ones(4), [1.0, -1.0, 1.0, -1.0]], axis=1)
+    model.get_layer("ne_dense").set_weights([kernel.astype(np.float32), np.zeros(3, np.float32)])
+    return model
+
+
+def tiny_activation_model():
+    """ReLU features scaled by 1e-10 ('tiny', the last spatial layer) -> GAP -> Dense(3):
+    raw Grad-CAM and saliency maps span about 1e-11, the scale of a random-weight
+    MobileNetV2's."""
+    return conv_classifier(14, "tiny_activation_model", (SIZE, SIZE, CHANNELS), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="ti_conv"),
+        L.Rescaling(1e-10, name="tiny"),
+        L.GlobalAveragePooling2D(name="ti_gap"),
+        L.Dense(3, name="ti_dense"),
+    ])
+
+
+# -- odd models: custom layers and subclassed models whose call() is not a chain ---------
+
+
+class GroupedConv(L.Layer):
+    """A custom layer: two ReLU convolutions on the same input, concatenated, then a
+    ReLU layer (a grouped-convolution block)."""
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = [L.Conv2D(filters, 3, padding="same", activation="relu") for _ in range(2)]
+        self.act = L.ReLU()
+
+    def call(self, x):
+        return self.act(L.concatenate([conv(x) for conv in self.groups]) - 0.1)
+
+
+class ResidualBlock(keras.Model):
+    """A subclassed model whose call() adds a skip connection: not a chain of its layers."""
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.c1 = L.Conv2D(filters, 3, padding="same", activation="relu", name="rb_c1")
+        self.c2 = L.Conv2D(filters, 3, padding="same", activation="relu", name="rb_c2")
+
+    def call(self, x):
+        y = self.c1(x)
+        return self.c2(y) + y
+
+
+class ResidualClassifier(ResidualBlock):
+    """A subclassed classifier around :class:`ResidualBlock`'s call()."""
+
+    def __init__(self, **kwargs):
+        super().__init__(4, **kwargs)
+        self.gap = L.GlobalAveragePooling2D(name="rc_gap")
+        self.head = L.Dense(NUM_CLASSES, activation="softmax", name="rc_head")
+
+    def call(self, x):
+        return self.head(self.gap(super().call(x)))
+
+
+def _conv_block_classifier(seed, name, block):
+    """Functional classifier: conv (relu) -> ``block()`` -> global pooling -> Dense
+    softmax (the block made after seeding, so that its weights follow the seed)."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    h = block()(L.Conv2D(4, 3, activation="relu", name=f"{name}_conv")(inp))
+    out = L.Dense(NUM_CLASSES, activation="softmax", name=f"{name}_head")(L.GlobalAveragePooling2D()(h))
+    return keras.Model(inp, out, name=name)
+
+
+def grouped_conv_model():
+    """Functional classifier with a :class:`GroupedConv` custom layer, named "grouped"."""
+    return _conv_block_classifier(13, "grouped_conv_model", lambda: GroupedConv(3, name="grouped"))
+
+
+def nested_residual_model():
+    """Functional classifier with a :class:`ResidualBlock` subclassed model as a layer,
+    named "residual"."""
+    return _conv_block_classifier(14, "nested_residual_model", lambda: ResidualBlock(4, name="residual"))
+
+
+def residual_classifier():
+    """:class:`ResidualClassifier`, built on one batch of images."""
+    keras.utils.set_random_seed(15)
+    model = ResidualClassifier(name="residual_classifier")
+    model(keras.ops.zeros((1, SIZE, SIZE, CHANNELS)))
+    return model

@@ -172,7 +172,7 @@ def plain_gradcam(features, head, x, classes, relu=True, normalize=True, size=No
 
     features(x) -> A (N, *s, C);  head(A) -> scores (N, K);  classes (N, T) ints.
     w = mean over s of dS[n, c] / dA;  L = sum_k w_k A_k;  then optionally ReLU,
-    per-map min-max with eps 1e-7, and tf.image.resize bilinear (2-D) to ``size``.
+    per-map min-max (:func:`minmax`), and tf.image.resize bilinear (2-D) to ``size``.
     Returns maps (N, T, *s or size) float64 and the head scores (N, K).
     """
     classes = np.asarray(classes)
@@ -195,10 +195,7 @@ def plain_gradcam(features, head, x, classes, relu=True, normalize=True, size=No
     if relu:
         maps = np.maximum(maps, 0.0)
     if normalize:
-        axes = tuple(range(2, maps.ndim))
-        low = maps.min(axis=axes, keepdims=True)
-        high = maps.max(axis=axes, keepdims=True)
-        maps = (maps - low) / (high - low + EPS)
+        maps = minmax(maps)
     if size is not None:
         n, t = maps.shape[:2]
         flat = maps.reshape((n * t,) + maps.shape[2:] + (1,))
@@ -266,10 +263,17 @@ def upsample_maps(maps, size):
     return out.reshape((n, t) + tuple(size))
 
 
-def relu_minmax(maps):
-    """The shared pipeline: ReLU, then per-map (L - min) / (max - min + 1e-7)."""
-    maps = np.maximum(maps, 0.0)
+def minmax(maps):
+    """Per-map ``(L - min) / (max - min)`` of ``(N, T, *s)`` maps in float64; a constant
+    map (``max - min <= 1e-7 * max|L|``, all zero included) becomes all zero."""
+    maps = np.asarray(maps, np.float64)
     axes = tuple(range(2, maps.ndim))
     low = maps.min(axis=axes, keepdims=True)
     high = maps.max(axis=axes, keepdims=True)
-    return (maps - low) / (high - low + EPS)
+    constant = high - low <= EPS * np.maximum(np.abs(low), np.abs(high))
+    return np.where(constant, 0.0, (maps - low) / np.where(constant, 1.0, high - low))
+
+
+def relu_minmax(maps):
+    """The shared pipeline: ReLU, then per-map :func:`minmax`."""
+    return minmax(np.maximum(maps, 0.0))

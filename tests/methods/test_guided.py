@@ -288,3 +288,130 @@ def test_guided_options_are_validated():
             methods.get(name, reduce="abs")
     with pytest.raises(ValueError, match="interpolation must be one of 'bilinear', 'nearest'; got 'cubic'"):
         methods.get("guided_gradcam", interpolation="cubic")
+
+
+# -- ReLUs inside subclassed models and custom layers ---------------------------------------
+
+
+class ResidualRelus(keras.Model):
+    """x -> d1 = Dense(4, relu) -> h1; y = ReLU(d2(h1)) + h1 (a residual add, not a chain)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.d1 = L.Dense(4, activation="relu", name="d1")
+        self.d2 = L.Dense(4, name="d2")
+        self.r2 = L.ReLU(name="r2")
+
+    def call(self, x):
+        h = self.d1(x)
+        return self.r2(self.d2(h)) + h
+
+
+class ResidualClassifier(ResidualRelus):
+    """The same residual body with its head, as one subclassed model."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flat = L.Flatten()
+        self.out = L.Dense(3, activation="softmax", name="out")
+
+    def call(self, x):
+        return self.out(self.flat(super().call(x)))
+
+
+def residual_in_functional():
+    keras.utils.set_random_seed(52)
+    inp = keras.Input((6, 2))
+    out = L.Dense(3, activation="softmax", name="out")(L.Flatten()(ResidualRelus(name="res")(inp)))
+    return keras.Model(inp, out, name="functional_res")
+
+
+def residual_backward(weights, x, classes, rule):
+    """The residual network's guided / DeconvNet input gradient of the logits, in numpy."""
+    w1, b1, w2, b2, w3, _ = [v.astype(np.float64) for v in weights]
+    z1 = x @ w1 + b1
+    z2 = np.maximum(z1, 0) @ w2 + b2
+
+    def backward(d, z):
+        return np.maximum(d, 0) * (z > 0) if rule == "guided" else np.maximum(d, 0)
+
+    maps = []
+    for c in np.asarray(classes).T:
+        d_y = w3[:, c].T.reshape(len(x), 6, 4)
+        d_h1 = d_y + backward(d_y, z2) @ w2.T
+        maps.append(backward(d_h1, z1) @ w1.T)
+    return np.stack(maps, axis=1)
+
+
+@pytest.mark.parametrize("method, rule", [("guided_backprop", "guided"), ("deconvnet", "deconvnet")])
+def test_relus_inside_a_residual_subclassed_model_get_the_rule_on_its_own_call(method, rule):
+    """The subclass's call() (with its add) runs as written, nested in a functional model
+    or explained directly; the old replay of its layers as a chain dropped the add."""
+    nested = residual_in_functional()
+    direct = ResidualClassifier(name="direct")
+    x = signals(3, seed=9)[:, :6]
+    direct(x)
+    direct.set_weights(nested.get_weights())
+    classes = [[0], [2], [1]]
+    expected = residual_backward(nested.get_weights(), x.astype(np.float64), classes, rule).sum(-1)
+    for model in (nested, direct):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NonReLUWarning)  # every ReLU is reached
+            result = eli5.explain(model, x, method=method, targets=classes, **RAW)
+        np.testing.assert_allclose(result.scores, np.take_along_axis(model(x).numpy(), np.array(classes), 1), rtol=1e-5)
+        np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6)
+
+
+class GroupedRelus(L.Layer):
+    """Custom layer with the flat model's ReLU layers: one attribute, the rest in a list."""
+
+    def __init__(self, functional_relu=None, **kwargs):
+        super().__init__(**kwargs)
+        self.first = L.Dense(4, activation="relu", name="d1")
+        self.rest = [L.Dense(5, name="d2"), L.ReLU(name="r2")]
+        self.functional_relu = functional_relu
+
+    def call(self, x):
+        h = self.first(x)
+        if self.functional_relu is not None:
+            return self.functional_relu(self.rest[0](h))
+        for layer in self.rest:
+            h = layer(h)
+        return h
+
+
+def custom_layer_copy(flat, functional_relu=None):
+    """The flat model's network with its ReLUs inside a custom layer, weights copied."""
+    inp = keras.Input((6, 2))
+    out = L.Dense(3, activation="softmax", name="out")(L.Flatten()(GroupedRelus(functional_relu, name="group")(inp)))
+    model = keras.Model(inp, out, name="grouped_relu")
+    model.set_weights(flat.get_weights())
+    return model
+
+
+@pytest.mark.parametrize("method, rule", [("guided_backprop", "guided"), ("deconvnet", "deconvnet")])
+def test_relus_inside_a_custom_layer_get_the_rule(flat, method, rule):
+    model = custom_layer_copy(flat)
+    group = model.get_layer("group")
+    attributes = dict(vars(group))
+    x = signals(3, seed=10)[:, :6]
+    before = model(x).numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NonReLUWarning)
+        result = eli5.explain(model, x, method=method, targets=[[1], [0], [2]], **RAW)
+    expected = hand_backward(flat, x.astype(np.float64), [[1], [0], [2]], rule).sum(-1)
+    np.testing.assert_allclose(result.maps, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(result.scores[:, 0], before[[0, 1, 2], [1, 0, 2]], rtol=1e-5)
+    # nothing of the user's layer was replaced or left patched
+    assert vars(group).keys() == attributes.keys() and all(vars(group)[k] is v for k, v in attributes.items())
+    assert type(group).__call__ is L.Layer.__call__ and "call" not in vars(group)
+    np.testing.assert_array_equal(model(x).numpy(), before)
+
+
+@pytest.mark.parametrize("relu", [tf.nn.relu, keras.ops.relu])
+def test_a_relu_applied_as_a_function_in_a_custom_layer_is_named(flat, relu):
+    model = custom_layer_copy(flat, functional_relu=relu)
+    x = signals(2, seed=11)[:, :6]
+    with pytest.warns(NonReLUWarning, match=r"'group' \(relu applied as a function in call\(\)\)") as caught:
+        eli5.explain(model, x, method="guided_backprop")
+    assert "d1" not in str(caught[0].message) and "r2" not in str(caught[0].message)

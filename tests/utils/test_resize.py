@@ -3,7 +3,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from eli5_keras.utils.resize import EPSILON, interpolation_matrix, minmax_normalize, resize_array, resize_linear
+from eli5_keras.utils.resize import (
+    EPSILON,
+    constant_maps,
+    interpolation_matrix,
+    minmax_normalize,
+    resize_array,
+    resize_linear,
+)
+from helpers.reference import minmax
 
 
 def numpy_linear_axis(x, out, axis):
@@ -86,22 +94,42 @@ def test_minmax_normalize_per_map():
         np.float32,
     )  # (N=2, T=2, 2, 2)
     got = minmax_normalize(tf.constant(maps), first_axis=2).numpy()
-    expected = np.empty_like(maps, dtype=np.float64)
-    for n in range(2):
-        for t in range(2):
-            m = maps[n, t].astype(np.float64)
-            expected[n, t] = (m - m.min()) / (m.max() - m.min() + 1e-7)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got, minmax(maps), rtol=1e-6, atol=0)
     np.testing.assert_allclose(got[0, 0], [[0, 0.25], [0.5, 1.0]], atol=1e-6)
     np.testing.assert_array_equal(got[1, 0], np.zeros((2, 2)))  # constant map
+    assert got[1, 1].max() == 1.0
     assert EPSILON == 1e-7
 
 
 def test_minmax_normalize_axes():
     maps = np.arange(12, dtype=np.float32).reshape(2, 6)
     got = minmax_normalize(tf.constant(maps), first_axis=1).numpy()
-    expected = (maps - maps.min(1, keepdims=True)) / (maps.max(1, keepdims=True) - maps.min(1, keepdims=True) + 1e-7)
+    expected = (maps - maps.min(1, keepdims=True)) / (maps.max(1, keepdims=True) - maps.min(1, keepdims=True))
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e-30, 1.0, 1e30])
+def test_minmax_normalize_reaches_one_at_any_scale(scale):
+    # an absolute epsilon (max - min + 1e-7) left a map of 1e-12 peaking at 1e-5
+    maps = (np.random.default_rng(4).random((2, 3, 5, 4)) * scale).astype(np.float32)
+    got = minmax_normalize(tf.constant(maps), first_axis=2).numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.max(axis=(2, 3)), np.ones((2, 3)))
+    np.testing.assert_array_equal(got.min(axis=(2, 3)), np.zeros((2, 3)))
+    np.testing.assert_allclose(got, minmax(maps), rtol=1e-6, atol=1e-7)
+
+
+def test_constant_maps_are_flagged_and_normalised_to_zero():
+    maps = np.zeros((2, 3, 4, 4), np.float32)
+    maps[0, 1] = 7.0  # constant, not zero
+    maps[1, 0, 2, 3] = 1e-20  # tiny but not constant
+    maps[1, 2] = 1.0
+    maps[1, 2, 0, 0] = 1.0 + 2e-7  # two float32 steps above 1: resolved, not constant
+    flags = constant_maps(tf.constant(maps), first_axis=2).numpy()
+    np.testing.assert_array_equal(flags, [[True, True, True], [False, True, False]])
+    got = minmax_normalize(tf.constant(maps), first_axis=2).numpy()
+    np.testing.assert_array_equal(got[flags], 0.0)
+    np.testing.assert_array_equal(got[~flags].max(axis=(1, 2)), [1.0, 1.0])
 
 
 def test_resize_array_is_the_numpy_face_of_resize_linear():
