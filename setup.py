@@ -69,7 +69,8 @@ setup(
         # pytest-xdist runs the suite in two processes (most of its time is single-threaded
         # graph tracing, so two workers halve the wall time on two cores); setuptools and
         # packaging let tests/test_packaging.py build this setup.py's metadata and read its
-        # markers. TensorFlow itself comes from [cpu] or [gpu] (README: `.[cpu,test]`).
+        # markers; pandas lets the tests check Evaluation.to_pandas. TensorFlow itself comes
+        # from [cpu] or [gpu] (README: `.[cpu,test]`).
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
@@ -80,6 +81,7 @@ setup(
             "websocket-client>=1.5",
             "setuptools>=61",
             "packaging>=21",
+            "pandas>=1.5",
         ],
         # show_prediction returns IPython HTML for explanations without an image.
         "notebook": ["ipython>=7"],

@@ -10,6 +10,7 @@ and batched, compiled explanations go beyond it::
     result = eli5.explain(model, images, top_k=3)       # maps (N, 3, H, W)
     eli5.format_as_html(result[0])                      # HTML (Jupyter shows it by itself)
     eli5.report(model, images, methods=["gradcam"], path="report.html")
+    print(eli5.evaluate(model, images, ["gradcam"], ["deletion", "insertion"]))  # metrics table
 
 Text models (token ids) are explained token by token::
 
@@ -38,6 +39,7 @@ from .compat.gradcam import gradcam, gradcam_backend
 from .compat.show import show_prediction
 from .compat.text import explain_prediction_keras_text, text_explanations
 from .formatters.text_html import format_text_as_html
+from .evaluation import Evaluation, evaluate
 from .explain import Explainer, explain
 from .reporting import Report, report
 from .result import EmptyMapWarning, ExplanationBatch
@@ -71,6 +73,8 @@ __all__ = [
     "ExplanationBatch",
     "EmptyMapWarning",
     "explain",
+    "evaluate",
+    "Evaluation",
     "explain_prediction",
     "explain_prediction_keras",
     "explain_prediction_keras_text",
