@@ -51,6 +51,9 @@ class MetricInput:
     masks: Optional[np.ndarray]
     batch_size: int
     model_options: Dict[str, Any]
+    method: Optional[str] = None
+    """The method's name; None for maps given (the randomisation checks need a method)."""
+    explain_options: Dict[str, Any] = field(default_factory=dict)
 
 
 def _model_metric(function: Callable) -> Callable[[MetricInput, Dict[str, Any]], np.ndarray]:
@@ -69,6 +72,29 @@ def _map_metric(function: Callable) -> Callable[[MetricInput, Dict[str, Any]], n
     return lambda data, options: function(data.maps, per_target=True, **options)
 
 
+def _rerun_options(data: MetricInput) -> Dict[str, Any]:
+    """explain() options for re-running the method; ``top_k`` is in ``data.targets`` already."""
+    return {k: v for k, v in data.explain_options.items() if k != "top_k"}
+
+
+def _random_logit(data: MetricInput, options: Dict[str, Any]) -> np.ndarray:
+    scores = _metrics.random_logit(data.model, data.inputs, data.method, data.targets, batch_size=data.batch_size,
+                                   **_rerun_options(data), **options)
+    return scores[:, None]
+
+
+def _parameter_randomisation(data: MetricInput, options: Dict[str, Any]) -> np.ndarray:
+    options = dict(options)
+    measure = options.pop("similarity", "spearman_abs")
+    if not isinstance(measure, str):
+        raise TypeError(f"model_parameter_randomisation in evaluate takes one similarity; got {measure!r}.")
+    result = _metrics.model_parameter_randomisation(
+        data.model, data.inputs, data.method, data.targets, similarity=measure, batch_size=data.batch_size,
+        **_rerun_options(data), **options)
+    last = result.scores[measure][-1]
+    return last.reshape(len(last), -1)
+
+
 def _pointing(data: MetricInput, options: Dict[str, Any]) -> np.ndarray:
     if options:
         raise TypeError(f"pointing_game takes no options; got {sorted(options)}.")
@@ -81,6 +107,7 @@ class MetricSpec(NamedTuple):
     """``(data, options) -> (N, T)`` scores."""
     needs_masks: bool
     higher_is_better: bool
+    needs_method: bool = False
 
 
 METRICS: Dict[str, MetricSpec] = {
@@ -93,6 +120,8 @@ METRICS: Dict[str, MetricSpec] = {
     "relevance_rank_accuracy": MetricSpec(_mask_metric(_metrics.relevance_rank_accuracy), True, True),
     "sparseness": MetricSpec(_map_metric(_metrics.sparseness), False, True),
     "complexity": MetricSpec(_map_metric(_metrics.complexity), False, False),
+    "random_logit": MetricSpec(_random_logit, False, False, needs_method=True),
+    "model_parameter_randomisation": MetricSpec(_parameter_randomisation, False, False, needs_method=True),
 }
 
 
@@ -275,7 +304,10 @@ def evaluate(
         Metric names from :func:`metric_names`: ``"deletion"``, ``"insertion"``,
         ``"mufidelity"`` (run the model), ``"pointing_game"``, ``"energy_pointing_game"``,
         ``"relevance_mass_accuracy"``, ``"relevance_rank_accuracy"`` (need ``masks``),
-        ``"sparseness"``, ``"complexity"`` (the maps alone).
+        ``"sparseness"``, ``"complexity"`` (the maps alone), ``"random_logit"``,
+        ``"model_parameter_randomisation"`` (re-run the method: for ``methods`` only; the
+        latter scores the similarity after the last step, ``"spearman_abs"`` by default,
+        ``metric_options={"model_parameter_randomisation": {"similarity": "ssim"}}``).
     targets : as in :func:`eli5_keras.explain`
         Explained and scored. None: each input's top class (the metrics score the
         classes explain() reports, ``result.targets``, so ``top_k=`` works too).
@@ -330,28 +362,34 @@ def evaluate(
         raise ValueError(
             f"metrics {needing} compare maps with ground truth: pass masks (N, *S), nonzero on the object."
         )
+    rerun = [m for m in metric_list if METRICS[m].needs_method]
+    if rerun and given:
+        raise ValueError(
+            f"metrics {rerun} re-run the method (on other classes or randomised models), so they score "
+            f"methods only; maps given ({list(given)}) have none."
+        )
     mask_array = None if masks is None else np.asarray(masks.numpy() if hasattr(masks, "numpy") else masks)
     batch_size = check.integer("batch_size", batch_size, 1)
     model_options = {k: options[k] for k in MODEL_OPTIONS if k in options}
 
     rank = _spatial_rank(model, mask_array, model_options.get("input_index"))
     given_sources = [
-        (name, value.maps, value.targets) if isinstance(value, ExplanationBatch)
-        else (name, _with_target_axis(name, value, rank), targets)
+        (name, value.maps, value.targets, None) if isinstance(value, ExplanationBatch)
+        else (name, _with_target_axis(name, value, rank), targets, None)
         for name, value in given.items()
     ]
     results: Dict[str, ExplanationBatch] = {}
-    sources: List[Tuple[str, np.ndarray, Any]] = []
+    sources: List[Tuple[str, np.ndarray, Any, Optional[str]]] = []
     for name in method_names:
         result = explain(model, inputs, method=name, targets=targets, batch_size=batch_size, **options)
         results[name] = result
-        sources.append((name, result.maps, result.targets if targets is None else targets))
+        sources.append((name, result.maps, result.targets if targets is None else targets, name))
     sources += given_sources
 
     scores: Dict[str, Dict[str, np.ndarray]] = {}
-    for name, method_maps, method_targets in sources:
+    for name, method_maps, method_targets, method in sources:
         data = MetricInput(model, inputs, np.asarray(method_maps), method_targets, mask_array, batch_size,
-                           model_options)
+                           model_options, method, options)
         row = {}
         for metric in metric_list:
             values = np.asarray(METRICS[metric].run(data, dict(per_metric.get(metric, {}))), np.float64)

@@ -16,6 +16,12 @@ Localisation against ground-truth masks (numpy):
 * :func:`energy_pointing_game` - Wang et al. (2020, Score-CAM)
 * :func:`relevance_mass_accuracy`, :func:`relevance_rank_accuracy` - Arras et al. (2022)
 
+Randomisation sanity checks (the method re-run; similarities in numpy):
+
+* :func:`random_logit` - Sixt et al. (2020)
+* :func:`model_parameter_randomisation`, :func:`randomised_models` - Adebayo et al. (2018)
+* :func:`ssim`, :func:`spearman`, :func:`spearman_abs` - the similarities they use
+
 Complexity of the maps alone (numpy):
 
 * :func:`sparseness` - Gini index, Chalasani et al. (2020)
@@ -27,19 +33,35 @@ from .energy import energy_pointing_game
 from .insertion import insertion
 from .mufidelity import mufidelity
 from .pointing import pointing_game, pointing_hits
+from .randomisation import (
+    ParameterRandomisation,
+    model_parameter_randomisation,
+    other_classes,
+    random_logit,
+    randomised_models,
+)
 from .relevance_mass import relevance_mass_accuracy
 from .relevance_rank import relevance_rank_accuracy
+from .similarity import spearman, spearman_abs, ssim
 from .sparseness import sparseness
 
 __all__ = [
+    "ParameterRandomisation",
     "complexity",
     "deletion",
     "energy_pointing_game",
     "insertion",
+    "model_parameter_randomisation",
     "mufidelity",
+    "other_classes",
     "pointing_game",
     "pointing_hits",
+    "random_logit",
+    "randomised_models",
     "relevance_mass_accuracy",
     "relevance_rank_accuracy",
     "sparseness",
+    "spearman",
+    "spearman_abs",
+    "ssim",
 ]

@@ -55,3 +55,32 @@ def plain_causal_curve(score, x, relevance, steps, baseline, insert, cells=None)
             copy = np.where(changed, baseline, x)
         curve.append(score(copy))
     return np.array(curve)
+
+
+def plain_ranks(values):
+    """1-based ranks, ties averaged, by counting."""
+    values = list(values)
+    return np.array([sum(v < x for v in values) + (sum(v == x for v in values) + 1) / 2 for x in values])
+
+
+def plain_spearman(a, b):
+    ra, rb = plain_ranks(a.ravel()), plain_ranks(b.ravel())
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return (ra * rb).sum() / np.sqrt((ra * ra).sum() * (rb * rb).sum())
+
+
+def plain_ssim_2d(a, b, size=11, sigma=1.5):
+    """Wang et al. (2004) on one pair of 2-D maps: Gaussian window, valid positions only."""
+    g = np.exp(-0.5 * ((np.arange(size) - (size - 1) / 2) / sigma) ** 2)
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    span = max(a.max(), b.max()) - min(a.min(), b.min()) or 1.0
+    c1, c2 = (0.01 * span) ** 2, (0.03 * span) ** 2
+    values = []
+    for i in range(a.shape[0] - size + 1):
+        for j in range(a.shape[1] - size + 1):
+            pa, pb = a[i : i + size, j : j + size], b[i : i + size, j : j + size]
+            ma, mb = (w * pa).sum(), (w * pb).sum()
+            va, vb = (w * (pa - ma) ** 2).sum(), (w * (pb - mb) ** 2).sum()
+            cov = (w * (pa - ma) * (pb - mb)).sum()
+            values.append((2 * ma * mb + c1) * (2 * cov + c2) / ((ma**2 + mb**2 + c1) * (va + vb + c2)))
+    return np.mean(values)

@@ -22,20 +22,21 @@ def object_masks(n=5):
     return masks
 
 
+MAP_METRICS = [name for name, spec in evaluation.METRICS.items() if not spec.needs_method]
 FAST = {"deletion": {"steps": 6}, "insertion": {"steps": 6}, "mufidelity": {"samples": 12, "grid": 3}}
 
 
 @pytest.fixture(scope="module")
 def evaluated(seq_model):
     x, masks = images(), object_masks()
-    ev = eli5_keras.evaluate(seq_model, x, ["gradcam", "saliency"], list(evaluation.METRICS), masks=masks,
+    ev = eli5_keras.evaluate(seq_model, x, ["gradcam", "saliency"], MAP_METRICS, masks=masks,
                              batch_size=8, metric_options=FAST)
     return ev, x, masks
 
 
 def test_every_score_is_the_metric_called_on_its_own(seq_model, evaluated):
     ev, x, masks = evaluated
-    assert ev.methods == ["gradcam", "saliency"] and ev.metrics == list(evaluation.METRICS)
+    assert ev.methods == ["gradcam", "saliency"] and ev.metrics == MAP_METRICS
     for method in ev.methods:
         result = eli5_keras.explain(seq_model, x, method=method)
         np.testing.assert_allclose(result.maps, ev.results[method].maps)
@@ -190,3 +191,23 @@ def test_metric_options_that_a_metric_rejects_name_themselves(seq_model):
     with pytest.raises(TypeError, match="pointing_game takes no options"):
         eli5_keras.evaluate(seq_model, images(2), maps={"m": np.zeros((2, SIZE, SIZE))}, metrics="pointing_game",
                             masks=object_masks(2), metric_options={"pointing_game": {"margin": 1}})
+
+
+def test_randomisation_checks_rerun_each_method(seq_model):
+    x = images(3)
+    ev = eli5_keras.evaluate(seq_model, x, ["saliency"], ["random_logit", "model_parameter_randomisation"],
+                             metric_options={"random_logit": {"seed": 3},
+                                             "model_parameter_randomisation": {"similarity": "ssim"}})
+    np.testing.assert_allclose(ev.scores["saliency"]["random_logit"],
+                               metrics.random_logit(seq_model, x, "saliency", seed=3), rtol=1e-6)
+    cascade = metrics.model_parameter_randomisation(seq_model, x, "saliency", similarity="ssim")
+    np.testing.assert_allclose(ev.scores["saliency"]["model_parameter_randomisation"], cascade.scores["ssim"][-1],
+                               rtol=1e-6)
+    assert ev.higher_is_better["random_logit"] is False
+
+
+def test_randomisation_checks_refuse_maps_given(seq_model, monkeypatch):
+    monkeypatch.setattr(evaluation, "explain", lambda *a, **k: pytest.fail("explain ran before the checks"))
+    with pytest.raises(ValueError, match=r"\['random_logit'\] re-run the method.*\['m'\]"):
+        eli5_keras.evaluate(seq_model, images(2), ["gradcam"], ["deletion", "random_logit"],
+                            maps={"m": np.zeros((2, SIZE, SIZE))})
