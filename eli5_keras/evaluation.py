@@ -77,10 +77,14 @@ def _rerun_options(data: MetricInput) -> Dict[str, Any]:
     return {k: v for k, v in data.explain_options.items() if k != "top_k"}
 
 
-def _random_logit(data: MetricInput, options: Dict[str, Any]) -> np.ndarray:
-    scores = _metrics.random_logit(data.model, data.inputs, data.method, data.targets, batch_size=data.batch_size,
-                                   **_rerun_options(data), **options)
-    return scores[:, None]
+def _rerun_metric(function: Callable) -> Callable[[MetricInput, Dict[str, Any]], np.ndarray]:
+    """A metric that explains again (``function(model, inputs, method, targets, ...)``)."""
+    def run(data: MetricInput, options: Dict[str, Any]) -> np.ndarray:
+        scores = function(data.model, data.inputs, data.method, data.targets, batch_size=data.batch_size,
+                          **_rerun_options(data), **options)
+        return scores.reshape(len(scores), -1)
+
+    return run
 
 
 def _parameter_randomisation(data: MetricInput, options: Dict[str, Any]) -> np.ndarray:
@@ -120,8 +124,10 @@ METRICS: Dict[str, MetricSpec] = {
     "relevance_rank_accuracy": MetricSpec(_mask_metric(_metrics.relevance_rank_accuracy), True, True),
     "sparseness": MetricSpec(_map_metric(_metrics.sparseness), False, True),
     "complexity": MetricSpec(_map_metric(_metrics.complexity), False, False),
-    "random_logit": MetricSpec(_random_logit, False, False, needs_method=True),
+    "random_logit": MetricSpec(_rerun_metric(_metrics.random_logit), False, False, needs_method=True),
     "model_parameter_randomisation": MetricSpec(_parameter_randomisation, False, False, needs_method=True),
+    "max_sensitivity": MetricSpec(_rerun_metric(_metrics.max_sensitivity), False, False, needs_method=True),
+    "avg_sensitivity": MetricSpec(_rerun_metric(_metrics.avg_sensitivity), False, False, needs_method=True),
 }
 
 
@@ -305,8 +311,9 @@ def evaluate(
         ``"mufidelity"`` (run the model), ``"pointing_game"``, ``"energy_pointing_game"``,
         ``"relevance_mass_accuracy"``, ``"relevance_rank_accuracy"`` (need ``masks``),
         ``"sparseness"``, ``"complexity"`` (the maps alone), ``"random_logit"``,
-        ``"model_parameter_randomisation"`` (re-run the method: for ``methods`` only; the
-        latter scores the similarity after the last step, ``"spearman_abs"`` by default,
+        ``"model_parameter_randomisation"``, ``"max_sensitivity"``, ``"avg_sensitivity"``
+        (re-run the method: for ``methods`` only; ``model_parameter_randomisation``
+        scores the similarity after the last step, ``"spearman_abs"`` by default,
         ``metric_options={"model_parameter_randomisation": {"similarity": "ssim"}}``).
     targets : as in :func:`eli5_keras.explain`
         Explained and scored. None: each input's top class (the metrics score the

@@ -22,6 +22,10 @@ Randomisation sanity checks (the method re-run; similarities in numpy):
 * :func:`model_parameter_randomisation`, :func:`randomised_models` - Adebayo et al. (2018)
 * :func:`ssim`, :func:`spearman`, :func:`spearman_abs` - the similarities they use
 
+Robustness (the method re-run on noisy inputs):
+
+* :func:`max_sensitivity`, :func:`avg_sensitivity` - Yeh et al. (2019)
+
 Complexity of the maps alone (numpy):
 
 * :func:`sparseness` - Gini index, Chalasani et al. (2020)
@@ -42,15 +46,18 @@ from .randomisation import (
 )
 from .relevance_mass import relevance_mass_accuracy
 from .relevance_rank import relevance_rank_accuracy
+from .sensitivity import avg_sensitivity, max_sensitivity
 from .similarity import spearman, spearman_abs, ssim
 from .sparseness import sparseness
 
 __all__ = [
     "ParameterRandomisation",
+    "avg_sensitivity",
     "complexity",
     "deletion",
     "energy_pointing_game",
     "insertion",
+    "max_sensitivity",
     "model_parameter_randomisation",
     "mufidelity",
     "other_classes",
