@@ -15,6 +15,7 @@ JSON-able dict and, with pandas installed, to a DataFrame.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -124,6 +125,8 @@ METRICS: Dict[str, MetricSpec] = {
     "relevance_rank_accuracy": MetricSpec(_mask_metric(_metrics.relevance_rank_accuracy), True, True),
     "sparseness": MetricSpec(_map_metric(_metrics.sparseness), False, True),
     "complexity": MetricSpec(_map_metric(_metrics.complexity), False, False),
+    "road_morf": MetricSpec(_model_metric(functools.partial(_metrics.road, order="morf")), False, False),
+    "road_lerf": MetricSpec(_model_metric(functools.partial(_metrics.road, order="lerf")), False, True),
     "random_logit": MetricSpec(_rerun_metric(_metrics.random_logit), False, False, needs_method=True),
     "model_parameter_randomisation": MetricSpec(_parameter_randomisation, False, False, needs_method=True),
     "max_sensitivity": MetricSpec(_rerun_metric(_metrics.max_sensitivity), False, False, needs_method=True),
@@ -308,7 +311,7 @@ def evaluate(
         Methods explained here, once each (:func:`eli5_keras.methods.available`).
     metrics : str or sequence of str, default ("deletion", "insertion")
         Metric names from :func:`metric_names`: ``"deletion"``, ``"insertion"``,
-        ``"mufidelity"`` (run the model), ``"pointing_game"``, ``"energy_pointing_game"``,
+        ``"mufidelity"``, ``"road_morf"``, ``"road_lerf"`` (run the model), ``"pointing_game"``, ``"energy_pointing_game"``,
         ``"relevance_mass_accuracy"``, ``"relevance_rank_accuracy"`` (need ``masks``),
         ``"sparseness"``, ``"complexity"`` (the maps alone), ``"random_logit"``,
         ``"model_parameter_randomisation"``, ``"max_sensitivity"``, ``"avg_sensitivity"``

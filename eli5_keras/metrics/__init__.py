@@ -9,6 +9,7 @@ memory bounded by ``batch_size``):
 
 * :func:`deletion`, :func:`insertion` - Petsiuk et al. (2018)
 * :func:`mufidelity` - Bhatt et al. (2020)
+* :func:`road` - Rong et al. (2022), noisy linear imputation
 
 Localisation against ground-truth masks (numpy):
 
@@ -46,6 +47,7 @@ from .randomisation import (
 )
 from .relevance_mass import relevance_mass_accuracy
 from .relevance_rank import relevance_rank_accuracy
+from .road import road
 from .sensitivity import avg_sensitivity, max_sensitivity
 from .similarity import spearman, spearman_abs, ssim
 from .sparseness import sparseness
@@ -67,6 +69,7 @@ __all__ = [
     "randomised_models",
     "relevance_mass_accuracy",
     "relevance_rank_accuracy",
+    "road",
     "sparseness",
     "spearman",
     "spearman_abs",

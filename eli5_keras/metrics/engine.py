@@ -16,7 +16,7 @@ Shapes: inputs ``(N, *S, C)`` (1, 2 or 3 spatial axes), maps ``(N, *S)`` or
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Optional, Sequence, Tuple
+from typing import Any, ClassVar, List, Optional, Sequence, Tuple
 
 import keras
 import numpy as np
@@ -163,6 +163,15 @@ def metric_maps(maps: Any, n: int, spatial: Tuple[int, ...]) -> Tuple[np.ndarray
     return array.astype(np.float32, copy=False), single
 
 
+def metric_inputs(model: keras.Model, inputs: Any, input_index: Optional[int]) -> Tuple[List[np.ndarray], int]:
+    """The model checked and built, ``inputs`` as one array per model input, and the
+    index of the explained one (``input_index``, default the first with spatial axes)."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    ensure_built(model, inputs)
+    return prepare_inputs(model, inputs), explained_input(model, None, input_index)
+
+
 def evaluate_metric(
     metric: PerturbationMetric,
     model: keras.Model,
@@ -179,14 +188,10 @@ def evaluate_metric(
     """Run ``metric`` on ``maps`` of ``inputs``: scores ``(N,)`` for maps ``(N, *S)``,
     ``(N, T)`` for maps ``(N, T, *S)`` (``targets`` must then give ``T`` scores per input,
     e.g. ``targets=result.targets`` of an :class:`~eli5_keras.result.ExplanationBatch`)."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
     batch_size = check.integer("batch_size", batch_size, 1)
     use_logits = check.boolean("use_logits", use_logits)
     kind = baseline_kind(baseline)
-    ensure_built(model, inputs)
-    arrays = prepare_inputs(model, inputs)
-    index = explained_input(model, None, input_index)
+    arrays, index = metric_inputs(model, inputs, input_index)
     spec = model_inputs(model)[index]
     dtype = keras.backend.standardize_dtype(spec.dtype)
     rank = input_spatial_rank(spec)

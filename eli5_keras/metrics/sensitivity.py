@@ -29,9 +29,9 @@ import keras
 import numpy as np
 
 from .. import validation as check
-from ..backend.inputs import prepare_inputs
-from ..explain import ensure_built, explain, explained_input
+from ..explain import explain
 from ..methods.base import is_float_dtype
+from .engine import metric_inputs
 
 DEFAULT_RADIUS = 0.2
 DEFAULT_SAMPLES = 200
@@ -59,11 +59,7 @@ def sensitivities(
     if denominator is not None:
         denominator = check.choice("denominator", denominator, DENOMINATORS)
     seed = check.integer("seed", seed, 0)
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
-    ensure_built(model, inputs)
-    arrays = prepare_inputs(model, inputs)
-    index = explained_input(model, None, input_index)
+    arrays, index = metric_inputs(model, inputs, input_index)
     x = arrays[index]
     if not is_float_dtype(str(x.dtype)):
         raise ValueError(f"sensitivity adds noise to the input, so it needs a float input; input {index} is {x.dtype}.")
