@@ -14,7 +14,8 @@ as the authors' ``NoisyLinearImputer`` (``tleemann/road_evaluation``, copied int
 pytorch-grad-cam) sets it up. They solve the sparse system with SciPy's ``spsolve`` per
 image; here conjugate gradients (the matrix is symmetric and, when some pixel is kept,
 positive definite: diagonally dominant), matrix-free with the 3 x 3 neighbour sum,
-vectorised over images and channels, to a relative residual of 1e-6.
+vectorised over images and channels, to a relative residual of 1e-6 (or after as many
+iterations as unknowns, where exact arithmetic would have converged).
 The noise is ``numpy.random.default_rng(seed).standard_normal(x.shape)`` times ``noise``
 at the removed positions.
 """
