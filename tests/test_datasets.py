@@ -1,7 +1,7 @@
 """``explain_dataset`` into a Zarr store and ``open_results``: every source (numpy array,
 memory map, tf.data batched or not, files), numbers equal to ``explain()`` on the same
 arrays, a store plain ``zarr`` reads, interrupted runs resumed without recomputing, stores
-of other arguments refused."""
+of other arguments refused, and the command line's ``--out maps.zarr``."""
 import subprocess
 import sys
 import warnings
@@ -15,6 +15,7 @@ from PIL import Image
 
 import eli5_keras
 from eli5_keras import Explainer
+from eli5_keras.cli.main import main
 
 from helpers.cli import save_small_model, write_pngs
 from helpers.data import NUM_CLASSES, images
@@ -369,6 +370,57 @@ def test_argument_errors(seq_model, x, tmp_path):
     with pytest.raises(ValueError, match="not a zarr store"):
         eli5_keras.open_results(tmp_path / "missing.zarr")
     assert not any((tmp_path / name).exists() for name in ("a.zarr", "b.zarr", "c.zarr", "e.zarr", "f.zarr"))
+
+
+# -- command line ------------------------------------------------------------------------
+
+
+def test_the_command_line_writes_a_store_and_resumes(tmp_path, capsys):
+    model_path = save_small_model(tmp_path)
+    paths = write_pngs(tmp_path / "pngs", 5, seed=4)
+    out = tmp_path / "maps.zarr"
+    common = ["explain", str(model_path), str(tmp_path / "pngs"), "--top-k", "2", "--batch-size", "2"]
+    assert main([*common, "--out", str(out)]) == 0
+    assert "explained 5 inputs with gradcam" in capsys.readouterr().err
+    model = keras.models.load_model(model_path, compile=False)
+    inputs = np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) / 255 for p in paths])
+    store = eli5_keras.open_results(out)
+    assert_store_equals(store, eli5_keras.explain(model, inputs, top_k=2))
+    assert store.attrs["inputs"] == [p.stem for p in paths]
+    assert main([*common, "--out", str(out), "--resume"]) == 0
+    assert "(5 already done, skipped)" in capsys.readouterr().err
+    assert main([*common, "--out", str(out), "--resume", "--method", "hirescam"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("eli5-keras: error: ") and "method='gradcam'" in err
+    assert "leave out --resume" in err
+    assert main([*common, "--out", str(out), "--format", "png"]) == 2
+    assert ".zarr store" in capsys.readouterr().err
+
+
+def test_the_command_line_stops_and_resumes_a_store(tmp_path, capsys, monkeypatch):
+    from eli5_keras.cli import interrupt
+
+    model_path = save_small_model(tmp_path)
+    write_pngs(tmp_path / "pngs", 5, seed=4)
+    out = tmp_path / "maps.zarr"
+    common = ["explain", str(model_path), str(tmp_path / "pngs"), "--batch-size", "2", "--quiet"]
+    counter = CountingExplainer(monkeypatch)
+
+    class StopAfterOne(interrupt.StopRequest):
+        @property
+        def requested(self):
+            return counter.calls >= 1
+
+        @requested.setter
+        def requested(self, value):
+            pass
+
+    monkeypatch.setattr("eli5_keras.cli.explain_command.StopRequest", StopAfterOne)
+    assert main([*common, "--out", str(out)]) == 130
+    assert "interrupted after 2 inputs" in capsys.readouterr().err and counter.calls == 1
+    monkeypatch.setattr("eli5_keras.cli.explain_command.StopRequest", interrupt.StopRequest)
+    assert main([*common, "--out", str(out), "--resume"]) == 0
+    assert counter.calls == 3 and eli5_keras.open_results(out).complete
 
 
 def test_progress_of_a_stream_of_unknown_length_counts_without_a_bar():
