@@ -633,9 +633,15 @@ def explain_dataset(
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike); got {type(out).__name__}.")
     out = os.fspath(out)
-    if targets is not None and targets != LABEL:
-        if isinstance(targets, str):
+    if isinstance(targets, str):
+        if targets != LABEL:
             raise ValueError(f"targets must be None, a class index or {LABEL!r}; got {targets!r}.")
+    elif targets is not None:
+        if isinstance(targets, bool) or not isinstance(targets, (int, np.integer)):
+            raise TypeError(
+                f"targets must be None, a class index or {LABEL!r} (per-input targets come from the data's "
+                f"labels); got {type(targets).__name__}."
+            )
         targets = check.integer("targets", targets, 0)
     source = _source(data, model, batch_size, preprocess)
     if targets == LABEL and not source.has_labels:

@@ -363,13 +363,17 @@ def test_argument_errors(seq_model, x, tmp_path):
         eli5_keras.explain_dataset(seq_model, tf.data.Dataset.from_tensor_slices((x, x, x, x)), out=tmp_path / "d")
     with pytest.raises(TypeError, match="data must be"):
         eli5_keras.explain_dataset(seq_model, x.tolist(), out=tmp_path / "e.zarr")
+    with pytest.raises(TypeError, match="per-input targets come from the data's labels"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets=np.zeros(N, int))
+    with pytest.raises(ValueError, match="targets must be None, a class index or 'label'"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets="labels")
     with pytest.raises(ValueError, match="pass either targets or top_k"):
         eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "f.zarr", targets=1, top_k=2)
     with pytest.raises(ValueError, match="does not exist"):
         eli5_keras.explain_dataset(seq_model, str(tmp_path / "missing"), out=tmp_path / "g.zarr")
     with pytest.raises(ValueError, match="not a zarr store"):
         eli5_keras.open_results(tmp_path / "missing.zarr")
-    assert not any((tmp_path / name).exists() for name in ("a.zarr", "b.zarr", "c.zarr", "e.zarr", "f.zarr"))
+    assert not any((tmp_path / name).exists() for name in ("a.zarr", "b.zarr", "c.zarr", "e.zarr", "f.zarr", "h.zarr"))
 
 
 # -- command line ------------------------------------------------------------------------
