@@ -39,6 +39,7 @@ from .compat.show import show_prediction
 from .compat.text import explain_prediction_keras_text, text_explanations
 from .formatters.text_html import format_text_as_html
 from .explain import Explainer, explain
+from .datasets import ExplanationStore, explain_dataset, open_results
 from .reporting import Report, report
 from .result import EmptyMapWarning, ExplanationBatch
 
@@ -71,6 +72,9 @@ __all__ = [
     "ExplanationBatch",
     "EmptyMapWarning",
     "explain",
+    "explain_dataset",
+    "open_results",
+    "ExplanationStore",
     "explain_prediction",
     "explain_prediction_keras",
     "explain_prediction_keras_text",
