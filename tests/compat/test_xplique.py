@@ -15,6 +15,7 @@ import tensorflow as tf
 from eli5_keras.compat import xplique as xq
 
 from helpers.data import NUM_CLASSES, images
+from helpers.models import conv_classifier
 
 L = keras.layers
 TOL = dict(rtol=1e-4, atol=1e-6)
@@ -23,19 +24,11 @@ TOL = dict(rtol=1e-4, atol=1e-6)
 @pytest.fixture(scope="module")
 def relu_model():
     """Only ReLU nonlinearities (as separate layers), a softmax output."""
-    keras.utils.set_random_seed(7)
-    return keras.Sequential(
-        [
-            keras.Input((12, 12, 3)),
-            L.Conv2D(4, 3, padding="same", name="c1"),
-            L.ReLU(name="r1"),
-            L.Conv2D(6, 3, strides=2, padding="same", name="c2"),
-            L.ReLU(name="r2"),
-            L.GlobalAveragePooling2D(name="gap"),
-            L.Dense(NUM_CLASSES, activation="softmax", name="dense"),
-        ],
-        name="relu_model",
-    )
+    return conv_classifier(7, "relu_model", (12, 12, 3), lambda: [
+        L.Conv2D(4, 3, padding="same", name="c1"), L.ReLU(name="r1"),
+        L.Conv2D(6, 3, strides=2, padding="same", name="c2"), L.ReLU(name="r2"),
+        L.GlobalAveragePooling2D(name="gap"), L.Dense(NUM_CLASSES, activation="softmax", name="dense"),
+    ])
 
 
 def one_hot(classes):
@@ -46,7 +39,7 @@ def run(model, x, stop=None, relu=None):
     """The Sequential's layers one by one; ``stop``: also return that layer's output;
     ``relu``: replaces every ReLU layer."""
     h, tapped = tf.convert_to_tensor(x), None
-    for layer in model.layers:
+    for layer in model.layers[1:]:  # after the InputLayer
         h = relu(h) if relu is not None and isinstance(layer, L.ReLU) else layer(h)
         if layer.name == stop:
             tapped = h
