@@ -69,8 +69,8 @@ setup(
         # pytest-xdist runs the suite in two processes (most of its time is single-threaded
         # graph tracing, so two workers halve the wall time on two cores); setuptools and
         # packaging let tests/test_packaging.py build this setup.py's metadata and read its
-        # markers; pandas lets the tests check Evaluation.to_pandas. TensorFlow itself comes
-        # from [cpu] or [gpu] (README: `.[cpu,test]`).
+        # markers; pandas lets the tests check Evaluation.to_pandas; zarr (as [datasets]) for the
+        # Zarr store tests. TensorFlow itself comes from [cpu] or [gpu] (README: `.[cpu,test]`).
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
@@ -82,7 +82,12 @@ setup(
             "setuptools>=61",
             "packaging>=21",
             "pandas>=1.5",
+            "zarr>=3",
         ],
+        # explain_dataset / open_results / `eli5-keras explain --out maps.zarr` write and read Zarr
+        # v3 stores. An extra, not a base requirement: zarr 3 needs Python >= 3.11 (this package
+        # runs on 3.10), and explaining arrays in memory needs no store.
+        "datasets": ["zarr>=3"],
         # show_prediction returns IPython HTML for explanations without an image.
         "notebook": ["ipython>=7"],
         "bench": ["eli5==0.16.0"],

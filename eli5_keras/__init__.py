@@ -41,6 +41,7 @@ from .compat.text import explain_prediction_keras_text, text_explanations
 from .formatters.text_html import format_text_as_html
 from .evaluation import Evaluation, evaluate
 from .explain import Explainer, explain
+from .datasets import ExplanationStore, explain_dataset, open_results
 from .reporting import Report, report
 from .result import EmptyMapWarning, ExplanationBatch
 
@@ -75,6 +76,9 @@ __all__ = [
     "explain",
     "evaluate",
     "Evaluation",
+    "explain_dataset",
+    "open_results",
+    "ExplanationStore",
     "explain_prediction",
     "explain_prediction_keras",
     "explain_prediction_keras_text",

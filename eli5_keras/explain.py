@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import warnings
-import weakref
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import keras
@@ -24,7 +23,7 @@ import tensorflow as tf
 
 from . import methods as _methods
 from . import validation as check
-from .backend.cache import cached, graph_function
+from .backend.cache import ModelRef, cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
 from .backend.layers import LayerSpec, path_name, path_output_shape, resolve_layer
@@ -95,7 +94,7 @@ class Explainer:
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
         self.method = _methods.get(method, **method_options)
-        self._model = weakref.ref(model)
+        self._model = ModelRef(model)
         self.model_name = model.name
         inputs = model_inputs(model)
         self._input_specs = [
@@ -131,10 +130,7 @@ class Explainer:
 
     @property
     def model(self) -> keras.Model:
-        model = self._model()
-        if model is None:
-            raise ReferenceError("the model of this explainer has been deleted.")
-        return model
+        return self._model()
 
     def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor):
         out = self.method.compute(context, inputs, data, block)

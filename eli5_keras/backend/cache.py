@@ -55,3 +55,17 @@ def graph_function(fn: Callable, input_signature: Sequence[Any]) -> Callable:
     really retraces can warn.
     """
     return tf.function(functools.partial(fn), input_signature=input_signature, reduce_retracing=False)
+
+
+class ModelRef:
+    """A model held weakly, so that the cached object holding it never keeps it alive;
+    calling the reference returns the model, or raises ``ReferenceError`` once it is gone."""
+
+    def __init__(self, model: keras.Model) -> None:
+        self._ref = weakref.ref(model)
+
+    def __call__(self) -> keras.Model:
+        model = self._ref()
+        if model is None:
+            raise ReferenceError("the model of this explainer has been deleted.")
+        return model

@@ -23,7 +23,6 @@ through a weak reference so cached probes never keep a model alive.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
@@ -31,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .cache import ModelRef
 from .graph import GraphRunner
 from .layers import path_name
 from .topology import (
@@ -123,7 +123,7 @@ class ModelProbe:
     """
 
     def __init__(self, model: keras.Model, target: Any, use_logits: bool = True) -> None:
-        self._model = weakref.ref(model)
+        self._model = ModelRef(model)
         self.model_name = model.name
         self.target = target
         self.use_logits = use_logits
@@ -147,10 +147,7 @@ class ModelProbe:
 
     @property
     def model(self) -> keras.Model:
-        model = self._model()
-        if model is None:
-            raise ReferenceError("the model of this explainer has been deleted.")
-        return model
+        return self._model()
 
     # -- forward -----------------------------------------------------------------------
     def forward(

@@ -3,6 +3,10 @@
 Inputs are read ``--batch-size`` at a time, explained in one batched call and written
 as soon as they are explained, one output set per input. An interrupted run keeps every
 finished output; ``--resume`` skips the inputs whose outputs all exist.
+
+An ``--out`` ending in ``.zarr`` writes one Zarr store instead
+(:func:`eli5_keras.explain_dataset`): batch by batch, ``--resume`` skipping the batches
+it holds.
 """
 from __future__ import annotations
 
@@ -92,6 +96,11 @@ def _output_format(requested: Optional[str], input_shape: Tuple) -> OutputFormat
     return get_format(requested)
 
 
+def is_store(out: str) -> bool:
+    """``--out`` names a Zarr store (``maps.zarr``) rather than a folder of files."""
+    return out.rstrip("/\\").lower().endswith(".zarr")
+
+
 def _batches(examples: Sequence[Example], size: int) -> List[Sequence[Example]]:
     return [examples[start:start + size] for start in range(0, len(examples), size)]
 
@@ -111,7 +120,10 @@ class ExplainRun:
         self.target = resolve_target(args.target, self.loaded.class_names, num_classes)
         if args.top_k is not None and num_classes is not None and args.top_k > num_classes:
             raise UsageError(f"--top-k {args.top_k} exceeds the model's {num_classes} classes.")
-        self.format = _output_format(args.format, input_shape)
+        self.store = is_store(args.out)
+        if self.store and args.format is not None:
+            raise UsageError(f"--format {args.format} writes files per input; --out {args.out!r} is a .zarr store.")
+        self.format = None if self.store else _output_format(args.format, input_shape)
         self.examples = plan_examples(files, input_shape)
         self.loader = ExampleLoader(input_shape, self.loaded.preprocess)
         self.num_targets = args.top_k or 1
@@ -177,6 +189,8 @@ class ExplainRun:
         return result
 
     def run(self) -> int:
+        if self.store:
+            return self.run_store()
         todo = self.pending()
         total = len(self.examples)
         progress = Progress(total, done=total - len(todo), enabled=not self.args.quiet)
@@ -209,6 +223,45 @@ class ExplainRun:
             note = f" ({skipped} already done, skipped)" if skipped else ""
             print(f"eli5-keras: explained {_count(self.written, 'input')} with {self.method} into {str(self.out)!r}{note}.",
                   file=sys.stderr)
+        return 0
+
+    def run_store(self) -> int:
+        """Explain every input into the Zarr store ``--out``."""
+        import eli5_keras
+
+        args = self.args
+        caught: List[warnings.WarningMessage] = []
+        try:
+            with StopRequest() as stop, warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", eli5_keras.EmptyMapWarning)
+                store = eli5_keras.explain_dataset(
+                    self.loaded.model, list(args.inputs), self.method, out=str(self.out), targets=self.target,
+                    top_k=args.top_k, layer=self.layer, batch_size=args.batch_size, resume=args.resume,
+                    progress=not args.quiet, target_names=self.loaded.class_names,
+                    preprocess=self.loaded.preprocess, stop=lambda: stop.requested,
+                )
+        except ValueError as error:
+            raise UsageError(one_line(error) + self.loaded.note) from None
+        except OSError as error:
+            raise OutputError(
+                f"cannot write the store {str(self.out)!r}: {os_reason(error)}; its finished batches are kept; "
+                "fix that and run again with --resume to finish."
+            ) from None
+        for warning in caught:
+            if issubclass(warning.category, eli5_keras.EmptyMapWarning):
+                print(f"eli5-keras: warning: {one_line(warning.message)}", file=sys.stderr)
+        run = store.run
+        if run.interrupted:
+            print(
+                f"eli5-keras: interrupted after {_count(run.explained, 'input')}; the store {str(self.out)!r} keeps "
+                "the finished batches; run again with --resume to finish.",
+                file=sys.stderr,
+            )
+            return 130
+        if not args.quiet:
+            note = f" ({run.skipped} already done, skipped)" if run.skipped else ""
+            print(f"eli5-keras: explained {_count(run.explained, 'input')} with {self.method} into "
+                  f"{str(self.out)!r}{note}.", file=sys.stderr)
         return 0
 
     def report_empty(self) -> None:

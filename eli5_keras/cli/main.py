@@ -88,7 +88,10 @@ def build_parser() -> ArgumentParser:
         "--layer", metavar="L", help="layer name, 'outer/inner' path or index (default: last spatial layer)"
     )
     explain.add_argument("--batch-size", type=int, default=32, metavar="B", help="inputs per batch (default: 32)")
-    explain.add_argument("--out", default="eli5-out", metavar="DIR", help="output folder (default: eli5-out)")
+    explain.add_argument(
+        "--out", default="eli5-out", metavar="DIR",
+        help="output folder (default: eli5-out); a path ending in .zarr writes one Zarr store of all the maps",
+    )
     explain.add_argument(
         "--format", choices=FORMATS,
         help="png overlays, html pages, or npy maps (default: png for image models, npy otherwise)",
@@ -101,7 +104,7 @@ def build_parser() -> ArgumentParser:
         "--rescale", type=_rescale, default=1 / 255, metavar="F",
         help="factor on image pixels for model files (default: 1/255; 1 if the model rescales itself)",
     )
-    explain.add_argument("--resume", action="store_true", help="skip inputs whose outputs all exist")
+    explain.add_argument("--resume", action="store_true", help="skip inputs whose outputs all exist (a .zarr store: its finished batches)")
     explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     explain.set_defaults(run=_run_explain)
 

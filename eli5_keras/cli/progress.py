@@ -17,8 +17,9 @@ class Progress:
 
     Parameters
     ----------
-    total : int
-        Number of items of the whole run.
+    total : int or None
+        Number of items of the whole run; None when unknown up front (a stream of
+        unknown length): the line then counts without a bar or time left.
     done : int
         Items already finished before this run (e.g. skipped by ``--resume``).
     label : str
@@ -30,7 +31,7 @@ class Progress:
     """
 
     def __init__(
-        self, total: int, done: int = 0, label: str = "inputs", enabled: bool = True, stream: Optional[TextIO] = None
+        self, total: Optional[int], done: int = 0, label: str = "inputs", enabled: bool = True, stream: Optional[TextIO] = None
     ) -> None:
         self.total = total
         self.done = done
@@ -66,14 +67,20 @@ class Progress:
             self.stream.flush()
 
     def line(self) -> str:
-        """The current state, e.g. ``[#####-----] 12/40 inputs  3.1/s  9s left``."""
-        filled = BAR_WIDTH * self.done // self.total if self.total else BAR_WIDTH
-        text = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.done}/{self.total} {self.label}"
+        """The current state, e.g. ``[#####-----] 12/40 inputs  3.1/s  9s left`` (``12
+        inputs  3.1/s`` when the total is unknown)."""
+        if self.total is None:
+            text = f"{self.done} {self.label}"
+        else:
+            filled = BAR_WIDTH * self.done // self.total if self.total else BAR_WIDTH
+            text = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.done}/{self.total} {self.label}"
         elapsed = time.perf_counter() - self._start
         worked = self.done - self._start_done
         if worked and elapsed > 0:
             rate = worked / elapsed
-            text += f"  {rate:.1f}/s  {(self.total - self.done) / rate:.0f}s left"
+            text += f"  {rate:.1f}/s"
+            if self.total is not None:
+                text += f"  {(self.total - self.done) / rate:.0f}s left"
         return text
 
     def _draw(self) -> None:

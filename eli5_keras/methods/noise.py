@@ -42,6 +42,7 @@ from typing import Any, Mapping, Optional, Union
 import tensorflow as tf
 
 from .. import validation as check
+from ..constants import ROUNDING_RESOLUTION
 from .base import Context, Method, MethodOutput, fold_over_blocks
 from .perturbed import pin_targets, require_float_input
 from .wrapper import Wrapper
@@ -170,6 +171,11 @@ class VarGrad(NoiseWrapper):
 
     Parameters are :class:`NoiseWrapper`'s and ``unbiased`` (default False): divide by
     ``samples - 1`` (Xplique) instead of ``samples`` (the authors, Captum).
+
+    A variance at most ``(ROUNDING_RESOLUTION * mean)^2`` (:mod:`eli5_keras.constants`,
+    1e-6 relative) is float32 rounding between copies, not the method's: it is 0, so a
+    map of identical copies is flagged empty instead of drawn at full scale after
+    min-max normalisation.
     """
 
     name = "vargrad"
@@ -193,4 +199,9 @@ class VarGrad(NoiseWrapper):
             raise ValueError(f"vargrad with unbiased=True needs samples >= 2; got samples={self.samples}.")
 
     def statistic(self, mean, m2):
-        return m2 / (self.samples - 1 if self.unbiased else self.samples)
+        variance = m2 / (self.samples - 1 if self.unbiased else self.samples)
+        # Copies whose maps differ only by float32 rounding (noise_level=0, or noise too
+        # small to move the base method) have a variance of rounding noise, not of the
+        # method: 0, so that it is flagged as an empty map rather than drawn at full scale.
+        rounding = tf.square(ROUNDING_RESOLUTION * mean)
+        return tf.where(variance <= rounding, tf.zeros_like(variance), variance)

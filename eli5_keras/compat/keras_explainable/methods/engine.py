@@ -1,0 +1,48 @@
+"""The one call every keras-explainable method makes: :func:`eli5_keras.explain` on
+the exposed model's output, maps returned labels last ``(B, *S, L)``."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from ....explain import explain as _explain
+from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, ExposedModel, expose
+
+SUPPORTED_SPATIAL_AXES = ((-3, -2), (1, 2))
+
+
+def run(
+    method: str,
+    model: Any,
+    inputs: Any,
+    indices: Optional[Any],
+    indices_axis: int,
+    indices_batch_dims: int,
+    spatial_axis: Tuple[int, ...],
+    batch_size: int,
+    at_layer: bool,
+    **options: Any,
+) -> Tuple[tf.Tensor, tf.Tensor, np.ndarray]:
+    """``(scores (B, L), maps (B, *S, L), inputs)`` of the units ``indices`` ``(B, L)``
+    (every unit when None), maps raw: no ReLU, no normalisation, no resize."""
+    if indices_axis != KERNEL_AXIS or indices_batch_dims != -1:
+        raise ValueError("only indices_axis=-1 and indices_batch_dims=-1 (the defaults) are supported.")
+    if tuple(spatial_axis) not in SUPPORTED_SPATIAL_AXES:
+        raise ValueError(f"spatial_axis must be {SPATIAL_AXIS} (2-D images); got {spatial_axis!r}.")
+    exposed = model if isinstance(model, ExposedModel) else expose(model)
+    x = np.asarray(inputs, np.float32)
+    units = exposed.logits_layer.output.shape[-1]
+    if indices is None:
+        indices = np.tile(np.arange(units, dtype=np.int32), (len(x), 1))
+    indices = np.asarray(indices)
+    if indices.ndim != 2 or len(indices) != len(x):
+        raise ValueError(f"indices must have shape (B, L) = ({len(x)}, L); got {indices.shape}.")
+    result = _explain(
+        exposed.model, x, method=method, targets=indices.astype(np.int32),
+        layer=exposed.activation_layer if at_layer else None, batch_size=batch_size,
+        use_logits=False, relu=False, normalize=False, resize=False, **options,
+    )
+    maps = tf.transpose(tf.convert_to_tensor(result.maps), [0, 2, 3, 1])
+    return tf.convert_to_tensor(result.scores), maps, x

@@ -1,0 +1,718 @@
+"""Explanations of a whole dataset on one machine, streamed into a Zarr store.
+
+``explain_dataset(model, data, out="maps.zarr")`` reads ``data`` one batch at a time
+(a ``tf.data.Dataset``, a numpy array or memory map, or image/``.npy`` files as the
+command line reads them), explains each batch with one cached
+:class:`~eli5_keras.explain.Explainer` and writes it into a Zarr v3 group, so memory
+does not grow with the dataset's length. The store (read it with :func:`open_results`,
+or with plain ``zarr``)::
+
+    maps.zarr/
+      maps          float32 (N, T, *S)   chunks (B, T, *S): one batch, one chunk
+      targets       int64   (N, T)       the explained class of each map
+      scores        float32 (N, T)       the model's output for each target
+      empty         bool    (N, T)       constant maps, which show nothing
+      extras/NAME   float32 (N, T, ...)  per-map numbers of some methods
+      done          bool    (ceil(N / B),)  done[c]: rows c*B .. c*B+B-1 are written
+
+``B`` is ``batch_size``; the group's attributes say how the maps were made (method,
+options, layer, model and a fingerprint of its weights, targets, library version) and
+whether the run finished (``complete``). A batch's data is written before its ``done``
+entry, so an interrupted run leaves no chunk marked finished that is not; running again
+with the same arguments explains only the chunks not done. A store made with other
+arguments is refused rather than mixed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import validation as check
+from .backend.topology import model_inputs
+from .base import Explanation
+from .explain import Explainer, TargetNames, _names_list, ensure_built, get_explainer
+from .result import EMPTY_MAP_HINT, EmptyMapWarning, ExplanationBatch
+
+LABEL = "label"
+"""``targets="label"``: explain each element's own label."""
+
+STORE_FORMAT = 1
+"""Version of the store layout, in the ``format`` attribute."""
+
+RECORD_CHUNK = 1024
+"""Entries of the ``done`` record per chunk (a few bytes each)."""
+
+ARGUMENTS = ("model", "model_weights", "method", "options", "layer", "targets", "top_k", "output_index",
+             "batch_size", "length", "inputs")
+"""The attributes a resumed run must match: what the maps are made of."""
+
+Preprocess = Callable[[np.ndarray], np.ndarray]
+Batch = Tuple[int, Any, Optional[np.ndarray]]
+"""``(chunk index, model inputs of the chunk, labels or None)``."""
+
+
+def _zarr() -> Any:
+    """The ``zarr`` module (v3), imported when a store is used: an optional extra."""
+    try:
+        import zarr
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "explain_dataset and open_results write and read Zarr stores: pip install 'eli5-keras[datasets]' "
+            "(zarr>=3, Python >= 3.11).",
+            name="zarr",
+        ) from None
+    if int(zarr.__version__.split(".")[0]) < 3:
+        raise ImportError(f"eli5-keras stores need zarr>=3; zarr {zarr.__version__} is installed.")
+    return zarr
+
+
+def _rescale_pixels(pixels: np.ndarray) -> np.ndarray:
+    return pixels / np.float32(255)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class _Source:
+    """Batches of ``batch_size`` inputs (the last one may be short) read lazily."""
+
+    length: Optional[int] = None
+    names: Optional[List[str]] = None
+    has_labels = False
+
+    def first_inputs(self) -> Any:
+        """The first batch's model inputs (to build an unbuilt Sequential model)."""
+        return next(self.batches(set()))[1]
+
+    def batches(self, skip: Set[int]) -> Iterator[Batch]:
+        raise NotImplementedError
+
+
+def _prefetched(loads: Iterable[Tuple[int, Callable[[], Tuple[Any, Optional[np.ndarray]]]]]) -> Iterator[Batch]:
+    """Run each load one step ahead in a thread, so reading the next batch overlaps
+    explaining this one (the compiled graph releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for index, load in loads:
+            future = pool.submit(load)
+            if pending is not None:
+                yield pending[0], *pending[1].result()
+            pending = (index, future)
+        if pending is not None:
+            yield pending[0], *pending[1].result()
+
+
+class _RowSource(_Source):
+    """Inputs addressed by row: a batch is rows ``c * batch_size`` onwards, loaded
+    (:meth:`_load`) one step ahead of the explainer."""
+
+    batch_size: int
+
+    def _load(self, start: int, stop: int) -> Tuple[Any, None]:
+        raise NotImplementedError
+
+    def batches(self, skip: Set[int]) -> Iterator[Batch]:
+        size = self.batch_size
+        chunks = range(-(-self.length // size))
+        return _prefetched(
+            (c, lambda c=c: self._load(c * size, min(self.length, (c + 1) * size))) for c in chunks if c not in skip
+        )
+
+
+class _ArraySource(_RowSource):
+    """A numpy array or memory map ``(N, *input_shape)``: rows sliced per batch, so a
+    memory map is read one batch at a time."""
+
+    def __init__(self, data: np.ndarray, batch_size: int) -> None:
+        if data.ndim == 0 or len(data) == 0:
+            raise ValueError(f"data must hold at least one input along its first axis; got shape {data.shape}.")
+        self.data, self.batch_size, self.length = data, batch_size, int(len(data))
+
+    def _load(self, start: int, stop: int) -> Tuple[np.ndarray, None]:
+        return np.asarray(self.data[start:stop]), None
+
+
+class _FileSource(_RowSource):
+    """Image files, folders of them and ``.npy`` arrays, planned and read by the
+    command line's readers (:mod:`eli5_keras.cli.inputs`)."""
+
+    def __init__(self, paths: Sequence[str], model: keras.Model, batch_size: int, preprocess: Preprocess) -> None:
+        from .cli.errors import UsageError
+        from .cli.inputs import ExampleLoader, collect_files, plan_examples
+
+        specs = model_inputs(model)
+        if len(specs) != 1:
+            raise ValueError(f"files feed single-input models; model {model.name!r} has {len(specs)} inputs.")
+        shape = tuple(specs[0].shape)
+        try:
+            self.examples = plan_examples(collect_files(paths), shape)
+        except UsageError as error:
+            raise ValueError(str(error)) from None
+        self.loader = ExampleLoader(shape, preprocess)
+        self.batch_size, self.length = batch_size, len(self.examples)
+        self.names = [e.name for e in self.examples]
+
+    def _load(self, start: int, stop: int) -> Tuple[np.ndarray, None]:
+        from .cli.errors import UsageError
+
+        examples = self.examples[start:stop]
+        try:
+            arrays = [self.loader.load(example)[0] for example in examples]
+        except UsageError as error:
+            raise ValueError(str(error)) from None
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"inputs {[e.name for e in examples]} have different shapes {sorted(shapes)}; a store holds maps "
+                "of one shape (resize them, or explain them with eli5_keras.explain)."
+            )
+        return np.stack(arrays), None
+
+
+class _TFSource(_Source):
+    """A ``tf.data.Dataset`` of ``x``, ``(x, y)`` or ``(x, y, w)`` (Keras' convention;
+    ``x`` a tensor or a dict of them, ``w`` ignored), batched or not: an element whose
+    ``x`` has the model input's rank is a batch, one rank less a single input. It is
+    rebatched to ``batch_size`` (so each batch is one chunk of the store) and prefetched."""
+
+    def __init__(self, data: tf.data.Dataset, model: keras.Model, batch_size: int) -> None:
+        spec = data.element_spec
+        if isinstance(spec, tuple):
+            if not 1 <= len(spec) <= 3:
+                raise ValueError(
+                    f"a dataset element must be x, (x, y) or (x, y, w); got a tuple of {len(spec)}: {spec}."
+                )
+            self.has_labels = len(spec) >= 2
+            x_spec = spec[0]
+        else:
+            x_spec = spec
+        batched = _is_batched(x_spec, model)
+        length = None
+        if not batched:
+            cardinality = int(data.cardinality())
+            if cardinality == int(tf.data.INFINITE_CARDINALITY):
+                raise ValueError("data is an infinite dataset (it repeats); take() the part to explain.")
+            length = None if cardinality < 0 else cardinality
+            if length == 0:
+                raise ValueError("data is an empty dataset.")
+        self.length = length
+        keep_labels = self.has_labels
+        if isinstance(spec, tuple):
+            data = data.map(lambda *parts: (parts[0], parts[1]) if keep_labels else parts[0])
+        if batched:
+            data = data.unbatch()
+        self.dataset = data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def batches(self, skip: Set[int]) -> Iterator[Batch]:
+        start = 0
+        while start in skip:  # a finished prefix is skipped without explaining it
+            start += 1
+        for index, element in enumerate(self.dataset.skip(start).as_numpy_iterator(), start):
+            if index in skip:
+                continue
+            if self.has_labels:
+                yield index, element[0], np.asarray(element[1])
+            else:
+                yield index, element, None
+
+
+def _is_batched(x_spec: Any, model: keras.Model) -> bool:
+    ranks = sorted(s.shape.rank if s.shape.rank is not None else -1 for s in tf.nest.flatten(x_spec))
+    expected = sorted(len(s.shape) for s in model_inputs(model))
+    if ranks == expected:
+        return True
+    if ranks == [r - 1 for r in expected]:
+        return False
+    shapes = [tuple(s.shape) for s in tf.nest.flatten(x_spec)]
+    raise ValueError(
+        f"dataset elements have inputs of shape {shapes}, but model {model.name!r} takes "
+        f"{[tuple(s.shape) for s in model_inputs(model)]}: an element must be one input (without the batch "
+        "axis) or a batch of them."
+    )
+
+
+def _source(data: Any, model: keras.Model, batch_size: int, preprocess: Optional[Preprocess]) -> _Source:
+    if isinstance(data, tf.data.Dataset):
+        return _TFSource(data, model, batch_size)
+    if isinstance(data, np.ndarray):
+        return _ArraySource(data, batch_size)
+    paths = [data] if isinstance(data, (str, os.PathLike)) else data
+    if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
+        return _FileSource([os.fspath(p) for p in paths], model, batch_size, preprocess or _rescale_pixels)
+    raise TypeError(
+        "data must be a tf.data.Dataset, a numpy array (or np.memmap), or a path or list of paths to image "
+        f"files, .npy arrays and folders of them; got {type(data).__name__}."
+    )
+
+
+def _label_targets(labels: np.ndarray) -> np.ndarray:
+    """Class indices from labels: ints ``(n,)`` or ``(n, 1)``, or one-hot/probabilities ``(n, C)``."""
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        return np.argmax(labels, axis=1)
+    if labels.ndim == 2:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or not np.all(np.equal(np.mod(labels, 1), 0)):
+        raise ValueError(
+            f"targets='label' needs class labels: ints of shape (n,) or (n, 1), or one-hot (n, classes); "
+            f"got shape {labels.shape}, dtype {labels.dtype}."
+        )
+    return labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON holds it (tuples as lists), so stored and given arguments compare equal."""
+
+    def default(v: Any) -> Any:
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, np.ndarray):
+            return f"array {v.shape} {v.dtype} sha256:{hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()}"
+        return repr(v)
+
+    return json.loads(json.dumps(value, default=default, sort_keys=True))
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """sha256 of the model's weights (shapes and values): a retrained model with the
+    same name is another model."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = np.ascontiguousarray(weight.numpy())
+        digest.update(f"{weight.path}{value.shape}{value.dtype}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _arguments(
+    model: keras.Model, explainer: Explainer, source: _Source, targets: Any, top_k: Optional[int],
+    output_index: int, batch_size: int,
+) -> Dict[str, Any]:
+    options = dict(explainer.method.options(), **dataclasses.asdict(explainer.pipeline))
+    return _jsonable(dict(
+        method=explainer.method.name,
+        options=options,
+        layer=explainer.layer_name,
+        model=model.name,
+        model_weights=weights_fingerprint(model),
+        targets="top" if targets is None else targets,
+        top_k=top_k,
+        output_index=output_index,
+        batch_size=batch_size,
+        length=source.length,
+        inputs=source.names,
+    ))
+
+
+def _difference(stored: Dict[str, Any], given: Dict[str, Any]) -> Optional[str]:
+    for key in ARGUMENTS:
+        if stored.get(key) != given.get(key):
+            if key == "model_weights":
+                return "other model weights (same model name, different values)"
+            if key == "inputs":
+                return "other input files"
+            if key == "options":
+                old, new = stored.get(key) or {}, given.get(key) or {}
+                changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                return ", ".join(f"{k}={old.get(k)!r} (now {new.get(k)!r})" for k in changed)
+            return f"{key}={stored.get(key)!r} (now {given.get(key)!r})"
+    return None
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """What one :func:`explain_dataset` call did."""
+
+    explained: int
+    """Inputs explained by this call."""
+    skipped: int
+    """Inputs already done in the store, not recomputed."""
+    interrupted: bool
+    """``stop`` asked the run to end before the data did."""
+
+
+class ExplanationStore:
+    """Explanations in a Zarr store, read lazily (:func:`open_results`).
+
+    ``maps``, ``targets``, ``scores``, ``empty`` and ``extras[name]`` are the zarr
+    arrays themselves (slicing one reads only the chunks it needs); ``store[i]`` is
+    input ``i``'s eli5 :class:`~eli5_keras.base.Explanation` and ``store[a:b]`` an
+    :class:`~eli5_keras.result.ExplanationBatch`, both read from those chunks only.
+    ``attrs`` holds how the maps were made; ``complete`` whether the run finished.
+    """
+
+    def __init__(self, group: Any, run: Optional[RunSummary] = None) -> None:
+        self.group = group
+        self.attrs: Dict[str, Any] = dict(group.attrs)
+        if self.attrs.get("library") != "eli5-keras":
+            raise ValueError(f"{group.store!s} is a zarr group but not an eli5-keras store (no 'library' attribute).")
+        if "maps" not in group:
+            raise ValueError(f"store {group.store!s} holds no maps yet: its run stopped before the first batch.")
+        self.maps = group["maps"]
+        self.targets = group["targets"]
+        self.scores = group["scores"]
+        self.empty = group["empty"]
+        self.done = group["done"]
+        self.extras = dict(group["extras"].arrays()) if "extras" in group else {}
+        self.run = run
+
+    @property
+    def complete(self) -> bool:
+        """The run that wrote the store went through all the data."""
+        return bool(self.attrs.get("complete"))
+
+    @property
+    def batch_size(self) -> int:
+        """Inputs per chunk along N (``done`` has one entry per chunk)."""
+        return int(self.attrs["batch_size"])
+
+    def __len__(self) -> int:
+        return int(self.maps.shape[0])
+
+    def finished(self) -> np.ndarray:
+        """``(N,)`` bool: which inputs are explained."""
+        return np.repeat(self.done[:], self.batch_size)[: len(self)]
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[Explanation, ExplanationBatch]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                raise ValueError(f"a store is sliced with step 1; got step {step}.")
+            return self.batch(start, stop)
+        index = check.integer("index", index)
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {n} explanations.")
+        index %= n
+        return self.batch(index, index + 1)[0]
+
+    def batch(self, start: int, stop: int) -> ExplanationBatch:
+        """Inputs ``start`` to ``stop - 1`` as an :class:`ExplanationBatch` (without
+        ``inputs``: the store keeps maps, not the data).
+
+        Raises
+        ------
+        ValueError
+            Some of them are not explained yet (the run stopped before them).
+        """
+        size = self.batch_size
+        chunks = np.arange(start // size, -(-stop // size))
+        missing = chunks[~self.done[chunks[0]:chunks[-1] + 1]] if stop > start else chunks[:0]
+        if missing.size:
+            first = max(start, int(missing[0]) * size)
+            raise ValueError(
+                f"input {first} is not explained yet (the run stopped before it); run explain_dataset again "
+                "with the same arguments to finish."
+            )
+        attrs = self.attrs
+        return ExplanationBatch(
+            maps=self.maps[start:stop],
+            targets=self.targets[start:stop],
+            scores=self.scores[start:stop],
+            method=attrs["method_title"],
+            layer=attrs["layer"],
+            model_name=attrs["model"],
+            normalized=attrs["normalized"],
+            probabilities=attrs["probabilities"],
+            signed=attrs["signed"],
+            normalization=attrs["normalization"],
+            target_names=_stored_names(attrs.get("target_names")),
+            extras={k: v[start:stop] for k, v in self.extras.items()},
+            empty=self.empty[start:stop],
+        )
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else "incomplete"
+        return f"<ExplanationStore {self.attrs['method_title']} maps {tuple(self.maps.shape)} ({state})>"
+
+
+def _stored_names(names: Any) -> Any:
+    if isinstance(names, dict):  # JSON made the keys strings
+        return {int(k): v for k, v in names.items()}
+    return names
+
+
+def open_results(path: Union[str, os.PathLike]) -> ExplanationStore:
+    """The explanations :func:`explain_dataset` wrote to ``path``, read lazily.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is no eli5-keras store.
+    """
+    zarr = _zarr()
+    path = os.fspath(path)
+    if not (Path(path) / "zarr.json").is_file():
+        raise ValueError(f"{path!r} is not a zarr store (no zarr.json).")
+    return ExplanationStore(zarr.open_group(path, mode="r"))
+
+
+class _Writer:
+    """Creates the arrays on the first batch (their shapes come from its maps), grows
+    them along N when the length is unknown, writes a batch, then marks it done."""
+
+    def __init__(self, group: Any, batch_size: int, length: Optional[int]) -> None:
+        self.group, self.batch_size, self.length = group, batch_size, length
+
+    def done_chunks(self) -> Set[int]:
+        if "done" not in self.group:
+            return set()
+        return {int(c) for c in np.flatnonzero(self.group["done"][:])}
+
+    def rows(self, chunks: Set[int]) -> int:
+        """Inputs in the chunks ``chunks`` (the last chunk may be short)."""
+        if not chunks:
+            return 0
+        stored = int(self.group["maps"].shape[0])
+        return sum(min(self.batch_size, stored - c * self.batch_size) for c in chunks)
+
+    def _create(self, result: ExplanationBatch) -> None:
+        group, size = self.group, self.batch_size
+        rows = self.length or 0
+        for name, value in _fields(result).items():
+            group.create_array(name, shape=(rows,) + value.shape[1:], chunks=(size,) + value.shape[1:],
+                               dtype=value.dtype, fill_value=False if value.dtype == bool else 0)
+        chunks = -(-rows // size)
+        group.create_array("done", shape=(chunks,), chunks=(RECORD_CHUNK,), dtype=bool, fill_value=False)
+        group.attrs.update(dict(probabilities=bool(result.probabilities)))
+
+    def write(self, chunk: int, result: ExplanationBatch) -> None:
+        group = self.group
+        if "maps" not in group:
+            self._create(result)
+        start = chunk * self.batch_size
+        stop = start + len(result)
+        for name, value in _fields(result).items():
+            array = group[name]
+            if array.shape[0] < stop:  # unknown length: grow by this batch
+                array.resize((stop,) + tuple(array.shape[1:]))
+            array[start:stop] = value
+        done = group["done"]
+        if done.shape[0] <= chunk:
+            done.resize((chunk + 1,))
+        done[chunk] = True  # last: the chunk counts as finished only once its data is written
+
+
+def _fields(result: ExplanationBatch) -> Dict[str, np.ndarray]:
+    """The store's arrays (path in the group -> values) of a batch's result."""
+    fields = {"maps": result.maps, "targets": result.targets, "scores": result.scores, "empty": result.empty}
+    fields.update({f"extras/{k}": v for k, v in result.extras.items()})
+    return fields
+
+
+def _open_store(out: str, arguments: Dict[str, Any], resume: bool) -> Tuple[Any, bool]:
+    """``(group, resumed)``: the store at ``out`` reopened when it was made with the same
+    arguments and ``resume``, else a new one (an existing store replaced)."""
+    zarr = _zarr()
+    path = Path(out)
+    is_store = (path / "zarr.json").is_file()
+    if path.exists() and not is_store and not (path.is_dir() and not any(path.iterdir())):
+        raise ValueError(f"out {out!r} exists and is not an eli5-keras store; choose a new path.")
+    if is_store:
+        group = zarr.open_group(out, mode="r")
+        attrs = dict(group.attrs)
+        if attrs.get("library") != "eli5-keras":
+            raise ValueError(f"out {out!r} is a zarr store not written by eli5-keras; choose a new path.")
+        if resume:
+            difference = _difference(attrs, arguments)
+            if difference is not None:
+                raise ValueError(
+                    f"out {out!r} holds explanations made with {difference}; pass resume=False (on the command "
+                    "line: leave out --resume) to replace them, or choose another out."
+                )
+            return zarr.open_group(out, mode="a"), True
+        shutil.rmtree(path)
+    return zarr.open_group(out, mode="w"), False
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def explain_dataset(
+    model: keras.Model,
+    data: Any,
+    method: Any = "gradcam",
+    *,
+    out: Union[str, os.PathLike],
+    targets: Union[None, int, str] = None,
+    top_k: Optional[int] = None,
+    layer: Any = None,
+    batch_size: int = 32,
+    resume: bool = True,
+    progress: bool = True,
+    output_index: int = 0,
+    target_names: TargetNames = None,
+    preprocess: Optional[Preprocess] = None,
+    stop: Optional[Callable[[], bool]] = None,
+    **options: Any,
+) -> ExplanationStore:
+    """Explain every input of ``data`` into the Zarr store ``out``: ``(N, *input_shape)
+    -> maps (N, T, *S)`` on disk, memory bounded by one batch.
+
+    Parameters
+    ----------
+    model : keras.Model
+    data : tf.data.Dataset, numpy.ndarray (np.memmap included), path or list of paths
+        A dataset of ``x``, ``(x, y)`` or ``(x, y, w)`` elements (``x`` a tensor, or a
+        dict keyed by input name; ``w`` is ignored), batched or not: an element whose
+        ``x`` has the model input's rank is a batch, one rank less is one input. It is
+        rebatched to ``batch_size`` and prefetched, so reading overlaps explaining. An
+        array ``(N, *input_shape)`` is read one batch at a time. Paths are image files,
+        ``.npy`` arrays and folders of them, as ``eli5-keras explain`` reads them
+        (images resized to the model's input, then ``preprocess``).
+    method : str or Method, default "gradcam"
+        Options of the method and of the pipeline (``relu=``, ``normalize=``, ...) go in
+        ``**options``, as for :func:`eli5_keras.explain`.
+    out : str or path
+        The store (a folder; ``maps.zarr`` by convention). Layout: see
+        :mod:`eli5_keras.datasets`.
+    targets : None, int or "label"
+        None: each input's top class; an int: that class for every input; ``"label"``:
+        each element's own label (a dataset of ``(x, y)``; ``y`` a class index or one-hot).
+    top_k : int, optional
+        The ``top_k`` best classes of each input instead (``T = top_k``).
+    layer : see :func:`eli5_keras.explain`.
+    batch_size : int, default 32
+        Inputs read and explained at once, and the store's chunk length along N (one
+        batch writes whole chunks); also the bound on work in flight, as for ``explain``.
+    resume : bool, default True
+        When ``out`` holds a store made with the same arguments, explain only the
+        batches it lacks (finished chunks are never recomputed). A store made with other
+        arguments (method, options, layer, model or its weights, targets, batch size,
+        data length or files) is refused with a ValueError naming the difference.
+        False replaces an existing store.
+    progress : bool, default True
+        A progress line on stderr.
+    output_index : int, default 0
+        Which model output holds the class scores.
+    target_names : list or dict, optional
+        Class names, kept in the store for ``store[i]`` and the formatters.
+    preprocess : callable, optional
+        Image files only: float32 pixels ``(H, W, C)`` in [0, 255] -> the model's input
+        (default: pixels / 255, as the command line's ``--rescale``).
+    stop : callable, optional
+        Checked before each batch; when it returns True the run ends there and the store
+        stays resumable (``store.complete`` is False).
+
+    Returns
+    -------
+    ExplanationStore
+        The store, opened lazily; ``store.run`` says how many inputs this call
+        explained and skipped.
+
+    Warns
+    -----
+    EmptyMapWarning
+        Once per call when some maps written are empty (constant).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    _zarr()  # before any work: a missing extra is said at once
+    batch_size = check.integer("batch_size", batch_size, 1)
+    top_k = check.optional_integer("top_k", top_k, 1)
+    output_index = check.integer("output_index", output_index, 0)
+    resume = check.boolean("resume", resume)
+    progress = check.boolean("progress", progress)
+    check.exclusive("targets", targets, "top_k", top_k)
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike); got {type(out).__name__}.")
+    out = os.fspath(out)
+    if isinstance(targets, str):
+        if targets != LABEL:
+            raise ValueError(f"targets must be None, a class index or {LABEL!r}; got {targets!r}.")
+    elif targets is not None:
+        if isinstance(targets, bool) or not isinstance(targets, (int, np.integer)):
+            raise TypeError(
+                f"targets must be None, a class index or {LABEL!r} (per-input targets come from the data's "
+                f"labels); got {type(targets).__name__}."
+            )
+        targets = check.integer("targets", targets, 0)
+    source = _source(data, model, batch_size, preprocess)
+    if targets == LABEL and not source.has_labels:
+        raise ValueError(
+            f"targets={LABEL!r} explains each element's label, but data carries none: pass a tf.data.Dataset "
+            "of (x, y) elements."
+        )
+    if not model.built:
+        ensure_built(model, source.first_inputs())
+    explainer = get_explainer(model, method, layer, **options)
+    arguments = _arguments(model, explainer, source, targets, top_k, output_index, batch_size)
+    group, resumed = _open_store(out, arguments, resume)
+    if resumed and group.attrs.get("complete"):
+        done_rows = int(group["maps"].shape[0])
+        return ExplanationStore(group, RunSummary(explained=0, skipped=done_rows, interrupted=False))
+    if not resumed:
+        group.attrs.update(dict(
+            arguments, library="eli5-keras", version=_version(), format=STORE_FORMAT, complete=False,
+            method_title=explainer.method.title, normalized=explainer.pipeline.normalize,
+            signed=explainer.pipeline.signed, normalization=explainer.pipeline.describe(explainer._resizes()),
+            target_names=_jsonable(_names_list(target_names)),
+        ))
+    writer = _Writer(group, batch_size, source.length)
+    done = writer.done_chunks()
+    skipped = writer.rows(done)
+    bar = _progress(source.length, skipped, progress)
+    explained, interrupted, empty = 0, False, []
+    try:
+        for chunk, inputs, labels in source.batches(done):
+            if stop is not None and stop():
+                interrupted = True
+                break
+            chunk_targets = _label_targets(labels) if targets == LABEL else targets
+            result = explainer._explain(inputs, chunk_targets, top_k, output_index, batch_size, None)
+            writer.write(chunk, result)
+            empty.extend(chunk * batch_size + i for i, _ in result.empty_maps())
+            explained += len(result)
+            bar.advance(len(result))
+    except BaseException:
+        bar.close(draw=False)
+        raise
+    bar.close()
+    if not interrupted:
+        if "maps" not in group:
+            raise ValueError("data holds no inputs.")
+        group.attrs.update(dict(complete=True))
+    _warn_empty(explainer.method.title, empty, explained)
+    return ExplanationStore(group, RunSummary(explained=explained, skipped=skipped, interrupted=interrupted))
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _progress(total: Optional[int], done: int, enabled: bool) -> Any:
+    from .cli.progress import Progress
+
+    return Progress(total, done=done, enabled=enabled)
+
+
+def _warn_empty(method: str, empty: List[int], explained: int, shown: int = 8) -> None:
+    if not empty:
+        return
+    inputs = sorted(set(empty))
+    named = ", ".join(map(str, inputs[:shown])) + (f" and {len(inputs) - shown} more" if len(inputs) > shown else "")
+    warnings.warn(
+        EmptyMapWarning(
+            f"{method}: {len(empty)} maps of the {explained} inputs explained are empty (constant, so they show "
+            f"nothing), of inputs {named} (store.empty has them all). Usually {EMPTY_MAP_HINT}."
+        ),
+        stacklevel=2,
+    )

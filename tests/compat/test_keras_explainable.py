@@ -1,0 +1,146 @@
+"""The keras-explainable facade against keras-explainable's formulas written plainly.
+
+Its conventions restated here: the score is the logits layer's output as it is (the
+last layer with a kernel, a linear Dense in its docs); maps are labels last
+``(B, H', W', L)`` at the activation layer (the input of the global pooling layer), raw;
+``explain`` applies ``postprocessing(maps, axis=(-3, -2))`` then a bilinear
+``tf.image.resize`` onto the input; filters min-max with ``divide_no_nan``.
+"""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import eli5_keras.compat.keras_explainable as ke
+
+from helpers.data import NUM_CLASSES, images
+from helpers.models import conv_classifier
+
+L = keras.layers
+TOL = dict(rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def logits_model():
+    """A linear Dense output, as keras-explainable's docs (classifier_activation=None)."""
+    return conv_classifier(11, "logits_model", (12, 12, 3), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        L.Conv2D(6, 3, strides=2, padding="same", activation="relu", name="c2"),
+        L.GlobalAveragePooling2D(name="gap"), L.Dense(NUM_CLASSES, name="logits"),
+    ])
+
+
+def activations_and_jacobian(model, x, y):
+    """A (B, H', W', K) at c2, logits gathered at y (B, L), and dl/dA (B, L, H', W', K)."""
+    with tf.GradientTape() as tape:
+        h = tf.convert_to_tensor(x)
+        for name in ("c1", "c2"):
+            h = model.get_layer(name)(h)
+        A = out = h
+        for name in ("gap", "logits"):
+            out = model.get_layer(name)(out)
+        logits = tf.gather(out, y, axis=-1, batch_dims=-1)
+    return A.numpy(), logits.numpy(), tape.batch_jacobian(logits, A).numpy()
+
+
+def labels_and_inputs():
+    return images(3, seed=21), np.array([[0, 2], [4, 1], [3, 3]])
+
+
+def test_gradcam_formula_and_seed_example(logits_model):
+    x, y = labels_and_inputs()
+    A, logits, J = activations_and_jacobian(logits_model, x, y)
+    expected = np.einsum("bhwk,bck->bhwc", A, J.mean(axis=(2, 3)))
+    # the seed's docs example, unchanged but for the import
+    model = ke.inspection.expose(logits_model)
+    scores, cams = ke.methods.cams.gradcam(model, x, y)
+    assert cams.shape == (3, 6, 6, 2)
+    np.testing.assert_allclose(np.asarray(scores), logits, **TOL)
+    np.testing.assert_allclose(np.asarray(cams), expected, **TOL)
+    scores, maps = ke.explain(ke.methods.cams.gradcam, model, x, y, postprocessing=ke.filters.absolute_normalize)
+    a = np.abs(expected)
+    a = a - a.min(axis=(1, 2), keepdims=True)
+    a = a / a.max(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(maps, tf.image.resize(a, (12, 12)).numpy(), **TOL)
+    np.testing.assert_allclose(scores, logits, **TOL)
+    _, shortcut = ke.gradcam(model, x, y, postprocessing=ke.filters.absolute_normalize)
+    np.testing.assert_allclose(shortcut, maps, **TOL)
+
+
+def test_cam_formula(logits_model):
+    x, y = labels_and_inputs()
+    A, _, _ = activations_and_jacobian(logits_model, x, y)
+    W = logits_model.get_layer("logits").kernel.numpy()
+    expected = np.einsum("bhwk,kbc->bhwc", A, W[:, y])
+    _, maps = ke.methods.cams.cam(ke.inspection.expose(logits_model), x, y)
+    np.testing.assert_allclose(np.asarray(maps), expected, **TOL)
+
+
+def test_gradcampp_formula(logits_model):
+    x, y = labels_and_inputs()
+    A, logits, J = activations_and_jacobian(logits_model, x, y)
+    d2, d3 = J ** 2, J ** 3
+    den = 2 * d2 + np.einsum("bk,bchwk->bchwk", A.sum(axis=(1, 2)), d3)
+    alpha = np.divide(d2, den, out=np.zeros_like(d2), where=den != 0)
+    dyda = np.exp(logits)[:, :, None, None, None] * J
+    weights = (alpha * np.maximum(dyda, 0)).sum(axis=(2, 3))
+    expected = np.einsum("bck,bhwk->bhwc", weights, A)
+    _, maps = ke.methods.cams.gradcampp(ke.inspection.expose(logits_model), x, y)
+    np.testing.assert_allclose(np.asarray(maps), expected, **TOL)
+
+
+def test_gradients_formula_and_all_units(logits_model):
+    x = images(2, seed=22)
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        logits = logits_model(xt)
+    J = tape.batch_jacobian(logits, xt).numpy()  # (B, K, H, W, C)
+    expected = np.transpose(np.abs(J).mean(-1), (0, 2, 3, 1))
+    scores, maps = ke.methods.gradient.gradients(logits_model, x)
+    assert maps.shape == (2, 12, 12, NUM_CLASSES)
+    np.testing.assert_allclose(np.asarray(maps), expected, **TOL)
+    np.testing.assert_allclose(np.asarray(scores), logits.numpy(), **TOL)
+    _, resized = ke.explain(ke.methods.gradient.gradients, logits_model, x, resizing=False)
+    np.testing.assert_allclose(resized, expected, **TOL)
+    with pytest.raises(ValueError, match="gradient_filter"):
+        ke.methods.gradient.gradients(logits_model, x, gradient_filter=tf.nn.relu)
+
+
+def test_expose_records_layers_without_rebuilding(logits_model):
+    exposed = ke.inspection.expose(logits_model)
+    assert exposed.model is logits_model
+    assert exposed.logits_layer is logits_model.get_layer("logits")
+    assert exposed.activation_layer is logits_model.get_layer("c2")
+    assert ke.inspection.expose(logits_model, arguments="c1").activation_layer is logits_model.get_layer("c1")
+    assert ke.inspection.get_logits_layer(logits_model) is logits_model.get_layer("logits")
+    x, y = labels_and_inputs()
+    _, maps = ke.methods.cams.gradcam(ke.inspection.expose(logits_model, arguments="c1"), x, y)
+    assert maps.shape == (3, 12, 12, 2)
+    with pytest.raises(ValueError, match="logits layer"):
+        ke.inspection.expose(logits_model, outputs="c2")
+
+
+def test_layers_with_biases(logits_model):
+    logits = ke.inspection.get_logits_layer(logits_model)
+    layers, biases = ke.inspection.layers_with_biases(logits_model, exclude=[logits])
+    assert [layer.name for layer in layers] == ["c1", "c2"]
+    for layer, bias in zip(layers, biases):
+        np.testing.assert_array_equal(np.asarray(bias), layer.bias.numpy())
+
+
+def test_filters():
+    x = np.array([[[[-2.0], [1.0]], [[3.0], [0.0]]]], np.float32)  # (1, 2, 2, 1)
+    np.testing.assert_allclose(ke.filters.normalize(x).numpy().ravel(), [0, 0.6, 1, 0.4], atol=1e-6)
+    np.testing.assert_allclose(ke.filters.positive_normalize(x).numpy().ravel(), [0, 1 / 3, 1, 0], atol=1e-6)
+    np.testing.assert_allclose(ke.filters.absolute_normalize(x).numpy().ravel(), [2 / 3, 1 / 3, 1, 0], atol=1e-6)
+    np.testing.assert_array_equal(ke.filters.normalize(np.ones((1, 2, 2, 1))).numpy(), np.zeros((1, 2, 2, 1)))
+    np.testing.assert_array_equal(ke.filters.negative(x).numpy().ravel(), [-2, 0, 0, 0])
+
+
+def test_unsupported_arguments_say_so(logits_model):
+    x, y = labels_and_inputs()
+    with pytest.raises(ValueError, match="spatial_axis"):
+        ke.methods.cams.gradcam(logits_model, x, y, spatial_axis=(1, 2, 3))
+    with pytest.raises(ValueError, match="indices"):
+        ke.methods.cams.gradcam(logits_model, x, y[:, 0])
