@@ -24,6 +24,7 @@ arguments is refused rather than mixed.
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import hashlib
 import json
@@ -84,7 +85,7 @@ def _rescale_pixels(pixels: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- sources
 
 
-class _Source:
+class _Source(abc.ABC):
     """Batches of ``batch_size`` inputs (the last one may be short) read lazily."""
 
     length: Optional[int] = None
@@ -95,8 +96,9 @@ class _Source:
         """The first batch's model inputs (to build an unbuilt Sequential model)."""
         return next(self.batches(set()))[1]
 
+    @abc.abstractmethod
     def batches(self, skip: Set[int]) -> Iterator[Batch]:
-        raise NotImplementedError
+        """``(chunk index, model inputs, labels or None)`` per batch, chunks in ``skip`` left out."""
 
 
 def _prefetched(loads: Iterable[Tuple[int, Callable[[], Tuple[Any, Optional[np.ndarray]]]]]) -> Iterator[Batch]:
@@ -119,8 +121,9 @@ class _RowSource(_Source):
 
     batch_size: int
 
+    @abc.abstractmethod
     def _load(self, start: int, stop: int) -> Tuple[Any, None]:
-        raise NotImplementedError
+        """The model inputs of rows ``start:stop`` (no labels)."""
 
     def batches(self, skip: Set[int]) -> Iterator[Batch]:
         size = self.batch_size
