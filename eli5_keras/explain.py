@@ -52,7 +52,9 @@ class Explainer:
     layer : None, int, str, keras.layers.Layer
         Layer to explain at (CAM methods): index, name, instance or ``"outer/inner"``
         path; None picks the last layer with a spatial output (descending into nested
-        models). Methods on the input take no layer.
+        models), on a vision transformer the layer feeding the last
+        ``MultiHeadAttention`` (the last block's first norm: later patch tokens get zero
+        gradient under a class-token head). Methods on the input take no layer.
     use_logits : bool, default True
         Differentiate (or compare) scores before a final softmax/sigmoid (the papers'
         definition); False uses the model's output as it is (eli5's numbers).

@@ -120,6 +120,15 @@ def test_grid_read_from_the_patch_embedding_and_given_options_agree(images):
     np.testing.assert_allclose(given, inferred, atol=1e-6)
 
 
+def test_explainer_takes_the_token_options_like_explain(images):
+    model = vit(prefix=2, head="mean")
+    explainer = eli5.Explainer(model, "hirescam", layer="block1_norm1", token_grid=[GRID, GRID], prefix_tokens=2)
+    assert explainer.layer_shape == (None, GRID, GRID, DIM)
+    np.testing.assert_allclose(
+        explainer.explain(images).maps, eli5.explain(model, images, "hirescam", layer="block1_norm1").maps, atol=1e-6
+    )
+
+
 def test_reshape_callable_is_used_as_pytorch_grad_cams_reshape_transform(images):
     model = vit(prefix=1)
     calls = []
