@@ -26,8 +26,9 @@ from . import validation as check
 from .backend.cache import ModelRef, cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
-from .backend.layers import LayerSpec, path_name, path_output_shape, resolve_layer
+from .backend.layers import LayerSpec, input_spatial_ranks, path_name, path_output_shape, resolve_layer
 from .backend.probe import ModelProbe
+from .backend.tokens import TokenGrid, token_grid as read_token_grid
 from .backend.topology import model_inputs, model_outputs
 from .methods.base import Context, Method
 from .pipeline import PIPELINE_OPTIONS, Pipeline
@@ -51,7 +52,9 @@ class Explainer:
     layer : None, int, str, keras.layers.Layer
         Layer to explain at (CAM methods): index, name, instance or ``"outer/inner"``
         path; None picks the last layer with a spatial output (descending into nested
-        models). Methods on the input take no layer.
+        models), on a vision transformer the layer feeding the last
+        ``MultiHeadAttention`` (the last block's first norm: later patch tokens get zero
+        gradient under a class-token head). Methods on the input take no layer.
     use_logits : bool, default True
         Differentiate (or compare) scores before a final softmax/sigmoid (the papers'
         definition); False uses the model's output as it is (eli5's numbers).
@@ -73,6 +76,21 @@ class Explainer:
     counterfactual : bool, default False
         Explain the opposite score ``-S`` (:class:`~eli5_keras.targets.NegatedTarget`):
         what pushes the target's score down. Reported ``scores`` stay the model's.
+    token_grid : tuple of int, optional
+        A token-sequence layer ``(N, P + h*w, D)`` (vision transformers) is explained
+        on its patch grid ``(h, w)``: the prefix tokens are dropped and the patch
+        tokens (row-major) reshaped to ``(N, h, w, D)``, activations and gradients
+        alike. Default: the output grid of the model's patch embedding (a
+        convolution with ``kernel_size == strides`` on the input), else a square
+        token count. Named ``token_grid`` because RISE's ``grid`` is a method option.
+    prefix_tokens : int, optional
+        Leading class / distillation / register tokens ``P`` to drop. Default:
+        ``tokens - h*w``. Tokens that do not make ``P + h*w`` raise ValueError.
+    reshape : callable, optional
+        ``reshape(tokens (N, L, D)) -> (N, h, w, D)``, pytorch-grad-cam's
+        ``reshape_transform``, instead of ``token_grid`` / ``prefix_tokens``; traceable
+        (TensorFlow or ``keras.ops``), applied to the activations and to the
+        gradients (targets folded into the batch axis).
     **method_options
         Options of the method (e.g. ``steps=`` for Integrated Gradients).
     """
@@ -89,6 +107,9 @@ class Explainer:
         resize: bool = True,
         input_index: Optional[int] = None,
         counterfactual: bool = False,
+        token_grid: Optional[Sequence[int]] = None,
+        prefix_tokens: Optional[int] = None,
+        reshape: Optional[Any] = None,
         **method_options: Any,
     ) -> None:
         if not isinstance(model, keras.Model):
@@ -103,15 +124,17 @@ class Explainer:
         self._input_shapes = [tuple(x.shape) for x in inputs]
         self._output_shapes = [tuple(o.shape) for o in model_outputs(model)]
         self.path = explained_path(model, self.method, layer)
-        self.layer_shape = path_output_shape(model, self.path) if self.path else None
+        tokens = dict(token_grid=token_grid, prefix_tokens=prefix_tokens, reshape=reshape)
+        self.tokens, self.layer_shape = layer_view(model, self.method, self.path, **tokens)
         self.pipeline = Pipeline.resolve(
             signed=self.method.signed,
-            input_index=explained_input(model, self.path, input_index),
+            input_index=explained_input(model, self.path, input_index, self.layer_shape),
             use_logits=use_logits,
             relu=relu,
             normalize=normalize,
             resize=resize,
             counterfactual=counterfactual,
+            **tokens,
         )
         self.input_index = self.pipeline.input_index
         self.use_logits = self.pipeline.use_logits
@@ -160,7 +183,8 @@ class Explainer:
         return self._functions[key]
 
     def _build(self, target: Target, data: np.ndarray):
-        probe = ModelProbe(self.model, target, use_logits=self.use_logits)
+        views = {self.path: self.tokens} if self.tokens is not None else None
+        probe = ModelProbe(self.model, target, use_logits=self.use_logits, views=views)
         token = is_token_input(self._input_specs[self.input_index])
         context = Context(probe, self.path, self.input_index, self.layer_shape, channels_last=not token)
         self.method.setup(context)
@@ -280,15 +304,38 @@ def explained_path(model: keras.Model, method: Method, layer: LayerSpec) -> Opti
     return None
 
 
-def explained_input(model: keras.Model, path: Optional[LayerPath], input_index: Optional[int]) -> int:
+def layer_view(
+    model: keras.Model, method: Method, path: Optional[LayerPath], **tokens: Any
+) -> Tuple[Optional[TokenGrid], Optional[tuple]]:
+    """How the explained layer is read: its :class:`~eli5_keras.backend.tokens.TokenGrid`
+    (None for a layer that is not a token sequence) and the shape the method sees
+    (``(N, h, w, D)`` for a token grid, the layer's output shape otherwise; None for a
+    method on the input). ``tokens``: the ``token_grid``, ``prefix_tokens`` and
+    ``reshape`` options."""
+    if path is None:
+        given = [k for k, v in tokens.items() if v is not None]
+        if given:
+            raise ValueError(
+                f"method {method.name!r} explains the input itself, so {', '.join(given)} (options of a token "
+                "layer explained by a CAM method) do not apply."
+            )
+        return None, None
+    shape = path_output_shape(model, path)
+    view = read_token_grid(model, path_name(path), shape, input_spatial_ranks(model), **tokens)
+    return view, (view.shape(shape) if view is not None else shape)
+
+
+def explained_input(
+    model: keras.Model, path: Optional[LayerPath], input_index: Optional[int], shape: Optional[tuple] = None
+) -> int:
     """The model input the maps are aligned with: the one whose spatial rank the
-    explained layer has (``path``), else ``input_index`` (default: the first input
-    with spatial axes)."""
+    explained layer has (``path``, read with ``shape``: a token layer's grid, default
+    its output shape), else ``input_index`` (default: the first input with spatial axes)."""
     specs = model_inputs(model)
     spatial = [input_spatial_rank(s) for s in specs]
     shapes = [tuple(x.shape) for x in specs]
     if path is not None:
-        shape = path_output_shape(model, path)
+        shape = path_output_shape(model, path) if shape is None else shape
         if shape is None:  # a layer whose shape is unknown
             return int(np.argmax(spatial))
         if not (len(shape) >= 3 and len(shape) - 2 in spatial):
@@ -340,11 +387,13 @@ def get_explainer(
     instance = _methods.get(method, **options)
     path = explained_path(model, instance, layer)
     input_index = given.pop("input_index", None)
+    tokens = {k: given.get(k) for k in ("token_grid", "prefix_tokens", "reshape")}
+    _, shape = layer_view(model, instance, path, **tokens)
     pipeline = Pipeline.resolve(
-        signed=instance.signed, input_index=explained_input(model, path, input_index), **given
+        signed=instance.signed, input_index=explained_input(model, path, input_index, shape), **given
     )
     key = ("explainer", instance.key(), tuple(id(x) for x in path or ()), pipeline)
-    settings = dataclasses.asdict(pipeline)
+    settings = {f.name: getattr(pipeline, f.name) for f in dataclasses.fields(pipeline)}
     return cached(model, key, lambda: Explainer(model, instance, list(path) if path else None, **settings))
 
 
@@ -365,6 +414,9 @@ def explain(
     input_index: Optional[int] = None,
     target_names: TargetNames = None,
     counterfactual: bool = False,
+    token_grid: Optional[Sequence[int]] = None,
+    prefix_tokens: Optional[int] = None,
+    reshape: Optional[Any] = None,
     **method_options: Any,
 ) -> ExplanationBatch:
     """Explain a batch of inputs: ``(N, *input_shape) -> maps (N, T, *S)``.
@@ -390,6 +442,9 @@ def explain(
         Explain the ``top_k`` best classes of each input (instead of ``targets``).
     use_logits, relu, normalize, resize, input_index, counterfactual
         See :class:`Explainer`.
+    token_grid, prefix_tokens, reshape
+        A vision transformer's token layer on its patch grid; see :class:`Explainer`
+        and docs/methods.md, "Vision transformers".
     output_index : int, default 0
         Which model output holds the class scores (class targets).
     target_names : list or dict, optional
@@ -428,6 +483,9 @@ def explain(
         resize=resize,
         input_index=input_index,
         counterfactual=counterfactual,
+        token_grid=token_grid,
+        prefix_tokens=prefix_tokens,
+        reshape=reshape,
         **method_options,
     )
     result = explainer._explain(inputs, targets, top_k, output_index, batch_size, target_names)

@@ -10,7 +10,7 @@ spelled out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import tensorflow as tf
 
@@ -20,7 +20,10 @@ NORMALIZATION_RULE = "(L - min) / (max - min), a constant map all zero"
 """The per-map min-max of ``normalize=True``, in words (see
 :func:`~eli5_keras.utils.resize.minmax_normalize`)."""
 
-PIPELINE_OPTIONS = ("use_logits", "relu", "normalize", "resize", "input_index", "counterfactual")
+PIPELINE_OPTIONS = (
+    "use_logits", "relu", "normalize", "resize", "input_index", "counterfactual",
+    "token_grid", "prefix_tokens", "reshape",
+)
 """The keyword arguments of ``explain()`` / ``Explainer`` that shape the pipeline
 (every other keyword is a method option)."""
 
@@ -44,6 +47,9 @@ class Pipeline:
         Explain ``-S``.
     input_index : int
         The model input the maps are aligned with.
+    token_grid, prefix_tokens, reshape
+        How a token-sequence layer ``(N, P + h*w, D)`` is read as a patch grid
+        (:mod:`eli5_keras.backend.tokens`); None: inferred from the model.
     """
 
     use_logits: bool
@@ -52,6 +58,9 @@ class Pipeline:
     resize: bool
     counterfactual: bool
     input_index: int
+    token_grid: Optional[Tuple[int, ...]] = None
+    prefix_tokens: Optional[int] = None
+    reshape: Optional[Callable[[Any], Any]] = None
 
     @classmethod
     def resolve(
@@ -64,6 +73,9 @@ class Pipeline:
         normalize: Optional[bool] = None,
         resize: bool = True,
         counterfactual: bool = False,
+        token_grid: Any = None,
+        prefix_tokens: Optional[int] = None,
+        reshape: Optional[Callable[[Any], Any]] = None,
     ) -> "Pipeline":
         """Defaults filled in: a ``signed`` method keeps the sign and the raw scale
         (``relu=False, normalize=False``), any other gets ReLU and min-max."""
@@ -74,6 +86,9 @@ class Pipeline:
             resize=bool(resize),
             counterfactual=bool(counterfactual),
             input_index=int(input_index),
+            token_grid=tuple(token_grid) if isinstance(token_grid, list) else token_grid,
+            prefix_tokens=prefix_tokens,
+            reshape=reshape,
         )
 
     @property

@@ -13,7 +13,7 @@ from typing import Dict, Iterator, Optional, Sequence, Union
 import keras
 
 from .inputs import input_spatial_rank, is_token_input
-from .topology import LayerPath, container_kind, is_container, model_inputs, walk
+from .topology import LayerPath, container_kind, is_container, model_inputs, predecessors, walk
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -139,7 +139,9 @@ def auto_layer(model: keras.Model) -> LayerPath:
     subclassed model nested in it are not candidates.
 
     A model whose spatial inputs are all token ids ``(N, L)`` (a text model) gets the
-    text rule of :func:`auto_text_layer` instead.
+    text rule of :func:`auto_text_layer` instead, and an image model with attention
+    layers on a token sequence (a vision transformer) the rule of
+    :func:`auto_transformer_layer`.
 
     Raises
     ------
@@ -149,6 +151,9 @@ def auto_layer(model: keras.Model) -> LayerPath:
     if is_text_model(model):
         return auto_text_layer(model)
     ranks = input_spatial_ranks(model)
+    transformer = auto_transformer_layer(model) if 2 in ranks and 1 not in ranks else None
+    if transformer is not None:
+        return transformer
     # A layer of a subclassed model used as a layer has no shape: skipped (its call()
     # may not be the chain a tap replays); the model itself may be subclassed.
     replayed = replayed_shapes(model) if container_kind(model) == "opaque" else {}
@@ -161,6 +166,46 @@ def auto_layer(model: keras.Model) -> LayerPath:
         "no layer has a spatial output (batch, *spatial, channels) of the input's rank. "
         "Pass layer= with a convolutional layer's name, index or instance."
     )
+
+
+def auto_transformer_layer(model: keras.Model) -> Optional[LayerPath]:
+    """The layer feeding the last ``MultiHeadAttention`` on a token sequence
+    ``(N, L, D)``: the last block's first LayerNormalization in a pre-norm ViT
+    (pytorch-grad-cam's ``blocks[-1].norm1``), the previous block's output in a
+    post-norm one; None when the model has no such attention layer.
+
+    Why there, and not later or earlier:
+
+    * a class-token head reads only the class token after the last attention, so the
+      patch tokens of the last block's output (and of the final norm's input or
+      output) get exactly zero gradient there, and every gradient CAM is empty;
+      before the last attention each patch token reaches the score through it;
+    * the residual stream entering the block (the norm's input) reaches the score only
+      through LayerNormalizations, which ignore a token's scale, so its gradient is
+      orthogonal to the token itself (``sum_k g_k A_k = 0`` up to the norm's epsilon)
+      and element-wise maps (HiResCAM, LayerCAM) vanish there; the norm's output
+      has no such constraint.
+    """
+    attention = [
+        path for path in iter_paths(model)
+        if isinstance(path[-1], keras.layers.MultiHeadAttention) and is_sequence_output(path[-1])
+    ]
+    if not attention:
+        return None
+    feeding = _first_producer(model, attention[-1])
+    return feeding if feeding is not None and is_sequence_output(feeding[-1]) else None
+
+
+def _first_producer(model: keras.Model, path: LayerPath) -> Optional[LayerPath]:
+    """The path of the layer producing the first input of the layer at ``path``, None
+    for a model input or a ``keras.ops`` node."""
+    try:
+        feeding = predecessors((model,) + tuple(path[:-1]), path[-1])
+    except (AttributeError, IndexError, KeyError, ValueError):
+        return None
+    if not feeding or not isinstance(feeding[0].layer, keras.layers.Layer):
+        return None
+    return tuple(feeding[0].stack[1:]) + (feeding[0].layer,)
 
 
 # -- text models -----------------------------------------------------------------------

@@ -117,13 +117,21 @@ class ModelProbe:
     use_logits : bool
         Differentiate scores before a final softmax/sigmoid (the papers' class score
         ``y^c``), read through :class:`LinearCall`; False: the outputs as they are.
+    views : dict, optional
+        ``{path: TokenGrid}`` (:mod:`.tokens`): a token-sequence layer read as a patch
+        grid. Its tapped activations and gradients come as ``(N, h, w, D)`` /
+        ``(N, T, h, w, D)``, and an override of it may return a grid, which is turned
+        back into the layer's tokens (prefix tokens from the layer's own output).
 
     The probe holds the model through a weak reference (cached probes never keep a
     model alive).
     """
 
-    def __init__(self, model: keras.Model, target: Any, use_logits: bool = True) -> None:
+    def __init__(
+        self, model: keras.Model, target: Any, use_logits: bool = True, views: Optional[Dict[LayerPath, Any]] = None
+    ) -> None:
         self._model = ModelRef(model)
+        self.views = dict(views or {})
         self.model_name = model.name
         self.target = target
         self.use_logits = use_logits
@@ -164,8 +172,10 @@ class ModelProbe:
         feed modified activations onward; ``on_tap`` sees each tapped tensor as it is
         produced (``tape.watch``).
         """
-        runner = GraphRunner(self.model, taps=taps, overrides={**self._linear, **(overrides or {})})
+        overrides = {path: self._through_view(path, fn) for path, fn in (overrides or {}).items()}
+        runner = GraphRunner(self.model, taps=taps, overrides={**self._linear, **overrides})
         tapped, outs = runner(list(inputs), on_tap=on_tap)
+        viewed = [self.views[path](t) if path in self.views else t for path, t in zip(taps, tapped)]
         reported = [
             squash(o) if squash is not None else o for o, squash in zip(outs, self._squash_by_output)
         ]
@@ -177,7 +187,19 @@ class ModelProbe:
             reported_scores = as_float32(reported_scores)
         else:
             reported_scores = scores
-        return Forward([as_float32(t) for t in tapped], labels, scores, reported_scores, reported, tapped)
+        return Forward([as_float32(t) for t in viewed], labels, scores, reported_scores, reported, tapped)
+
+    def _through_view(self, path: LayerPath, override: Callable[..., Any]) -> Callable[..., Any]:
+        """An override of a layer read as a grid, returning the grid's tokens."""
+        view = self.views.get(path)
+        if view is None:
+            return override
+
+        def call(layer, *args, **kwargs):
+            tokens = call_inference(layer, args, kwargs)
+            return tf.cast(view.restore(override(layer, *args, **kwargs), tokens), tokens.dtype)
+
+        return call
 
     # -- gradients ---------------------------------------------------------------------
     def layer_gradients(
@@ -189,6 +211,8 @@ class ModelProbe:
         with tf.GradientTape(watch_accessed_variables=False, persistent=several) as tape:
             fwd = self.forward(inputs, data, taps=[path], on_tap=tape.watch)
         grads = target_gradients(tape, fwd.scores, fwd.watched[0], f"layer {path_name(path)!r}", self.model_name)
+        if path in self.views:
+            grads = self.views[path].gradients(grads)
         return fwd.tapped[0], as_float32(grads), fwd
 
     def input_gradients(
