@@ -296,7 +296,7 @@ def explained_path(model: keras.Model, method: Method, layer: LayerSpec) -> Opti
     """The layer path a method explains at (``layer`` resolved, None picks
     automatically), or None for a method on the input, which takes no ``layer``."""
     if method.uses_layer:
-        return resolve_layer(model, layer)
+        return resolve_layer(model, layer, tokens=True)
     if layer is not None:
         raise ValueError(
             f"method {method.name!r} explains the input itself, so layer= does not apply; got layer={layer!r}."

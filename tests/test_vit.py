@@ -234,7 +234,8 @@ def test_automatic_layer_is_the_input_of_the_last_attention():
     gradient under a class-token head; the automatic layer is the one feeding the last
     attention."""
     model = vit(prefix=1)
-    assert path_name(auto_layer(model)) == "block1_norm1"
+    assert path_name(auto_layer(model, tokens=True)) == "block1_norm1"
+    assert path_name(auto_layer(model)) == "patch_embed"  # eli5's functions read spatial layers only
     x = squares(2, seed=3)[0]
     with pytest.warns(eli5.EmptyMapWarning):
         trapped = eli5.explain(model, x, layer="block1_out")

@@ -129,7 +129,7 @@ def _is_auto_candidate(layer: keras.layers.Layer, shape: Optional[tuple], ranks:
     return not all(d == 1 for d in shape[1:-1])
 
 
-def auto_layer(model: keras.Model) -> LayerPath:
+def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     """The last layer with a spatial output, walking back from the model's output and
     descending into nested models. Pooling, dense and container layers are skipped, and
     so are :data:`PIXEL_MOVING_LAYERS` (zero padding, cropping, and layers that are the
@@ -139,9 +139,11 @@ def auto_layer(model: keras.Model) -> LayerPath:
     subclassed model nested in it are not candidates.
 
     A model whose spatial inputs are all token ids ``(N, L)`` (a text model) gets the
-    text rule of :func:`auto_text_layer` instead, and an image model with attention
-    layers on a token sequence (a vision transformer) the rule of
-    :func:`auto_transformer_layer`.
+    text rule of :func:`auto_text_layer` instead. With ``tokens`` (callers that read a
+    token layer on its patch grid, :mod:`.tokens`: ``explain()``), an image model with
+    attention layers on a token sequence (a vision transformer) gets the rule of
+    :func:`auto_transformer_layer`; eli5's functions, which read spatial layers only,
+    keep the spatial rule.
 
     Raises
     ------
@@ -151,7 +153,7 @@ def auto_layer(model: keras.Model) -> LayerPath:
     if is_text_model(model):
         return auto_text_layer(model)
     ranks = input_spatial_ranks(model)
-    transformer = auto_transformer_layer(model) if 2 in ranks and 1 not in ranks else None
+    transformer = auto_transformer_layer(model) if tokens and 2 in ranks and 1 not in ranks else None
     if transformer is not None:
         return transformer
     # A layer of a subclassed model used as a layer has no shape: skipped (its call()
@@ -314,13 +316,13 @@ def _find_instance(model: keras.Model, layer: keras.layers.Layer) -> LayerPath:
     )
 
 
-def resolve_layer(model: keras.Model, layer: LayerSpec) -> LayerPath:
+def resolve_layer(model: keras.Model, layer: LayerSpec, tokens: bool = False) -> LayerPath:
     """Turn a user's ``layer`` argument into a layer path.
 
     Parameters
     ----------
     layer : None, int, str, keras.layers.Layer or sequence of layers
-        None picks automatically (:func:`auto_layer`); an int indexes
+        None picks automatically (:func:`auto_layer`, ``tokens`` passed on); an int indexes
         ``model.layers`` (negative counts from the end); a str is a name, searched
         in the model then in nested models, or a ``"outer/inner"`` path; a layer
         instance is found wherever it is nested.
@@ -333,7 +335,7 @@ def resolve_layer(model: keras.Model, layer: LayerSpec) -> LayerPath:
         If the layer cannot be found.
     """
     if layer is None:
-        return auto_layer(model)
+        return auto_layer(model, tokens)
     if isinstance(layer, bool):
         raise TypeError(_type_error(layer))
     if isinstance(layer, keras.layers.Layer):
