@@ -22,6 +22,7 @@ from .gradient_input import GradientInput
 from .guided_backprop import GuidedBackprop
 from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
+from .hsic import HSICAttribution
 from .integrated_gradients import IntegratedGradients
 from .layercam import LayerCAM
 from .noise import SmoothGrad, SquareGrad, VarGrad
@@ -29,6 +30,7 @@ from .occlusion import Occlusion
 from .rise import RISE
 from .saliency import Saliency
 from .scorecam import ScoreCAM
+from .sobol import SobolAttribution
 from .tta import TTA
 from .xgradcam import XGradCAM
 
@@ -55,6 +57,8 @@ REGISTRY: Dict[str, Type[Method]] = {
         GuidedGradCAM,
         Occlusion,
         RISE,
+        SobolAttribution,
+        HSICAttribution,
         SmoothGrad,
         SquareGrad,
         VarGrad,
@@ -143,6 +147,8 @@ __all__ = [
     "GuidedGradCAM",
     "Occlusion",
     "RISE",
+    "SobolAttribution",
+    "HSICAttribution",
     "SmoothGrad",
     "SquareGrad",
     "VarGrad",
