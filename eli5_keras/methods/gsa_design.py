@@ -7,8 +7,8 @@ Samplers (``sample(sampler, dimension, count, seed)`` -> ``(count, dimension)``)
     The Sobol LP-tau sequence of ``tf.math.sobol_sample`` (unscrambled, deterministic:
     Xplique's default ``TFSobolSequenceRS`` / ``TFSobolSequence``; ``seed`` is unused).
 ``"scrambled_sobol"``
-    The same points with a random digital shift: every coordinate's 32-bit binary
-    expansion XOR-ed with one random word per dimension drawn from ``seed``
+    The same points with a random digital shift: every coordinate's first 24 binary
+    digits XOR-ed with one random 24-bit word per dimension drawn from ``seed``
     (a randomised QMC design that keeps the sequence's stratification; scipy's
     ``qmc.Sobol(scramble=True)`` uses Owen's nested scrambling instead, which needs
     scipy, not a dependency here).
@@ -38,6 +38,8 @@ import numpy as np
 import tensorflow as tf
 
 SAMPLERS: Tuple[str, ...] = ("sobol", "scrambled_sobol", "lhs")
+BITS = 24
+"""Binary digits of the digitally shifted coordinates (float32's precision, so exact)."""
 
 
 def sample(sampler: str, dimension: int, count: int, seed: int) -> np.ndarray:
@@ -54,9 +56,9 @@ def _sample(sampler: str, dimension: int, count: int, seed: int) -> np.ndarray:
     with tf.init_scope():  # a constant of the graph, computed eagerly even while tracing
         points = tf.math.sobol_sample(dimension, count, dtype=tf.float64).numpy()
     if sampler == "scrambled_sobol":
-        words = np.round(points * 2.0**32).astype(np.uint64)  # Sobol points are k / 2^32 exactly
-        shift = np.random.default_rng(seed).integers(0, 2**32, size=dimension, dtype=np.uint64)
-        points = (words ^ shift[None, :]).astype(np.float64) / 2.0**32
+        words = np.floor(points * 2.0**BITS).astype(np.uint64)
+        shift = np.random.default_rng(seed).integers(0, 2**BITS, size=dimension, dtype=np.uint64)
+        points = (words ^ shift[None, :]).astype(np.float64) / 2.0**BITS
     elif sampler != "sobol":
         raise ValueError(f"sampler must be one of {', '.join(map(repr, SAMPLERS))}; got {sampler!r}.")
     return points.astype(np.float32)
