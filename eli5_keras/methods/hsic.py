@@ -53,7 +53,13 @@ def median(values: tf.Tensor) -> tf.Tensor:
 
 def hsic_binary(scores: tf.Tensor, design: tf.Tensor, block: tf.Tensor) -> tf.Tensor:
     """``HSIC_i = 2 X~_i^T L X~_i / N`` (module docstring): scores ``(n, T, N)``, binary
-    design ``(N, d)`` -> ``(n, T, d)``; ``L`` built ``block`` rows at a time."""
+    design ``(N, d)`` -> ``(n, T, d)``; ``L`` built ``block`` rows at a time.
+
+    Computed in float64 with ``L - 1 = expm1(...)`` in place of ``L`` (the same value, as
+    ``X~``'s columns sum to 0): when the scores vary little around their median, ``L`` is
+    close to 1 everywhere and its sum against ``X~`` would cancel in float32."""
+    scores = tf.cast(scores, tf.float64)
+    design = tf.cast(design, tf.float64)
     count = design.shape[0]
     centred = design - tf.reduce_mean(design, axis=0, keepdims=True)  # (N, d)
     width2 = tf.maximum(tf.square(median(scores)), WIDTH_SQUARED_FLOOR)[..., None, None]  # (n, T, 1, 1)
@@ -61,11 +67,12 @@ def hsic_binary(scores: tf.Tensor, design: tf.Tensor, block: tf.Tensor) -> tf.Te
 
     def rows(start, size):
         y_rows = scores[..., start : start + size]  # (n, T, b)
-        kernel = tf.exp(-tf.square(y_rows[..., :, None] - scores[..., None, :]) / (2.0 * width2))  # (n, T, b, N)
-        applied = tf.einsum("ntbk,kd->ntbd", kernel, centred)
+        kernel = tf.math.expm1(-tf.square(y_rows[..., :, None] - scores[..., None, :]) / (2.0 * width2))
+        applied = tf.einsum("ntbk,kd->ntbd", kernel, centred)  # (L - 1) X~ on rows b
         return tf.einsum("ntbd,bd->ntd", applied, centred[start : start + size])
 
-    return 2.0 * sum_over_blocks(rows, count, block, tf.zeros(shape)) / count
+    total = sum_over_blocks(rows, count, block, tf.zeros(shape, tf.float64))
+    return tf.cast(2.0 * total / count, tf.float32)
 
 
 class HSICAttribution(GSAMethod):
