@@ -56,6 +56,19 @@ def on_input(indices, grid, sizes):
     return maps if tuple(grid) == tuple(sizes) else upsample_maps(maps, sizes)
 
 
+def reference_maps(model, x, targets, options, make_design, indices):
+    """The maps a GSA method's ``options`` define, from numpy: ``make_design(sampler, d,
+    designs, seed)`` (the method's design), the class probabilities on each perturbed copy
+    (:func:`design_scores`), ``indices(scores (n, T, P), design) -> (n, T, d)``, resized
+    onto the input (:func:`on_input`)."""
+    sizes = x.shape[1:-1]
+    grid = options["grid"] if isinstance(options["grid"], tuple) else (options["grid"],) * len(sizes)
+    design = make_design(options.get("sampler", "sobol"), int(np.prod(grid)), options["designs"],
+                         options.get("seed", 0))
+    scores = design_scores(model, x, targets, design, grid, options.get("perturbation", "inpainting"))
+    return on_input(indices(scores, design.astype(np.float64)), grid, sizes)
+
+
 def additive_model(coefficients, bias=0.3):
     """``f(x) = bias + sum_p coefficients[p] x[p]`` on inputs ``(*coefficients.shape, 1)``:
     on ``x = 1`` masked by ``m`` (inpainting), ``f = bias + sum_p coefficients[p] m[p]``."""

@@ -15,7 +15,7 @@ from eli5_keras.targets import RegressionTarget
 
 from helpers.checks import check_batch_size_and_tracing, check_in_flight_bound
 from helpers.data import images, signals, volumes
-from helpers.gsa import additive_model, design_scores, on_input
+from helpers.gsa import additive_model, reference_maps
 
 RAW = dict(relu=False, normalize=False)
 
@@ -80,11 +80,7 @@ def test_matches_the_formula_on_every_rank(case, request):
     fixture, make, options = CASES[case]
     model, x = request.getfixturevalue(fixture), make()
     result = eli5.explain(model, x, method="hsic", top_k=2, **options, **RAW)
-    sizes = x.shape[1:-1]
-    grid = options["grid"] if isinstance(options["grid"], tuple) else (options["grid"],) * len(sizes)
-    design = binary_design(options.get("sampler", "sobol"), int(np.prod(grid)), options["designs"], options.get("seed", 0))
-    scores = design_scores(model, x, result.targets, design, grid, options.get("perturbation", "inpainting"))
-    expected = on_input(plain_hsic(scores, design.astype(np.float64)), grid, sizes)
+    expected = reference_maps(model, x, result.targets, options, binary_design, plain_hsic)
     assert result.maps.shape == expected.shape
     np.testing.assert_allclose(result.maps, expected, rtol=2e-3, atol=1e-6)
 

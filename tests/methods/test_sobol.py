@@ -14,7 +14,7 @@ from eli5_keras.targets import RegressionTarget
 
 from helpers.checks import check_batch_size_and_tracing, check_in_flight_bound
 from helpers.data import images, signals, volumes
-from helpers.gsa import additive_model, design_scores, on_input
+from helpers.gsa import additive_model, reference_maps
 from helpers.models import token_model
 
 RAW = dict(relu=False, normalize=False)
@@ -120,12 +120,8 @@ def test_matches_the_formula_on_every_rank(case, request):
     fixture, make, options = CASES[case]
     model, x = request.getfixturevalue(fixture), make()
     result = eli5.explain(model, x, method="sobol", top_k=2, **options, **RAW)
-    sizes = x.shape[1:-1]
-    grid = options["grid"] if isinstance(options["grid"], tuple) else (options["grid"],) * len(sizes)
-    design = sobol_design(options.get("sampler", "sobol"), int(np.prod(grid)), options["designs"], options.get("seed", 0))
-    scores = design_scores(model, x, result.targets, design, grid, options.get("perturbation", "inpainting"))
-    indices = plain_sobol(scores, options["designs"], options.get("estimator", "jansen"))
-    expected = on_input(indices, grid, sizes)
+    expected = reference_maps(model, x, result.targets, options, sobol_design,
+                              lambda scores, _: plain_sobol(scores, options["designs"], options.get("estimator", "jansen")))
     assert result.maps.shape == expected.shape
     np.testing.assert_allclose(result.maps, expected, rtol=2e-3, atol=2e-5)
 
