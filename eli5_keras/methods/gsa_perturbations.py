@@ -41,6 +41,8 @@ def perturb(kind: str, x: tf.Tensor, masks: tf.Tensor, base: tf.Tensor) -> tf.Te
     keep = masks[None, ..., None]
     if kind == "amplitude":
         return x[:, None] * (keep - 0.5) * AMPLITUDE_SIGMA
+    if kind == "inpainting":  # the baseline is 0
+        return x[:, None] * keep
     return x[:, None] * keep + (1.0 - keep) * base[:, None]
 
 
