@@ -27,6 +27,7 @@ from .backend.cache import ModelRef, cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
 from .backend.layers import LayerSpec, input_spatial_ranks, path_name, path_output_shape, resolve_layer
+from .backend.legacy import keras_model
 from .backend.probe import ModelProbe
 from .backend.tokens import TokenGrid, token_grid as read_token_grid
 from .backend.topology import model_inputs, model_outputs
@@ -112,8 +113,7 @@ class Explainer:
         reshape: Optional[Any] = None,
         **method_options: Any,
     ) -> None:
-        if not isinstance(model, keras.Model):
-            raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+        model = keras_model(model)
         self.method = _methods.get(method, **method_options)
         self._model = ModelRef(model)
         self.model_name = model.name
@@ -470,8 +470,7 @@ def explain(
     >>> result.maps.shape                                  # doctest: +SKIP
     (16, 3, 224, 224)
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     ensure_built(model, inputs)
     explainer = get_explainer(
         model,
