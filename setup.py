@@ -83,6 +83,14 @@ setup(
             "packaging>=21",
             "pandas>=1.5",
             "zarr>=3",
+            # keras-hub's own requirements but tensorflow-text (which requires the `tensorflow`
+            # distribution by name): the README's test command installs keras-hub and tf-keras with
+            # --no-deps, so tensorflow-cpu stays the only build; the KerasHub tests build models offline.
+            "regex",
+            "kagglehub!=1.0.1",
+            "kagglesdk==0.1.28",
+            "sentencepiece",
+            "tokenizers",
         ],
         # explain_dataset / open_results / `eli5-keras explain --out maps.zarr` write and read Zarr
         # v3 stores. An extra, not a base requirement: zarr 3 needs Python >= 3.11 (this package
