@@ -83,12 +83,12 @@ setup(
             "packaging>=21",
             "pandas>=1.5",
             "zarr>=3",
-            # keras-hub's own requirements but tensorflow-text (which requires the `tensorflow`
-            # distribution by name): the README's test command installs keras-hub and tf-keras with
-            # --no-deps, so tensorflow-cpu stays the only build; the KerasHub tests build models offline.
+            # What `import keras_hub` needs of keras-hub's requirements: the README's test command
+            # installs keras-hub and tf-keras with --no-deps (tensorflow-text, a keras-hub requirement,
+            # requires the `tensorflow` distribution by name and would lay a second build over
+            # tensorflow-cpu); kagglehub only downloads presets, which the tests never do (they build
+            # models offline from constructor arguments).
             "regex",
-            "kagglehub!=1.0.1",
-            "kagglesdk==0.1.28",
             "sentencepiece",
             "tokenizers",
         ],
