@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import validation as check
+from .backend.legacy import keras_model
 from .backend.topology import model_inputs
 from .base import Explanation
 from .explain import Explainer, TargetNames, _names_list, ensure_built, get_explainer
@@ -624,8 +625,7 @@ def explain_dataset(
     EmptyMapWarning
         Once per call when some maps written are empty (constant).
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     _zarr()  # before any work: a missing extra is said at once
     batch_size = check.integer("batch_size", batch_size, 1)
     top_k = check.optional_integer("top_k", top_k, 1)
