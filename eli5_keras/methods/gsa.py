@@ -13,6 +13,16 @@ copies of each input as compiled blocks of at most ``batch_size`` copies
 indices onto the input linearly (half-pixel centres, rank-generic; Xplique resizes
 2-D maps bicubically).
 
+``segments=`` (:mod:`.segments`, shared with the other black-box methods) replaces the
+grid by features: a label array, a segmentation function, ``"slic"``, ``"quickshift"``.
+Feature ``k``'s coordinate of a design point is then the mask value on all of its
+positions (``M[p] = m[label(p)]``, :func:`~.segments.feature_masks`), and each
+feature's index is painted onto its positions (:func:`~.segments.per_feature`; no
+resize). The number of features ``K`` is known only once an input is segmented, so
+inputs are explained one at a time there, each with the design of its own ``K``
+(built outside the graph by ``tf.numpy_function``): an input's map depends on its
+features, the options and the seed only, whatever ``batch_size``.
+
 ``Y`` is ``fwd.reported``: the model's output as it returns it (probabilities behind a
 softmax/sigmoid, the raw value of a regression head), whatever ``use_logits`` says, as
 Xplique's default operator ``f(x)[y]``. Targets are pinned to the clean input; one pass
@@ -30,15 +40,16 @@ import tensorflow as tf
 from ..backend.inputs import batch_spatial_size, input_spatial_rank
 from ..utils.resize import resize_linear
 from .. import validation as check
-from .base import Context, Method, MethodOutput, concat_over_blocks
+from .base import Context, MethodOutput, concat_over_blocks
 from .gsa_design import SAMPLERS
 from .gsa_perturbations import PERTURBATIONS, baseline, cell_indices, perturb, upsample_nearest
-from .perturbed import forward_copies, pin_targets, require_float_input
+from .perturbed import UNKNOWN_CHANNELS, forward_copies, pin_targets, require_float_input
+from .segments import SegmentedMethod, SegmentsSpec, feature_masks, per_feature, resolve
 
 DEFAULT_GRID = 8
 
 
-class GSAMethod(Method):
+class GSAMethod(SegmentedMethod):
     """Attribution from a design of grid masks and an estimator of their effect on the target.
 
     Parameters
@@ -53,6 +64,8 @@ class GSAMethod(Method):
         What a mask does to the input (:mod:`.gsa_perturbations`).
     seed : int
         Seed of the random samplers (``"scrambled_sobol"``, ``"lhs"``; ``"sobol"`` is deterministic).
+    segments : None, int array, callable, "slic" or "quickshift"
+        Features in place of the grid (:func:`~.segments.resolve`); None: the grid.
     """
 
     uses_layer = False
@@ -66,8 +79,10 @@ class GSAMethod(Method):
         sampler: str,
         perturbation: str,
         seed: int,
+        segments: SegmentsSpec = None,
     ) -> None:
         self.grid = check.per_axis("grid", grid)
+        self.segments = resolve(segments, self.grid)
         self.designs = check.integer("designs", designs, 2)
         self.sampler = check.choice("sampler", sampler, SAMPLERS)
         self.perturbation = check.choice("perturbation", perturbation, PERTURBATIONS)
@@ -81,36 +96,72 @@ class GSAMethod(Method):
     def indices(self, scores: tf.Tensor, design: tf.Tensor, block: tf.Tensor) -> tf.Tensor:
         """One index per cell ``(n, T, d)`` from the scores ``(n, T, P)`` of the design ``(P, d)``."""
 
+    def on_grid(self) -> bool:
+        """Features are the grid cells (``segments=None``)."""
+        return self.segments.kind == "grid"
+
     def setup(self, context: Context) -> None:
         spec = require_float_input(context, self.name, "perturbs the input with continuous masks")
-        grid = check.expand_per_axis("grid", self.grid, input_spatial_rank(spec))
-        self.design(int(np.prod(grid)))  # an impossible design fails here, before any work
+        if self.on_grid():
+            grid = check.expand_per_axis("grid", self.grid, input_spatial_rank(spec))
+            self.design(int(np.prod(grid)))  # an impossible design fails here, before any work
+        else:
+            super().setup(context)
 
     def expansion(self, context: Context) -> int:
+        if not self.on_grid():
+            return UNKNOWN_CHANNELS  # K is known per input: one input at a time, blocks of batch_size
         spec = require_float_input(context, self.name, "perturbs the input with continuous masks")
         grid = check.expand_per_axis("grid", self.grid, input_spatial_rank(spec))
         return int(self.design(int(np.prod(grid))).shape[0])
 
-    def compute(self, context, inputs, data, block):
+    def side_signature(self, context: Context) -> Tuple[tf.TensorSpec, ...]:
+        return () if self.on_grid() else super().side_signature(context)
+
+    def side_data(self, context, arrays, start, total):
+        if self.on_grid():
+            return ()
+        labels, counts = super().side_data(context, arrays, start, total)
+        for i, k in enumerate(counts):
+            try:
+                self.design(int(k))
+            except ValueError as e:
+                raise ValueError(f"segments gives input {start + i} {int(k)} features: {e}") from None
+        return labels, counts
+
+    def compute(self, context, inputs, data, block, side=None):
         x = inputs[context.input_index]
         rank = x.shape.rank - 2
         sizes = batch_spatial_size(x, rank)
-        grid = check.expand_per_axis("grid", self.grid, rank)
-        design = tf.constant(self.design(int(np.prod(grid))))
-        cells = cell_indices(sizes, grid)
         fwd, pinned = pin_targets(context, inputs, data)
         n, t = tf.shape(x)[0], tf.shape(fwd.scores)[1]
         base = baseline(self.perturbation, x, rank)
+        if side is None:  # the grid: Xplique's cells, nearest-upsampled
+            grid = check.expand_per_axis("grid", self.grid, rank)
+            design = tf.constant(self.design(int(np.prod(grid))))
+            cells = cell_indices(sizes, grid)
+
+            def masks_of(points):  # (size, d) -> (1, size, *S)
+                points = tf.reshape(points, tf.concat([tf.shape(points)[:1], grid], axis=0))
+                return upsample_nearest(points, cells, first_axis=1)[None]
+        else:  # features: one input per chunk, K = its number of features
+            labels, counts = side
+            design = tf.numpy_function(lambda k: self.design(int(k)), [tf.reduce_max(counts)], tf.float32)
+            design = tf.ensure_shape(design, (None, None))
+
+            def masks_of(points):  # (size, K) -> (n, size, *S)
+                return feature_masks(tf.repeat(points[None], n, axis=0), labels)
 
         def block_scores(start, size):
-            points = tf.reshape(design[start : start + size], tf.concat([[size], grid], axis=0))
-            masks = tf.cast(upsample_nearest(points, cells, first_axis=1), x.dtype)
+            masks = tf.cast(masks_of(design[start : start + size]), x.dtype)
             copies = perturb(self.perturbation, x, masks, base)
             copies = tf.reshape(copies, tf.concat([[n * size], tf.shape(x)[1:]], axis=0))
             out = forward_copies(context.probe, inputs, pinned, size, replaced={context.input_index: copies})
             return tf.cast(tf.reshape(out.reported, tf.stack([n, size, t])), tf.float32)  # (n, size, T)
 
-        scores = concat_over_blocks(block_scores, design.shape[0], block, axis=1)  # (n, P, T)
+        scores = concat_over_blocks(block_scores, tf.shape(design)[0], block, axis=1)  # (n, P, T)
         values = self.indices(tf.transpose(scores, [0, 2, 1]), design, block)  # (n, T, d)
+        if side is not None:
+            return MethodOutput(per_feature(values, side[0]), fwd.labels, fwd.reported)
         maps = tf.reshape(values, tf.concat([tf.stack([n, t]), grid], axis=0))
         return MethodOutput(resize_linear(maps, sizes, first_axis=2), fwd.labels, fwd.reported)

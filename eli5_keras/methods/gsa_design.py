@@ -38,6 +38,8 @@ import numpy as np
 import tensorflow as tf
 
 SAMPLERS: Tuple[str, ...] = ("sobol", "scrambled_sobol", "lhs")
+SOBOL_MAX_DIMENSION = 21200
+"""Most dimensions ``tf.math.sobol_sample`` supports."""
 BITS = 24
 """Binary digits of the digitally shifted coordinates (float32's precision, so exact)."""
 
@@ -53,6 +55,11 @@ def _sample(sampler: str, dimension: int, count: int, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
         strata = np.stack([rng.permutation(count) for _ in range(dimension)], axis=1)
         return ((strata + rng.uniform(size=(count, dimension))) / count).astype(np.float32)
+    if dimension > SOBOL_MAX_DIMENSION:
+        raise ValueError(
+            f"sampler={sampler!r} draws at most {SOBOL_MAX_DIMENSION} coordinates per point "
+            f"(tf.math.sobol_sample); this design needs {dimension}: use fewer cells or features, or sampler='lhs'."
+        )
     with tf.init_scope():  # a constant of the graph, computed eagerly even while tracing
         points = tf.math.sobol_sample(dimension, count, dtype=tf.float64).numpy()
     if sampler == "scrambled_sobol":

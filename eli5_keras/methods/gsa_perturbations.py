@@ -36,9 +36,9 @@ def baseline(kind: str, x: tf.Tensor, rank: int) -> tf.Tensor:
 
 
 def perturb(kind: str, x: tf.Tensor, masks: tf.Tensor, base: tf.Tensor) -> tf.Tensor:
-    """Perturbed copies ``(n, B, *S, C)`` of ``x (n, *S, C)`` by masks ``(B, *S)``
-    (``base`` from :func:`baseline`)."""
-    keep = masks[None, ..., None]
+    """Perturbed copies ``(n, B, *S, C)`` of ``x (n, *S, C)`` by masks ``(n, B, *S)``
+    (or ``(1, B, *S)``, shared by the inputs; ``base`` from :func:`baseline`)."""
+    keep = masks[..., None]
     if kind == "amplitude":
         return x[:, None] * (keep - 0.5) * AMPLITUDE_SIGMA
     if kind == "inpainting":  # the baseline is 0

@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from .base import sum_over_blocks
 from .gsa import DEFAULT_GRID, GSAMethod
+from .segments import SegmentsSpec
 from .gsa_design import binary_design
 
 DEFAULT_DESIGNS = 500
@@ -60,10 +61,10 @@ def hsic_binary(scores: tf.Tensor, design: tf.Tensor, block: tf.Tensor) -> tf.Te
     close to 1 everywhere and its sum against ``X~`` would cancel in float32."""
     scores = tf.cast(scores, tf.float64)
     design = tf.cast(design, tf.float64)
-    count = design.shape[0]
+    count = tf.shape(design)[0]
     centred = design - tf.reduce_mean(design, axis=0, keepdims=True)  # (N, d)
     width2 = tf.maximum(tf.square(median(scores)), WIDTH_SQUARED_FLOOR)[..., None, None]  # (n, T, 1, 1)
-    shape = tf.concat([tf.shape(scores)[:2], [design.shape[1]]], axis=0)
+    shape = tf.concat([tf.shape(scores)[:2], tf.shape(design)[1:]], axis=0)
 
     def rows(start, size):
         y_rows = scores[..., start : start + size]  # (n, T, b)
@@ -72,7 +73,7 @@ def hsic_binary(scores: tf.Tensor, design: tf.Tensor, block: tf.Tensor) -> tf.Te
         return tf.einsum("ntbd,bd->ntd", applied, centred[start : start + size])
 
     total = sum_over_blocks(rows, count, block, tf.zeros(shape, tf.float64))
-    return tf.cast(2.0 * total / count, tf.float32)
+    return tf.cast(2.0 * total / tf.cast(count, tf.float64), tf.float32)
 
 
 class HSICAttribution(GSAMethod):
@@ -90,8 +91,12 @@ class HSICAttribution(GSAMethod):
         What the masks do to the input.
     seed : int, default 0
         Seed of the random samplers.
+    segments : None, int array, callable, "slic" or "quickshift", default None
+        Features in place of the grid (:mod:`.segments`): each feature's mask value is
+        its design coordinate, and its index is painted onto its positions.
 
-    Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the input.
+    Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the
+    input (with ``segments``: each feature's index on its positions).
     """
 
     name = "hsic"
@@ -105,8 +110,9 @@ class HSICAttribution(GSAMethod):
         sampler: str = "sobol",
         perturbation: str = "inpainting",
         seed: int = 0,
+        segments: SegmentsSpec = None,
     ) -> None:
-        super().__init__(grid, designs, sampler, perturbation, seed)
+        super().__init__(grid, designs, sampler, perturbation, seed, segments)
 
     def design(self, dimension: int) -> np.ndarray:
         return binary_design(self.sampler, dimension, self.designs, self.seed)

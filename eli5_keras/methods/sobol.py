@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from .. import validation as check
 from .gsa import DEFAULT_GRID, GSAMethod
+from .segments import SegmentsSpec
 from .gsa_design import sobol_design
 
 DEFAULT_DESIGNS = 32
@@ -124,8 +125,12 @@ class SobolAttribution(GSAMethod):
         What the masks do to the input.
     seed : int, default 0
         Seed of the random samplers.
+    segments : None, int array, callable, "slic" or "quickshift", default None
+        Features in place of the grid (:mod:`.segments`): each feature's mask value is
+        its design coordinate, and its index is painted onto its positions.
 
-    Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the input.
+    Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the
+    input (with ``segments``: each feature's index on its positions).
     """
 
     name = "sobol"
@@ -140,8 +145,9 @@ class SobolAttribution(GSAMethod):
         estimator: str = "jansen",
         perturbation: str = "inpainting",
         seed: int = 0,
+        segments: SegmentsSpec = None,
     ) -> None:
-        super().__init__(grid, designs, sampler, perturbation, seed)
+        super().__init__(grid, designs, sampler, perturbation, seed, segments)
         if self.designs & (self.designs - 1):
             raise ValueError(f"designs must be a power of two (Sobol sequence); got {designs!r}.")
         self.estimator = check.choice("estimator", estimator, tuple(ESTIMATORS))

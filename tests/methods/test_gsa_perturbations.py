@@ -31,6 +31,6 @@ def test_perturbations(kind):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 12, 11, 3)).astype(np.float32)
     masks = rng.uniform(size=(3, 12, 11)).astype(np.float32)
-    got = perturb(kind, tf.constant(x), tf.constant(masks), baseline(kind, tf.constant(x), 2)).numpy()
+    got = perturb(kind, tf.constant(x), tf.constant(masks[None]), baseline(kind, tf.constant(x), 2)).numpy()
     expected = np.stack([perturbed(x, m, kind) for m in masks], axis=1)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -15,24 +15,9 @@ from eli5_keras.targets import RegressionTarget
 
 from helpers.checks import check_batch_size_and_tracing, check_in_flight_bound
 from helpers.data import images, signals, volumes
-from helpers.gsa import additive_model, reference_maps
+from helpers.gsa import additive_model, plain_hsic, reference_maps
 
 RAW = dict(relu=False, normalize=False)
-
-
-def plain_hsic(scores, design):
-    """Xplique's BinaryEstimator, per score series: scores (n, T, N), design (N, d) -> (n, T, d)."""
-    count, d = design.shape
-    h = np.eye(count) - np.ones((count, count)) / count
-    out = np.zeros(scores.shape[:2] + (d,))
-    for idx in np.ndindex(*scores.shape[:2]):
-        y = scores[idx]
-        width = np.median(y)
-        lc = h @ np.exp(-((y[:, None] - y[None, :]) ** 2) / (2 * width**2)) @ h
-        for i in range(d):
-            k = 1 + (0.5 - (design[:, i][:, None] - design[:, i][None, :]) ** 2)
-            out[idx + (i,)] = np.sum((h @ k @ h) * lc.T) / count
-    return out
 
 
 def test_estimator_matches_the_gram_formula_in_blocks_of_rows():

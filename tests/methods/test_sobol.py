@@ -14,45 +14,10 @@ from eli5_keras.targets import RegressionTarget
 
 from helpers.checks import check_batch_size_and_tracing, check_in_flight_bound
 from helpers.data import images, signals, volumes
-from helpers.gsa import additive_model, reference_maps
+from helpers.gsa import additive_model, plain_sobol, reference_maps
 from helpers.models import token_model
 
 RAW = dict(relu=False, normalize=False)
-
-
-def var(v):
-    return max(np.var(v, ddof=1), 1e-12)
-
-
-def plain_estimator(name, a, c):
-    """The estimators for one score series: a (N,), c (d, N) -> (d,), written out plainly."""
-    n = a.size
-    if name == "jansen":
-        return np.array([np.sum((a - ci) ** 2) / (2 * n * var(a)) for ci in c])
-    if name == "homma":
-        return np.array([(var(a) - np.mean(a * ci) + np.mean(a) ** 2) / var(a) for ci in c])
-    if name == "janon":
-        out = []
-        for ci in c:
-            mu = (a.mean() + ci.mean()) / 2
-            v = max((np.sum(a**2) + np.sum(ci**2)) / (2 * (n - 1)) - mu**2, 1e-12)
-            out.append(1 - (np.mean(a * ci) - mu**2) / v)
-        return np.array(out)
-    if name == "glen":
-        return np.array([1 - np.cov(a, ci, ddof=1)[0, 1] / np.sqrt(var(a) * var(ci)) for ci in c])
-    assert name == "saltelli"
-    return np.array([1 - (np.mean(a * ci) - a.mean() ** 2) / var(a) for ci in c])
-
-
-def plain_sobol(scores, designs, estimator="jansen"):
-    """Indices (n, T, d) from scores (n, T, N (d + 1)) of [A; C_0; ...; C_{d-1}]."""
-    n, t, p = scores.shape
-    out = np.zeros((n, t, p // designs - 1))
-    for i in range(n):
-        for j in range(t):
-            a, c = scores[i, j, :designs], scores[i, j, designs:].reshape(-1, designs)
-            out[i, j] = plain_estimator(estimator, a, c)
-    return out
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
