@@ -5,9 +5,12 @@ The input's spatial axes are cut into a grid of ``g_0 x g_1 (x g_2)`` cells; a d
 point ``m in [0, 1]^d`` (``d = prod g``, cells in row-major order) is upsampled to a mask
 ``M`` on the input by nearest neighbour (each sample takes its cell's value, as
 ``tf.image.resize(..., "nearest")``), the input is perturbed by ``M``
-(:mod:`.gsa_perturbations`) and the model scores it. A subclass says which design
-(:meth:`GSAMethod.design`) and how the scores ``Y (n, T, P)`` of its ``P`` points become
-one index per cell (:meth:`GSAMethod.indices`); the base runs the ``P`` perturbed
+(:mod:`.gsa_perturbations`) and the model scores it. A subclass says which points the
+design is made from (:meth:`GSAMethod.points`, a constant of the graph), how many design
+rows ``P`` they give (:meth:`GSAMethod.count`) and how to build a block of rows from them
+(:meth:`GSAMethod.rows`: Sobol's ``N (d + 1)`` rows come from ``N x 2d`` points, so the
+constant stays ``(d + 1) / 2`` times smaller than the design), and how the scores
+``Y (n, T, P)`` become one index per cell (:meth:`GSAMethod.indices`); the base runs the ``P`` perturbed
 copies of each input as compiled blocks of at most ``batch_size`` copies
 (:func:`~eli5_keras.methods.base.concat_over_blocks`) and resizes the ``(n, T, *g)``
 indices onto the input linearly (half-pixel centres, rank-generic; Xplique resizes
@@ -89,12 +92,21 @@ class GSAMethod(SegmentedMethod):
         self.seed = check.integer("seed", seed, 0)
 
     @abc.abstractmethod
-    def design(self, dimension: int) -> np.ndarray:
-        """The design ``(P, dimension)`` in ``[0, 1]``, a function of the options only."""
+    def points(self, dimension: int) -> np.ndarray:
+        """What the design of ``dimension`` coordinates is built from (float32, 2-D), a
+        function of the options only; ValueError for an impossible design."""
 
     @abc.abstractmethod
-    def indices(self, scores: tf.Tensor, design: tf.Tensor, block: tf.Tensor) -> tf.Tensor:
-        """One index per cell ``(n, T, d)`` from the scores ``(n, T, P)`` of the design ``(P, d)``."""
+    def count(self, dimension: int) -> int:
+        """Rows ``P`` of the design of ``dimension`` coordinates."""
+
+    @abc.abstractmethod
+    def rows(self, points: tf.Tensor, start: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+        """Design rows ``start .. start + size`` ``(size, d)`` in ``[0, 1]`` from ``points``."""
+
+    @abc.abstractmethod
+    def indices(self, scores: tf.Tensor, points: tf.Tensor, block: tf.Tensor) -> tf.Tensor:
+        """One index per cell ``(n, T, d)`` from the scores ``(n, T, P)`` of the design rows."""
 
     def on_grid(self) -> bool:
         """Features are the grid cells (``segments=None``)."""
@@ -104,7 +116,7 @@ class GSAMethod(SegmentedMethod):
         spec = require_float_input(context, self.name, "perturbs the input with continuous masks")
         if self.on_grid():
             grid = check.expand_per_axis("grid", self.grid, input_spatial_rank(spec))
-            self.design(int(np.prod(grid)))  # an impossible design fails here, before any work
+            self.points(int(np.prod(grid)))  # an impossible design fails here, before any work
         else:
             super().setup(context)
 
@@ -113,7 +125,7 @@ class GSAMethod(SegmentedMethod):
             return UNKNOWN_CHANNELS  # K is known per input: one input at a time, blocks of batch_size
         spec = require_float_input(context, self.name, "perturbs the input with continuous masks")
         grid = check.expand_per_axis("grid", self.grid, input_spatial_rank(spec))
-        return int(self.design(int(np.prod(grid))).shape[0])
+        return self.count(int(np.prod(grid)))
 
     def side_signature(self, context: Context) -> Tuple[tf.TensorSpec, ...]:
         return () if self.on_grid() else super().side_signature(context)
@@ -124,7 +136,7 @@ class GSAMethod(SegmentedMethod):
         labels, counts = super().side_data(context, arrays, start, total)
         for i, k in enumerate(counts):
             try:
-                self.design(int(k))
+                self.points(int(k))
             except ValueError as e:
                 raise ValueError(f"segments gives input {start + i} {int(k)} features: {e}") from None
         return labels, counts
@@ -138,7 +150,9 @@ class GSAMethod(SegmentedMethod):
         base = baseline(self.perturbation, x, rank)
         if side is None:  # the grid: Xplique's cells, nearest-upsampled
             grid = check.expand_per_axis("grid", self.grid, rank)
-            design = tf.constant(self.design(int(np.prod(grid))))
+            dimension = int(np.prod(grid))
+            points = tf.constant(self.points(dimension))
+            count = self.count(dimension)
             cells = cell_indices(sizes, grid)
 
             def masks_of(points):  # (size, d) -> (1, size, *S)
@@ -146,21 +160,23 @@ class GSAMethod(SegmentedMethod):
                 return upsample_nearest(points, cells, first_axis=1)[None]
         else:  # features: one input per chunk, K = its number of features
             labels, counts = side
-            design = tf.numpy_function(lambda k: self.design(int(k)), [tf.reduce_max(counts)], tf.float32)
-            design = tf.ensure_shape(design, (None, None))
+            features = tf.reduce_max(counts)
+            points = tf.numpy_function(lambda k: self.points(int(k)), [features], tf.float32)
+            points = tf.ensure_shape(points, (None, None))
+            count = tf.numpy_function(lambda k: np.int32(self.count(int(k))), [features], tf.int32)
 
             def masks_of(points):  # (size, K) -> (n, size, *S)
                 return feature_masks(tf.repeat(points[None], n, axis=0), labels)
 
         def block_scores(start, size):
-            masks = tf.cast(masks_of(design[start : start + size]), x.dtype)
+            masks = tf.cast(masks_of(self.rows(points, start, size)), x.dtype)
             copies = perturb(self.perturbation, x, masks, base)
             copies = tf.reshape(copies, tf.concat([[n * size], tf.shape(x)[1:]], axis=0))
             out = forward_copies(context.probe, inputs, pinned, size, replaced={context.input_index: copies})
             return tf.cast(tf.reshape(out.reported, tf.stack([n, size, t])), tf.float32)  # (n, size, T)
 
-        scores = concat_over_blocks(block_scores, tf.shape(design)[0], block, axis=1)  # (n, P, T)
-        values = self.indices(tf.transpose(scores, [0, 2, 1]), design, block)  # (n, T, d)
+        scores = concat_over_blocks(block_scores, count, block, axis=1)  # (n, P, T)
+        values = self.indices(tf.transpose(scores, [0, 2, 1]), points, block)  # (n, T, d)
         if side is not None:
             return MethodOutput(per_feature(values, side[0]), fwd.labels, fwd.reported)
         maps = tf.reshape(values, tf.concat([tf.stack([n, t]), grid], axis=0))

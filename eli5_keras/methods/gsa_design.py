@@ -80,6 +80,19 @@ def replicated_design(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, c.reshape(d * n, d)], axis=0)
 
 
+def replicated_rows(points: tf.Tensor, start: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+    """Rows ``start .. start + size`` of :func:`replicated_design` built in the graph from
+    ``points = [A | B]`` ``(N, 2d)``: row ``r < N`` is ``A_r``; row ``N + i N + j`` is
+    ``A_j`` with coordinate ``i`` from ``B_j``. -> ``(size, d)``."""
+    n = tf.shape(points)[0]
+    d = tf.shape(points)[1] // 2
+    r = start + tf.range(size)
+    j = tf.math.floormod(r, n)
+    column = tf.where(r < n, -1, r // n - 1)  # -1: a row of A
+    a, b = tf.gather(points[:, :d], j), tf.gather(points[:, d:], j)
+    return tf.where(tf.one_hot(column, d, on_value=True, off_value=False), b, a)
+
+
 def sobol_design(sampler: str, dimension: int, designs: int, seed: int) -> np.ndarray:
     """The replicated design ``(designs (dimension + 1), dimension)`` of the Sobol method."""
     ab = sample(sampler, 2 * dimension, designs, seed)

@@ -114,8 +114,14 @@ class HSICAttribution(GSAMethod):
     ) -> None:
         super().__init__(grid, designs, sampler, perturbation, seed, segments)
 
-    def design(self, dimension: int) -> np.ndarray:
+    def points(self, dimension: int) -> np.ndarray:
         return binary_design(self.sampler, dimension, self.designs, self.seed)
 
-    def indices(self, scores, design, block):
-        return hsic_binary(scores, design, block)
+    def count(self, dimension: int) -> int:
+        return self.designs
+
+    def rows(self, points, start, size):
+        return points[start : start + size]
+
+    def indices(self, scores, points, block):
+        return hsic_binary(scores, points, block)

@@ -34,7 +34,7 @@ import tensorflow as tf
 from .. import validation as check
 from .gsa import DEFAULT_GRID, GSAMethod
 from .segments import SegmentsSpec
-from .gsa_design import sobol_design
+from .gsa_design import replicated_rows, sample
 
 DEFAULT_DESIGNS = 32
 VARIANCE_FLOOR = 1e-12
@@ -152,8 +152,14 @@ class SobolAttribution(GSAMethod):
             raise ValueError(f"designs must be a power of two (Sobol sequence); got {designs!r}.")
         self.estimator = check.choice("estimator", estimator, tuple(ESTIMATORS))
 
-    def design(self, dimension: int) -> np.ndarray:
-        return sobol_design(self.sampler, dimension, self.designs, self.seed)
+    def points(self, dimension: int) -> np.ndarray:
+        return sample(self.sampler, 2 * dimension, self.designs, self.seed)  # [A | B]
 
-    def indices(self, scores, design, block):
+    def count(self, dimension: int) -> int:
+        return self.designs * (dimension + 1)
+
+    def rows(self, points, start, size):
+        return replicated_rows(points, start, size)
+
+    def indices(self, scores, points, block):
         return total_indices(self.estimator, scores, self.designs)

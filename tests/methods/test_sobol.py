@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import eli5_keras as eli5
 from eli5_keras.methods import get
-from eli5_keras.methods.gsa_design import binary_design, replicated_design, sample, sobol_design
+from eli5_keras.methods.gsa_design import binary_design, replicated_design, replicated_rows, sample, sobol_design
 from eli5_keras.methods.sobol import ESTIMATORS, SobolAttribution, total_indices
 from eli5_keras.targets import RegressionTarget
 
@@ -35,6 +35,9 @@ def test_replicated_design_and_samplers():
     expected = np.concatenate([a, np.stack([b[:, 0], a[:, 1]], 1), np.stack([a[:, 0], b[:, 1]], 1)])
     np.testing.assert_array_equal(design, expected)
     np.testing.assert_array_equal(sample("sobol", 6, 16, seed=3), tf.math.sobol_sample(6, 16).numpy())
+    points = sample("lhs", 6, 5, seed=1)  # [A | B] of 5 points in 3 dimensions
+    blocks = [replicated_rows(tf.constant(points), start, size).numpy() for start, size in [(0, 3), (3, 7), (10, 10)]]
+    np.testing.assert_array_equal(np.concatenate(blocks), replicated_design(points[:, :3], points[:, 3:]))
     full = sobol_design("sobol", 3, 16, 0)
     np.testing.assert_array_equal(full[:16], tf.math.sobol_sample(6, 16).numpy()[:, :3])
     assert full.shape == (16 * 4, 3)
