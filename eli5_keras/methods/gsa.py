@@ -69,6 +69,9 @@ class GSAMethod(SegmentedMethod):
         Seed of the random samplers (``"scrambled_sobol"``, ``"lhs"``; ``"sobol"`` is deterministic).
     segments : None, int array, callable, "slic" or "quickshift"
         Features in place of the grid (:func:`~.segments.resolve`); None: the grid.
+
+    Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the
+    input; with ``segments``, each feature's index on its positions.
     """
 
     uses_layer = False

@@ -121,16 +121,10 @@ class SobolAttribution(GSAMethod):
         Sampler of the ``2d``-dimensional design giving ``A`` and ``B``.
     estimator : {"jansen", "homma", "janon", "glen", "saltelli"}, default "jansen"
         Total-index estimator (module docstring).
-    perturbation : {"inpainting", "blurring", "amplitude"}, default "inpainting"
-        What the masks do to the input.
-    seed : int, default 0
-        Seed of the random samplers.
-    segments : None, int array, callable, "slic" or "quickshift", default None
-        Features in place of the grid (:mod:`.segments`): each feature's mask value is
-        its design coordinate, and its index is painted onto its positions.
+    perturbation, seed, segments
+        As :class:`~.gsa.GSAMethod`; defaults ``"inpainting"``, 0, None (the grid).
 
-    Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the
-    input (with ``segments``: each feature's index on its positions).
+    Output: maps ``(N, T, *S)`` (:class:`~.gsa.GSAMethod`).
     """
 
     name = "sobol"
