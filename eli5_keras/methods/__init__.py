@@ -23,7 +23,9 @@ from .guided_backprop import GuidedBackprop
 from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
 from .integrated_gradients import IntegratedGradients
+from .kernelshap import KernelSHAP
 from .layercam import LayerCAM
+from .lime import Lime
 from .noise import SmoothGrad, SquareGrad, VarGrad
 from .occlusion import Occlusion
 from .rise import RISE
@@ -55,6 +57,8 @@ REGISTRY: Dict[str, Type[Method]] = {
         GuidedGradCAM,
         Occlusion,
         RISE,
+        Lime,
+        KernelSHAP,
         SmoothGrad,
         SquareGrad,
         VarGrad,
@@ -143,6 +147,8 @@ __all__ = [
     "GuidedGradCAM",
     "Occlusion",
     "RISE",
+    "Lime",
+    "KernelSHAP",
     "SmoothGrad",
     "SquareGrad",
     "VarGrad",

@@ -327,11 +327,16 @@ class SegmentedMethod(Method):
 
     segments: Segments
 
+    def features(self, context: Context) -> Segments:
+        """The features for this model's input (default: ``self.segments``; a subclass
+        may pick a default per input kind, e.g. one feature per token)."""
+        return self.segments
+
     def setup(self, context: Context) -> None:
         spec, _ = explained_input_spec(context)
         rank = input_spatial_rank(spec)
         channels = spec.shape[-1] if context.channels_last else None
-        self.segments.check(tuple(spec.shape[1 : 1 + rank]), channels)
+        self.features(context).check(tuple(spec.shape[1 : 1 + rank]), channels)
 
     def side_signature(self, context: Context) -> Tuple[tf.TensorSpec, ...]:
         spec, _ = explained_input_spec(context)
@@ -339,4 +344,4 @@ class SegmentedMethod(Method):
 
     def side_data(self, context: Context, arrays: List[Any], start: int, total: int) -> Tuple[Any, ...]:
         spec, _ = explained_input_spec(context)
-        return self.segments.labels(arrays[context.input_index], input_spatial_rank(spec), start, total)
+        return self.features(context).labels(arrays[context.input_index], input_spatial_rank(spec), start, total)
