@@ -18,7 +18,9 @@ weight 1, the Monte-Carlo form of the same objective. The constrained least squa
 solved per input, every target at once, from the weighted moments (:mod:`.surrogate`) in
 float64 through its KKT system ``[[A, 1], [1^T, 0]] [phi; lambda] = [c; v(1) - v(0)]``,
 ``A = sum pi z z^T``, ``c = sum pi z (v(z) - v(0))`` (shap eliminates one feature with the
-constraint instead: the same minimiser).
+constraint instead: the same minimiser). The system is solved by its pseudo-inverse, so
+too few coalitions (fewer than the features) give the minimum-norm solution instead of
+an error (shap falls back to ``lstsq`` on its reduced system then).
 
 ``v`` is the model's output as it returns it (probabilities; ``fwd.reported``), as
 shap's ``KernelExplainer(model.predict)``. Defaults: ``samples=2048`` (shap's
@@ -222,5 +224,5 @@ def constrained_fit(m, base: tf.Tensor, gap: tf.Tensor, counts: tf.Tensor, k: tf
     bottom = tf.concat([real[:, None, :], tf.zeros_like(real[:, :1, None])], axis=2)
     system = tf.concat([top, bottom], axis=1)  # (n, K+1, K+1)
     rhs = tf.concat([tf.transpose(c, [0, 2, 1]), gap[:, None, :]], axis=1)  # (n, K+1, T)
-    solution = tf.linalg.solve(system, rhs)
+    solution = tf.linalg.pinv(system) @ rhs  # the minimum-norm solution when coalitions are too few
     return tf.transpose(solution[:, :-1, :], [0, 2, 1]) * real[:, None, :]

@@ -207,7 +207,10 @@ def ridge(a: tf.Tensor, c: tf.Tensor, selected: tf.Tensor, alpha: float) -> tf.T
     k = tf.shape(a)[-1]
     eye = tf.eye(k, dtype=tf.float64)
     system = a[:, None] * s + eye * (alpha * selected[..., None] + (1.0 - selected[..., None]))
-    return tf.linalg.solve(system, (c * selected)[..., None])[..., 0]
+    rhs = (c * selected)[..., None]
+    if alpha > 0:
+        return tf.linalg.solve(system, rhs)[..., 0]
+    return (tf.linalg.pinv(system) @ rhs)[..., 0]  # unregularised: minimum norm when singular
 
 
 def top_mask(values: tf.Tensor, selected: tf.Tensor, top: int) -> tf.Tensor:

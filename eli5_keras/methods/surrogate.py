@@ -61,7 +61,7 @@ class SurrogateMethod(SegmentedMethod):
 
     def features(self, context: Context) -> Segments:
         if self.segments.kind == "grid" and self.grid is None:
-            return resolve(None, None if not context.channels_last else DEFAULT_GRID)
+            return resolve(None, None if not context.channels_last else DEFAULT_GRID, clamp=True)
         return self.segments
 
     def hide(self, context: Context) -> Any:
