@@ -70,6 +70,8 @@ PLANS = {
     "rise": ({"masks": 64, "seed": 0}, "masked", lambda o, c: o["masks"]),
     "occlusion": ({"window": 16, "stride": 16}, "masked", None),
     "tta": ({"base": "gradcam"}, "layer", lambda o, c: 6),
+    "lime": ({"samples": 256}, "masked", lambda o, c: o["samples"]),
+    "kernelshap": ({"samples": 256}, "masked", lambda o, c: o["samples"] + 1),  # + the baseline pass
 }
 
 

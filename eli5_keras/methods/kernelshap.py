@@ -136,7 +136,7 @@ class KernelSHAP(SurrogateMethod):
         labels, counts = side
         x = inputs[context.input_index]
         fwd, pinned = pin_targets(context, inputs, data)
-        n, t = tf.shape(x)[0], tf.shape(fwd.scores)[1]
+        t = tf.shape(fwd.scores)[1]
         k = tf.reduce_max(counts)
         hidden = hidden_input(x, labels, k, self.hide(context), context.channels_last)
         base = forward_copies(context.probe, inputs, pinned, 1, replaced={context.input_index: hidden}).reported

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple, Union
 
-import numpy as np
 import tensorflow as tf
 
 from .. import validation as check
@@ -59,7 +58,6 @@ from .surrogate import (
     hide_option,
     keep_top,
     moments,
-    padded_identity,
 )
 
 DEFAULT_SAMPLES = 1000
@@ -154,7 +152,7 @@ class Lime(SurrogateMethod):
         labels, counts = side
         x = inputs[context.input_index]
         fwd, pinned = pin_targets(context, inputs, data)
-        n, t = tf.shape(x)[0], tf.shape(fwd.scores)[1]
+        t = tf.shape(fwd.scores)[1]
         k = tf.reduce_max(counts)
         hidden = hidden_input(x, labels, k, self.hide(context), context.channels_last)
         real = tf.cast(present(counts, k), tf.float64)  # (n, K)

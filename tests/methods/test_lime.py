@@ -144,3 +144,12 @@ def test_bad_options(seq_model):
         Lime(hide_value="median")
     with pytest.raises(ValueError, match="hide_value must be a token id"):
         eli5.explain(token_model(), np.zeros((1, 8), np.int32), method="lime", hide_value=0.5)
+
+
+def test_wrappers_refuse_feature_methods():
+    from eli5_keras.methods import get
+
+    with pytest.raises(ValueError, match="base 'lime' computes its features"):
+        get("smoothgrad", base="lime")
+    with pytest.raises(ValueError, match="base 'kernelshap' computes its features"):
+        get("tta", base=get("kernelshap"))
