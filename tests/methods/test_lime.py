@@ -153,3 +153,14 @@ def test_wrappers_refuse_feature_methods():
         get("smoothgrad", base="lime")
     with pytest.raises(ValueError, match="base 'kernelshap' computes its features"):
         get("tta", base=get("kernelshap"))
+
+
+def test_quickshift_segments_are_limes(seq_model):
+    from lime.wrappers.scikit_image import SegmentationAlgorithm
+
+    x = images(1, seed=12) * 0.5 + 0.5
+    lime_labels = SegmentationAlgorithm("quickshift", kernel_size=4, max_dist=200, ratio=0.2)(x[0].astype(np.float64))
+    by_name = eli5.explain(seq_model, x, method="lime", segments="quickshift", samples=64)
+    by_array = eli5.explain(seq_model, x, method="lime", segments=lime_labels, samples=64)
+    np.testing.assert_array_equal(by_name.maps, by_array.maps)
+    per_feature(by_name.maps[0], lime_labels)  # constant on each of lime's superpixels
