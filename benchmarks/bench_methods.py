@@ -73,6 +73,8 @@ PLANS = {
     "sobol": ({"grid": 8, "designs": 8}, "masked", lambda o, c: o["designs"] * (o["grid"] ** 2 + 1)),
     "hsic": ({"grid": 8, "designs": 128}, "masked", lambda o, c: o["designs"]),
     "tta": ({"base": "gradcam"}, "layer", lambda o, c: 6),
+    "lime": ({"samples": 256}, "masked", lambda o, c: o["samples"]),
+    "kernelshap": ({"samples": 256}, "masked", lambda o, c: o["samples"] + 1),  # + the baseline pass
 }
 
 

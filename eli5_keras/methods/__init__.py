@@ -24,7 +24,9 @@ from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
 from .hsic import HSICAttribution
 from .integrated_gradients import IntegratedGradients
+from .kernelshap import KernelSHAP
 from .layercam import LayerCAM
+from .lime import Lime
 from .noise import SmoothGrad, SquareGrad, VarGrad
 from .occlusion import Occlusion
 from .rise import RISE
@@ -59,6 +61,8 @@ REGISTRY: Dict[str, Type[Method]] = {
         RISE,
         SobolAttribution,
         HSICAttribution,
+        Lime,
+        KernelSHAP,
         SmoothGrad,
         SquareGrad,
         VarGrad,
@@ -149,6 +153,8 @@ __all__ = [
     "RISE",
     "SobolAttribution",
     "HSICAttribution",
+    "Lime",
+    "KernelSHAP",
     "SmoothGrad",
     "SquareGrad",
     "VarGrad",

@@ -78,9 +78,10 @@ class Segments:
     """
 
     def __init__(self, kind: str, grid: Any = None, array: Optional[np.ndarray] = None,
-                 function: Optional[Callable] = None) -> None:
+                 function: Optional[Callable] = None, clamp: bool = False) -> None:
         self.kind = kind
         self.grid = grid
+        self.clamp = clamp
         self.array = array
         self.function = function
         if array is not None:
@@ -89,7 +90,7 @@ class Segments:
         elif function is not None:
             self._key = (kind, id(function))
         else:
-            self._key = (kind, grid)
+            self._key = (kind, grid, clamp)
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Segments) and self._key == other._key and self.function is other.function
@@ -111,7 +112,7 @@ class Segments:
         where unknown) and ``channels`` (None for token ids). ValueError naming
         ``segments`` (or ``grid``) otherwise."""
         rank = len(spatial)
-        if self.kind == "grid" and self.grid is not None:
+        if self.kind == "grid" and self.grid is not None and not self.clamp:
             grid = check.expand_per_axis("grid", self.grid, rank)
             if any(d is not None and g > d for g, d in zip(grid, spatial)):
                 raise ValueError(
@@ -187,17 +188,18 @@ class Segments:
         return consecutive(raw)
 
 
-def resolve(segments: SegmentsSpec = None, grid: Any = 8) -> Segments:
+def resolve(segments: SegmentsSpec = None, grid: Any = 8, clamp: bool = False) -> Segments:
     """The ``segments=`` option checked and resolved (see the module docstring).
 
     ``grid``: cells per spatial axis when ``segments`` is None (an int for every axis,
-    a tuple per axis, or None for one feature per position). TypeError / ValueError
-    naming ``segments`` or ``grid`` for anything else.
+    a tuple per axis, or None for one feature per position); ``clamp``: an axis shorter
+    than its grid gets one cell per position (for a method's default grid) instead of a
+    ValueError. TypeError / ValueError naming ``segments`` or ``grid`` for anything else.
     """
     if isinstance(segments, Segments):
         return segments
     if segments is None:
-        return Segments("grid", grid=None if grid is None else check.per_axis("grid", grid))
+        return Segments("grid", grid=None if grid is None else check.per_axis("grid", grid), clamp=clamp)
     if isinstance(segments, str):
         return Segments(check.choice("segments", segments, SEGMENTERS))
     if callable(segments):
@@ -327,11 +329,16 @@ class SegmentedMethod(Method):
 
     segments: Segments
 
+    def features(self, context: Context) -> Segments:
+        """The features for this model's input (default: ``self.segments``; a subclass
+        may pick a default per input kind, e.g. one feature per token)."""
+        return self.segments
+
     def setup(self, context: Context) -> None:
         spec, _ = explained_input_spec(context)
         rank = input_spatial_rank(spec)
         channels = spec.shape[-1] if context.channels_last else None
-        self.segments.check(tuple(spec.shape[1 : 1 + rank]), channels)
+        self.features(context).check(tuple(spec.shape[1 : 1 + rank]), channels)
 
     def side_signature(self, context: Context) -> Tuple[tf.TensorSpec, ...]:
         spec, _ = explained_input_spec(context)
@@ -339,4 +346,4 @@ class SegmentedMethod(Method):
 
     def side_data(self, context: Context, arrays: List[Any], start: int, total: int) -> Tuple[Any, ...]:
         spec, _ = explained_input_spec(context)
-        return self.segments.labels(arrays[context.input_index], input_spatial_rank(spec), start, total)
+        return self.features(context).labels(arrays[context.input_index], input_spatial_rank(spec), start, total)

@@ -150,3 +150,16 @@ def test_driver_slices_per_input_segments_per_chunk():
     np.testing.assert_array_equal(result.scores[:, 0], [2, 3, 4, 5, 6])
     with pytest.raises(ValueError, match="labels for 5 inputs"):
         eli5_keras.explain(model, x[:3], method=method, relu=False, normalize=False)
+
+
+def test_explainers_are_cached_per_segmentation_content():
+    """Two label arrays with the same shape (and the same truncated repr) never share an
+    explainer: the cache key holds a digest of the labels."""
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    x = np.zeros((1, 4, 4, 1), np.float32)
+    first = np.zeros((4, 4), int)
+    second = first.copy()
+    second[3, 3] = 1
+    for labels in (first, second, first):
+        result = eli5_keras.explain(model, x, method=FeatureLabels(labels), relu=False, normalize=False)
+        np.testing.assert_array_equal(result.maps[0, 0], labels)
