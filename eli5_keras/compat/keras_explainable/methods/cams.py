@@ -18,9 +18,10 @@ from typing import Any, Optional, Tuple
 import tensorflow as tf
 
 from ..inspection import KERNEL_AXIS, SPATIAL_AXIS
-from .engine import run
+from .engine import EngineSpec, run, with_spec
 
 
+@with_spec(EngineSpec("cam", at_layer=True))
 def cam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
         indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
     """CAM (Zhou et al. 2016): ``(B, H, W, C) -> (scores (B, L), maps (B, H', W', L))``."""
@@ -29,6 +30,7 @@ def cam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: in
     return scores, maps
 
 
+@with_spec(EngineSpec("gradcam", at_layer=True))
 def gradcam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
             indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
     """Grad-CAM (Selvaraju et al. 2017): ``(B, H, W, C) -> (scores (B, L), maps (B, H', W', L))``."""
