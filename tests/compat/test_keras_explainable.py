@@ -207,3 +207,20 @@ def test_tta_keras_explainable_count(variable_model, hflip, scales):
         ke.methods.meta.tta(ke.methods.cams.gradcam)
     with pytest.raises(ValueError, match="resize_method"):
         ke.methods.meta.tta(ke.methods.gradient.gradients, resize_method="nearest")
+
+
+def test_scorecam_normalised_masks_raw_logits(logits_model):
+    x, y = labels_and_inputs()
+    A, logits, _ = activations_and_jacobian(logits_model, x, y)
+    expected = np.zeros((3, 12, 12, 2), np.float32)
+    for k in range(A.shape[-1]):
+        a = A[..., k:k + 1] - A[..., k:k + 1].min(axis=(1, 2), keepdims=True)
+        top = a.max(axis=(1, 2), keepdims=True)
+        a = np.divide(a, top, out=np.zeros_like(a), where=top != 0)
+        mask = tf.image.resize(a, (12, 12)).numpy()  # (B, 12, 12, 1)
+        s = np.take_along_axis(logits_model(x * mask).numpy(), y, axis=-1)  # (B, L)
+        expected += s[:, None, None, :] * mask
+    scores, maps = ke.methods.cams.scorecam(ke.inspection.expose(logits_model), x, y)
+    assert maps.shape == (3, 12, 12, 2)
+    np.testing.assert_allclose(np.asarray(scores), logits, **TOL)
+    np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-5)
