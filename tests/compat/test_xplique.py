@@ -280,3 +280,30 @@ def test_rise_mask_sum_formula(relu_model):
     kept = xq.Rise(relu_model, nb_samples=3, preservation_probability=1.0).explain(x, y).numpy()
     np.testing.assert_allclose(kept, np.broadcast_to((relu_model(x).numpy() * y).sum(-1)[:, None, None, None], kept.shape),
                                rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:.*nonlinearities other than ReLU")
+def test_layer_call_left_bound_by_another_library():
+    # Xplique's end_watch_layer leaves ``layer.call = layer.call.__wrapped__``: a method
+    # stored on the instance, bound to the layer. The engine's layer copies must still
+    # read their own (linear) activation, so the DeconvNet rule applies at that ReLU.
+    model = conv_classifier(7, "bound_call_model", (12, 12, 3), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        L.GlobalAveragePooling2D(name="gap"), L.Dense(NUM_CLASSES, activation="softmax", name="dense"),
+    ])
+    conv = model.get_layer("c1")
+    conv.call = conv.call  # what Xplique's GradCAM leaves behind
+    x, y = images(2, seed=14), one_hot([1, 2])
+
+    @tf.custom_gradient
+    def deconv(z):
+        return tf.nn.relu(z), lambda dy: tf.nn.relu(dy)
+
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        z = keras.ops.conv(xt, conv.kernel, padding="same") + conv.bias
+        out = model.get_layer("dense")(model.get_layer("gap")(deconv(z)))
+        s = tf.reduce_sum(out * y, axis=-1)
+    expected = tape.gradient(s, xt).numpy().mean(-1)[..., None]
+    np.testing.assert_allclose(xq.DeconvNet(model).explain(x, y).numpy(), expected, **TOL)
