@@ -313,6 +313,19 @@ class Occlusion(_Explainer):
 STATISTIC_REDUCERS = ("mean", "sum", "min", "max", None)
 
 
+class ChannelView(keras.Model):
+    """``model`` seen on inputs ``(N, *shape, 1)``: each channel of ``(N, *shape)`` a
+    position of its own. ``call`` reshapes and calls ``model`` on tensors, so the user's
+    model gains no symbolic node (a functional wrapper would add one)."""
+
+    def __init__(self, model: keras.Model, shape: Tuple[int, ...]) -> None:
+        super().__init__(name=f"{model.name}_channel_view")
+        self.inner, self.shape_ = model, tuple(shape)
+
+    def call(self, inputs, training=False):
+        return self.inner(tf.reshape(inputs, tf.concat([tf.shape(inputs)[:1], self.shape_], 0)), training=training)
+
+
 class _GradientStatistic(_Explainer):
     """A statistic of the gradients ``g_j = dS/dx (x + eps_j)`` over ``nb_samples``
     noisy copies ``eps_j ~ N(0, noise^2)`` (absolute standard deviation ``noise``), per
@@ -320,8 +333,8 @@ class _GradientStatistic(_Explainer):
     ``(N, H, W, C) -> (N, H, W, 1)`` (``(N, H, W, C)`` with ``reducer=None``).
 
     The per-channel statistic runs on the engine's SmoothGrad/SquareGrad/VarGrad through
-    a view of the model taking ``(N, H, W, C, 1)`` (a ``Reshape`` in front of the
-    unchanged model), so each ``(h, w, c)`` is a position of the map. ``seed`` makes
+    a view of the model taking ``(N, H, W, C, 1)`` (:class:`ChannelView`: a reshape in
+    front of the unchanged model), so each ``(h, w, c)`` is a position of the map. ``seed`` makes
     the noise reproducible (stateless draws, sample ``j`` from ``(seed, j)``)."""
 
     extra: dict = {}
@@ -342,8 +355,9 @@ class _GradientStatistic(_Explainer):
     def view(self, shape: Tuple[int, ...]) -> keras.Model:
         """The model on ``(N, *shape, 1)`` inputs (built once per input shape)."""
         if shape not in self._views:
-            inputs = keras.Input(shape + (1,))
-            self._views[shape] = keras.Model(inputs, self.model(keras.layers.Reshape(shape)(inputs)))
+            view = ChannelView(self.model, shape)
+            view(np.zeros((1,) + shape + (1,), np.float32))  # builds it; no symbolic call of the model
+            self._views[shape] = view
         return self._views[shape]
 
     def explain(self, inputs: Any, targets: Any = None) -> tf.Tensor:

@@ -307,3 +307,13 @@ def test_layer_call_left_bound_by_another_library():
         s = tf.reduce_sum(out * y, axis=-1)
     expected = tape.gradient(s, xt).numpy().mean(-1)[..., None]
     np.testing.assert_allclose(xq.DeconvNet(model).explain(x, y).numpy(), expected, **TOL)
+
+
+def test_gradient_statistics_leave_the_model_alone(relu_model):
+    # the (H, W, C, 1) view calls the model on tensors: no symbolic node is added to it
+    nodes = len(relu_model._inbound_nodes)
+    weights = [w.copy() for w in relu_model.get_weights()]
+    xq.SmoothGrad(relu_model, nb_samples=2).explain(images(1, seed=15), one_hot([1]))
+    assert len(relu_model._inbound_nodes) == nodes
+    for before, after in zip(weights, relu_model.get_weights()):
+        np.testing.assert_array_equal(before, after)
