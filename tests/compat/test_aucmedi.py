@@ -20,7 +20,7 @@ from eli5_keras.compat import aucmedi as au
 from eli5_keras.compat.aucmedi import methods as au_methods
 from eli5_keras.formatters.colormaps import resolve_colormap
 
-from helpers.data import NUM_CLASSES, images
+from helpers.data import NUM_CLASSES, images, volumes
 from helpers.models import conv_classifier
 
 L = keras.layers
@@ -225,3 +225,23 @@ def test_name_table_and_errors(au_model):
     dense = keras.Sequential([keras.Input((4,)), L.Dense(2)])
     with pytest.raises(ValueError, match="layerName"):
         au.GradCAM(dense)
+
+
+def test_volumes_3d_heatmaps(volume_model, tmp_path):
+    x = volumes(2, seed=39)
+    with tf.GradientTape() as tape:
+        h = tf.convert_to_tensor(x)
+        for name in ("vol_conv1", "vol_conv2"):
+            h = volume_model.get_layer(name)(h)
+        A = h
+        p = volume_model.get_layer("vol_dense")(volume_model.get_layer("vol_gap")(A))
+        s = p[:, 2]
+    g = tape.gradient(s, A).numpy()[1]
+    expected = minmax((A.numpy()[1] * g.mean(axis=(0, 1, 2))).sum(-1))
+    got = au.GradCAM(volume_model).compute_heatmap(x[1:2], 2)  # layer: vol_conv2, (3, 3, 3)
+    assert got.shape == (3, 3, 3)
+    np.testing.assert_allclose(got, expected, **TOL)
+    _, maps = au.xai_decoder([x], volume_model, preds=np.eye(3)[[0, 2]], method="gc")
+    assert maps[1].shape == (6, 6, 6)
+    with pytest.raises(ValueError, match="2-D images"):
+        au.xai_decoder([x], volume_model, preds=np.eye(3)[[0, 2]], out_path=str(tmp_path / "vol"))
