@@ -438,6 +438,13 @@ class ExplanationStore:
     def __len__(self) -> int:
         return int(self.maps.shape[0])
 
+    @property
+    def skipped(self) -> List[Dict[str, Any]]:
+        """Inputs left out with ``on_error="skip"`` (:mod:`eli5_keras.ray`): ``{"index",
+        "error"}`` and ``"id"`` when the run named items; their maps are zero, flagged empty."""
+        return list(self.attrs.get("skipped", []))
+
+    @property
     def finished(self) -> np.ndarray:
         """``(N,)`` bool: which inputs are explained."""
         return np.repeat(self.done[:], self.batch_size)[: len(self)]

@@ -104,6 +104,22 @@ def build_parser() -> ArgumentParser:
         "--rescale", type=_rescale, default=1 / 255, metavar="F",
         help="factor on image pixels for model files (default: 1/255; 1 if the model rescales itself)",
     )
+    explain.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this process (default); ray: a Ray actor pool (pip install 'eli5-keras[ray]'), "
+        "--out a .zarr store or a .parquet folder",
+    )
+    explain.add_argument(
+        "--address", metavar="ADDRESS",
+        help="--engine ray: the Ray cluster to join ('auto', or host:port of its head); default: start one here",
+    )
+    explain.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="--engine ray: actors in the pool, one model each (default: 1)",
+    )
+    explain.add_argument(
+        "--gpus-per-worker", type=float, default=0, metavar="G", help="--engine ray: GPUs of each actor (default: 0)"
+    )
     explain.add_argument("--resume", action="store_true", help="skip inputs whose outputs all exist (a .zarr store: its finished batches)")
     explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     explain.set_defaults(run=_run_explain)
