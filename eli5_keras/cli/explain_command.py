@@ -20,7 +20,7 @@ import numpy as np
 
 from ..result import EMPTY_MAP_HINT
 from .errors import OutputError, UsageError, one_line, os_reason
-from .inputs import Example, ExampleLoader, collect_files, is_image_input, plan_examples
+from .inputs import Example, ExampleLoader, collect_files, is_image_input, is_nifti, plan_examples
 from .interrupt import StopRequest
 from .models import LoadedModel, load_model
 from .outputs import OutputFormat, get_format, writable_folder
@@ -150,6 +150,10 @@ class ExplainRun:
             raise UsageError(f"--format {args.format} writes files per input; --out {args.out!r} is a .zarr store.")
         self.format = None if self.store else _output_format(args.format, input_shape)
         self.examples = plan_examples(files, input_shape)
+        if args.format == "nii" and not all(is_nifti(e.path) for e in self.examples):
+            other = next(e for e in self.examples if not is_nifti(e.path))
+            raise UsageError(f"--format nii writes maps over NIfTI inputs with their affine; {str(other.path)!r} is "
+                             "not a .nii/.nii.gz file (use --format npy).")
         if args.engine == "ray" and any(e.row is not None for e in self.examples):
             batch = next(e for e in self.examples if e.row is not None)
             raise UsageError(f"--engine ray reads one example per file; {str(batch.path)!r} holds a batch: save its "
@@ -179,12 +183,13 @@ class ExplainRun:
                 image = loaded[index][1]
                 if image is not None:
                     expl.image = image
-                self._write(batch[index].name, expl, result.maps[row])
+                self._write(batch[index], expl, result.maps[row])
                 self.empty_maps.extend(f"{batch[index].name}: target {t.target}" for t in expl.targets if t.empty)
 
-    def _write(self, name: str, expl, maps: np.ndarray) -> None:
+    def _write(self, example: Example, expl, maps: np.ndarray) -> None:
+        name = example.name
         try:
-            self.format.write(self.out, name, expl, maps)
+            self.format.write(self.out, name, expl, maps, example.path)
         except OSError as error:
             # each file appears complete or not at all, and an input counts as done only
             # when all its files exist, so --resume redoes exactly the unfinished inputs

@@ -73,8 +73,8 @@ def build_parser() -> ArgumentParser:
     )
     explain.add_argument(
         "inputs", nargs="+", metavar="INPUT",
-        help="PNG/JPEG images (resized to the model's input), folders of them, or .npy arrays "
-        "(one example, or a batch with the batch axis first)",
+        help="PNG/JPEG images (resized to the model's input), folders of them, .npy arrays "
+        "(one example, or a batch with the batch axis first), or NIfTI volumes (.nii, .nii.gz)",
     )
     explain.add_argument(
         "--method", default="gradcam", help="explanation method (default: gradcam; see `eli5-keras methods`)"
@@ -94,7 +94,8 @@ def build_parser() -> ArgumentParser:
     )
     explain.add_argument(
         "--format", choices=FORMATS,
-        help="png overlays, html pages, or npy maps (default: png for image models, npy otherwise)",
+        help="png overlays, html pages, npy maps, or nii maps over NIfTI inputs with their affine "
+        "(default: png for image models, npy otherwise)",
     )
     explain.add_argument(
         "--weights", metavar="W",
