@@ -211,7 +211,7 @@ class BatchExplainer:
 
     def _name(self, batch: Dict[str, np.ndarray], row: int) -> str:
         if self.ids is not None:
-            return f"item {batch[self.ids][row]!r}"
+            return f"item {_plain(batch[self.ids][row])!r}"
         value = batch[self.column][row]
         if isinstance(value, (str, bytes, os.PathLike)):
             return f"item {os.fsdecode(value)!r}"

@@ -1,7 +1,8 @@
 """``eli5_keras.ray`` on a real local Ray runtime (``ray.init(num_cpus=2)``, one for this
 module): maps equal to single-process ``explain()`` in the dataset's order, a worker
 process killed mid-run replaced with every item written exactly once, bad items named
-(or skipped and listed), Parquet output, and ``eli5-keras explain --engine ray``.
+(or skipped and listed), Parquet output, and ``eli5-keras explain --engine ray`` (run
+in this process, which joins the module's runtime).
 
 The workers load the model from a file saved in a tmp folder; they import this checkout
 (``PYTHONPATH``, restored afterwards), and the small functions they call from this module
@@ -22,9 +23,10 @@ import ray
 from PIL import Image
 
 import eli5_keras
+from eli5_keras.cli.main import main
 from eli5_keras.ray import BatchExplainer, explain_dataset
 
-from helpers.cli import SIZE, cli_env, run_cli, save_small_model, write_pngs
+from helpers.cli import SIZE, save_small_model, write_pngs
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-6
@@ -106,13 +108,13 @@ def _kill_when_busy(folder, killed, items=4, timeout=120):
 def test_killed_worker_is_replaced(runtime, model_path, model, tmp_path):
     """A worker killed mid-run (after a few items, with most still to do) is restarted by
     Ray and its batches retried: every item is written exactly once, equal to explain()."""
-    x = inputs(40, seed=1)
+    x = inputs(24, seed=1)
     folder = tmp_path / "calls"
     folder.mkdir()
     killed = []
     killer = threading.Thread(target=_kill_when_busy, args=(folder, killed))
     killer.start()
-    ds = ray.data.from_numpy(np.array_split(x, 10))
+    ds = ray.data.from_numpy(np.array_split(x, 6))
     try:
         store = explain_dataset(ds, model_path, out=tmp_path / "maps.zarr", column="data", workers=2, batch_size=2,
                                 preprocess=functools.partial(_record, str(folder)), progress=False)
@@ -121,8 +123,8 @@ def test_killed_worker_is_replaced(runtime, model_path, model, tmp_path):
     assert killed, "no worker was killed"
     processes = {int(p.name): len(p.read_text().splitlines()) for p in folder.iterdir()}
     assert len(processes) >= 3, processes  # the two first workers and the replacement
-    assert sum(processes.values()) >= 40
-    assert len(store) == 40 and store.finished.all()
+    assert sum(processes.values()) >= 24
+    assert len(store) == 24 and store.finished.all()
     assert_store_equals(store, eli5_keras.explain(model, x))
 
 
@@ -132,7 +134,8 @@ def test_bad_item_raises_naming_it(runtime, model_path, tmp_path):
     ds = ray.data.from_items([dict(image=a, name=f"b{i}") for i, a in enumerate(x)])
     with pytest.raises(ValueError, match=r"input 4 of the dataset: item 'b4' has shape \(8, 8, 3\); the model "
                                          r"takes inputs of shape \(16, 16, 3\)"):
-        explain_dataset(ds, model_path, out=tmp_path / "maps.zarr", batch_size=2, ids="name", progress=False)
+        explain_dataset(ds, model_path, out=tmp_path / "maps.zarr", batch_size=2, ids="name", progress=False,
+                        workers=1)
 
 
 def test_corrupt_image_skipped_and_listed(runtime, model_path, model, tmp_path):
@@ -143,7 +146,7 @@ def test_corrupt_image_skipped_and_listed(runtime, model_path, model, tmp_path):
     bad.write_bytes(b"not a png")
     ds = ray.data.from_items([dict(path=str(p)) for p in paths])
     store = explain_dataset(ds, model_path, out=tmp_path / "maps.zarr", column="path", batch_size=2,
-                            on_error="skip", progress=False)
+                            on_error="skip", progress=False, workers=1)
     assert [(s["index"], "cannot read image" in s["error"], str(bad) in s["error"]) for s in store.skipped] == [
         (2, True, True)]
     good = [0, 1, 3, 4]
@@ -166,16 +169,22 @@ def test_parquet(runtime, model_path, model, tmp_path):
     assert list(table["error"]) == [""] * 6
 
 
-def test_cli_engine_ray(runtime, model_path, model, tmp_path):
-    """``--engine ray --address`` joins the running cluster; the store equals explain()."""
+def test_cli_engine_ray(runtime, model_path, model, tmp_path, capsys):
+    """``--engine ray`` in a process where Ray runs (the command joins it; a new process
+    would start or join one with --address): the workers read the files, the store equals
+    explain() on pixels / 255; Ray's options without --engine ray are refused."""
     paths = write_pngs(tmp_path / "images", 4, seed=4)
     out = tmp_path / "maps.zarr"
-    env = cli_env(PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    done = run_cli("explain", str(model_path), str(tmp_path / "images"), "--out", str(out), "--engine", "ray",
-                   "--address", runtime, "--workers", "1", "--batch-size", "2", "--quiet", env=env)
-    assert done.returncode == 0, done.stderr
+    assert main(["explain", str(model_path), str(tmp_path / "images"), "--out", str(out), "--engine", "ray",
+                 "--workers", "1", "--batch-size", "2", "--quiet"]) == 0
     pixels = np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) / 255 for p in paths])
     assert_store_equals(eli5_keras.open_results(out), eli5_keras.explain(model, pixels))
+    assert ray.is_initialized()  # the command leaves a runtime it did not start
+    capsys.readouterr()
+    for args, message in ((["--workers", "2"], "--workers sets up --engine ray"),
+                          (["--engine", "ray", "--out", str(tmp_path / "folder")], "--out must end in .zarr")):
+        assert main(["explain", str(model_path), str(paths[0]), *args]) == 2
+        assert message in capsys.readouterr().err
 
 
 # -- the callable class in this process (no Ray runtime) ---------------------------------

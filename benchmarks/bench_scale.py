@@ -1,0 +1,214 @@
+"""Datasets at scale: flat memory in the dataset's length, streaming throughput against
+in-memory ``explain()``, and Ray workers against one process.
+
+Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
+
+``memory``
+    ``explain_dataset`` over ``N`` generated inputs (a ``tf.data`` pipeline making each
+    input from its index, so nothing of size N exists in memory) into a Zarr store, for
+    each N in its own process; peak resident memory (``ru_maxrss``) of the run minus the
+    peak before it (TensorFlow, the model and one explained batch loaded).
+``throughput``
+    One process: the floor (the model's compiled forward + backward to the explained
+    layer, batch by batch), ``explain()`` on the whole array in memory, and
+    ``explain_dataset`` from the same array and from the ``tf.data`` pipeline (reading
+    overlaps explaining: the next batch is prefetched while this one is explained).
+``ray``
+    ``eli5_keras.ray.explain_dataset`` on a local runtime (``ray.init(num_cpus=...)``)
+    with 1 and 2 workers over the same array (``from_numpy``, 16 blocks), against
+    ``explain()`` in one process. Each run starts its actors (TensorFlow import, model
+    load, first trace): that start is measured alone on a one-batch dataset, and the
+    steady throughput is (whole run - start) / images. Ray's overhead per batch = steady
+    time per batch with one worker - ``explain()``'s time per batch.
+
+Run::
+
+    python benchmarks/bench_scale.py                      # all three, defaults below
+    python benchmarks/bench_scale.py --parts memory --sizes 1000 20000
+
+and paste the tables into docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+SHAPE = (64, 64, 3)
+BATCH = 32
+
+MEMORY_CHILD = r"""
+import json, os, resource, sys, tempfile
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, {bench!r})
+import keras, numpy as np, tensorflow as tf
+import eli5_keras
+from bench_scale import generated
+from bench_gradcam import small_cnn
+
+keras.utils.set_random_seed(0)
+model = small_cnn()
+with tempfile.TemporaryDirectory() as folder:
+    eli5_keras.explain_dataset(model, generated({batch}), out=folder + "/warm.zarr", batch_size={batch}, progress=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    store = eli5_keras.explain_dataset(model, generated({n}), out=folder + "/maps.zarr", batch_size={batch},
+                                       progress=False)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(dict(n={n}, before_mib=before / 1024, after_mib=after / 1024, rows=len(store))))
+"""
+
+
+def generated(n: int):
+    """``n`` inputs of SHAPE made from their index in a ``tf.data`` pipeline (uniform
+    noise, stateless seed = index): a stream of any length that never sits in memory."""
+    import tensorflow as tf
+
+    def make(i):
+        return tf.random.stateless_uniform(SHAPE, seed=tf.stack([i, tf.constant(0, tf.int64)]))
+
+    return tf.data.Dataset.range(n).map(make, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def memory(sizes: list, batch: int) -> list:
+    rows = []
+    for n in sizes:
+        code = MEMORY_CHILD.format(bench=str(BENCH), n=n, batch=batch)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(result)
+        print(f"  memory n={n}: peak {result['after_mib']:.0f} MiB, growth "
+              f"{result['after_mib'] - result['before_mib']:.1f} MiB", file=sys.stderr)
+    return rows
+
+
+def _median(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def throughput(n: int, batch: int, repeats: int) -> dict:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import eli5_keras
+    from bench_gradcam import floor_function, small_cnn
+
+    keras.utils.set_random_seed(0)
+    model = small_cnn()
+    x = np.stack(list(generated(n).as_numpy_iterator()))
+    floor = floor_function(model, "last_conv")
+    folder = tempfile.mkdtemp()
+
+    def run_floor():
+        for start in range(0, n, batch):
+            floor(tf.constant(x[start:start + batch])).numpy()
+
+    times = dict(
+        floor=_median(run_floor, repeats),
+        explain=_median(lambda: eli5_keras.explain(model, x, batch_size=batch), repeats),
+        dataset_array=_median(lambda: eli5_keras.explain_dataset(
+            model, x, out=f"{folder}/a.zarr", batch_size=batch, resume=False, progress=False), repeats),
+        dataset_tfdata=_median(lambda: eli5_keras.explain_dataset(
+            model, generated(n), out=f"{folder}/t.zarr", batch_size=batch, resume=False, progress=False), repeats),
+    )
+    return {k: v / n for k, v in times.items()}
+
+
+def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
+    import keras
+    import numpy as np
+    import ray
+
+    import eli5_keras
+    from bench_gradcam import small_cnn
+    from eli5_keras.ray import explain_dataset
+
+    keras.utils.set_random_seed(0)
+    model = small_cnn()
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "small_cnn.keras"
+    model.save(path)
+    x = np.stack(list(generated(n).as_numpy_iterator()))
+    explain_time = _median(lambda: eli5_keras.explain(model, x, batch_size=batch), 3) / n
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH.parent), os.environ.get("PYTHONPATH")]))
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    rows = {}
+    try:
+        for count in workers:
+            def run(data):
+                start = time.perf_counter()
+                explain_dataset(ray.data.from_numpy(data), path, out=folder / f"w{count}.zarr", column="data",
+                                workers=count, batch_size=batch, resume=False, progress=False)
+                return time.perf_counter() - start
+
+            startup = run(np.array_split(x[:batch], 1))
+            whole = run(np.array_split(x, 16))
+            steady = (whole - startup) / (n - batch)
+            rows[count] = dict(startup_s=startup, whole_s=whole, steady_per_image=steady,
+                               overhead_per_batch=(steady - explain_time) * batch if count == 1 else None)
+            print(f"  ray {count} worker(s): start {startup:.1f} s, whole {whole:.1f} s", file=sys.stderr)
+    finally:
+        ray.shutdown()
+    return dict(explain_per_image=explain_time, workers=rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", default=["memory", "throughput", "ray"],
+                        choices=["memory", "throughput", "ray"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000], help="memory: dataset lengths")
+    parser.add_argument("--images", type=int, default=1000, help="throughput and ray: inputs")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--cpus", type=int, default=2, help="ray: num_cpus of the local runtime")
+    args = parser.parse_args()
+    print(f"small CNN {SHAPE}, Grad-CAM, batch_size {args.batch}")
+    if "memory" in args.parts:
+        rows = memory(args.sizes, args.batch)
+        print("\n| inputs | peak RSS (MiB) | growth during the run (MiB) |\n|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['n']} | {r['after_mib']:.0f} | {r['after_mib'] - r['before_mib']:.1f} |")
+        if len(rows) > 1:
+            print(f"\npeak RSS difference {rows[-1]['n']} vs {rows[0]['n']} inputs: "
+                  f"{rows[-1]['after_mib'] - rows[0]['after_mib']:.1f} MiB")
+    if "throughput" in args.parts:
+        t = throughput(args.images, args.batch, args.repeats)
+        print(f"\n{args.images} inputs\n\n| what | ms / image | ratio to floor | ratio to explain() |\n|---|---:|---:|---:|")
+        for name in ("floor", "explain", "dataset_array", "dataset_tfdata"):
+            print(f"| {name} | {1e3 * t[name]:.3f} | {t[name] / t['floor']:.2f} | {t[name] / t['explain']:.2f} |")
+    if "ray" in args.parts:
+        r = ray_scale(args.images, args.batch, args.workers, args.cpus)
+        e = r["explain_per_image"]
+        print(f"\n{args.images} inputs, ray.init(num_cpus={args.cpus}); explain() in one process: "
+              f"{1e3 * e:.3f} ms / image\n")
+        print("| workers | actor start (s) | whole run (s) | steady ms / image | images / s | ratio to explain() |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for count, row in r["workers"].items():
+            s = row["steady_per_image"]
+            print(f"| {count} | {row['startup_s']:.1f} | {row['whole_s']:.1f} | {1e3 * s:.3f} | {1 / s:.0f} | "
+                  f"{s / e:.2f} |")
+        one = r["workers"].get(1)
+        if one:
+            print(f"\nRay overhead per batch of {args.batch} (1 worker, steady): "
+                  f"{1e3 * one['overhead_per_batch']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
