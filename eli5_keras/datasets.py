@@ -444,7 +444,6 @@ class ExplanationStore:
         "error"}`` and ``"id"`` when the run named items; their maps are zero, flagged empty."""
         return list(self.attrs.get("skipped", []))
 
-    @property
     def finished(self) -> np.ndarray:
         """``(N,)`` bool: which inputs are explained."""
         return np.repeat(self.done[:], self.batch_size)[: len(self)]
@@ -525,12 +524,20 @@ def open_results(path: Union[str, os.PathLike]) -> ExplanationStore:
 
 class _Writer:
     """Creates the arrays on the first batch (their shapes come from its maps), grows
-    them along N when the length is unknown, writes a batch, then marks it done."""
+    them along N when the length is unknown, writes a batch, then marks it done.
+
+    A batch is written in a thread while the caller explains the next one (compressing
+    and storing a chunk costs about as much as explaining it); one write is in flight at
+    a time, so memory holds at most two batches' results, and an error of a write is
+    raised by the next call (``write_fields``, ``wait``, ``finish``)."""
 
     def __init__(self, group: Any, batch_size: int, length: Optional[int], complete: bool = False) -> None:
         self.group, self.batch_size, self.length = group, batch_size, length
         self.complete = complete
         """A resumed store that is already finished."""
+        self._arrays: Dict[str, Any] = {}
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pending: Any = None
 
     def done_chunks(self) -> Set[int]:
         if "done" not in self.group:
@@ -560,24 +567,50 @@ class _Writer:
 
     def write_fields(self, chunk: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
         """Write chunk ``chunk`` from its arrays (path in the group -> ``(rows, ...)``
-        values), then mark it done."""
-        group = self.group
-        if "maps" not in group:
+        values), then mark it done: in the writer thread, once the previous write ended."""
+        self.wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eli5-keras-store")
+        self._pending = self._pool.submit(self._write_now, chunk, fields, probabilities)
+
+    def _array(self, name: str) -> Any:
+        if name not in self._arrays:
+            self._arrays[name] = self.group[name]
+        return self._arrays[name]
+
+    def _write_now(self, chunk: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
+        if "maps" not in self._arrays and "maps" not in self.group:
             self._create(fields, probabilities)
         start = chunk * self.batch_size
         stop = start + len(fields["maps"])
         for name, value in fields.items():
-            array = group[name]
+            array = self._array(name)
             if array.shape[0] < stop:  # unknown length: grow by this batch
                 array.resize((stop,) + tuple(array.shape[1:]))
             array[start:stop] = value
-        done = group["done"]
+        done = self._array("done")
         if done.shape[0] <= chunk:
             done.resize((chunk + 1,))
         done[chunk] = True  # last: the chunk counts as finished only once its data is written
 
+    def wait(self) -> None:
+        """Wait for the write in flight; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the write in flight (its error raised) and end the writer thread."""
+        try:
+            self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
     def finish(self, **attrs: Any) -> None:
-        """Mark the store complete (with ``attrs`` added)."""
+        """Wait for the last write, then mark the store complete (with ``attrs`` added)."""
+        self.close()
         if "maps" not in self.group:
             raise ValueError("data holds no inputs.")
         self.group.attrs.update(dict(attrs, complete=True))
@@ -776,14 +809,24 @@ def explain_dataset(
             empty.extend(chunk * batch_size + i for i, _ in result.empty_maps())
             explained += len(result)
             bar.advance(len(result))
+        writer.close()  # an error of the last write is raised here
     except BaseException:
         bar.close(draw=False)
+        _close_quietly(writer)
         raise
     bar.close()
     if not interrupted:
         writer.finish()
     warn_empty_maps(explainer.method.title, empty, explained)
     return ExplanationStore(group, RunSummary(explained=explained, skipped=skipped, interrupted=interrupted))
+
+
+def _close_quietly(writer: _Writer) -> None:
+    """End the writer thread while another error is raised (that error is the news)."""
+    try:
+        writer.close()
+    except Exception:
+        pass
 
 
 def _version() -> str:

@@ -32,6 +32,7 @@ from .datasets import (
     ExplanationStore,
     Preprocess,
     RunSummary,
+    _close_quietly,
     _progress,
     check_out,
     open_store,
@@ -431,8 +432,10 @@ def _to_store(
             bad = {i["index"] for i in skipped}
             empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if start + i not in bad)
             bar.advance(n)
+        writer.close()
     except BaseException:
         bar.close(draw=False)
+        _close_quietly(writer)
         raise
     bar.close()
     writer.finish(skipped=skipped)

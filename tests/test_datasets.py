@@ -280,21 +280,21 @@ def test_a_half_written_chunk_is_not_finished(seq_model, x, tmp_path, monkeypatc
     """The record is written after the data: a run killed while writing a chunk's data
     leaves it unmarked, and the next run writes it again."""
     out = tmp_path / "maps.zarr"
-    original = eli5_keras.datasets._Writer.write
+    original = eli5_keras.datasets._Writer._write_now
     writes = []
 
-    def dying(writer, chunk, result):
+    def dying(writer, chunk, fields, probabilities):  # runs in the writer thread
         writes.append(chunk)
         if len(writes) == 2:
-            writer.group["maps"][chunk * BATCH:chunk * BATCH + 1] = result.maps[:1]  # part of the data
+            writer.group["maps"][chunk * BATCH:chunk * BATCH + 1] = fields["maps"][:1]  # part of the data
             raise KeyboardInterrupt
-        original(writer, chunk, result)
+        original(writer, chunk, fields, probabilities)
 
-    monkeypatch.setattr(eli5_keras.datasets._Writer, "write", dying)
+    monkeypatch.setattr(eli5_keras.datasets._Writer, "_write_now", dying)
     with pytest.raises(KeyboardInterrupt):
         eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
     assert eli5_keras.open_results(out).done[:].tolist() == [True, False, False]
-    monkeypatch.setattr(eli5_keras.datasets._Writer, "write", original)
+    monkeypatch.setattr(eli5_keras.datasets._Writer, "_write_now", original)
     store = eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
     assert_store_equals(store, eli5_keras.explain(seq_model, x))
 

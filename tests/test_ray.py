@@ -124,7 +124,7 @@ def test_killed_worker_is_replaced(runtime, model_path, model, tmp_path):
     processes = {int(p.name): len(p.read_text().splitlines()) for p in folder.iterdir()}
     assert len(processes) >= 3, processes  # the two first workers and the replacement
     assert sum(processes.values()) >= 24
-    assert len(store) == 24 and store.finished.all()
+    assert len(store) == 24 and store.finished().all()
     assert_store_equals(store, eli5_keras.explain(model, x))
 
 
