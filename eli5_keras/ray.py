@@ -63,25 +63,30 @@ def _ray() -> Any:
     return ray
 
 
-def load_model(model: ModelSource) -> keras.Model:
-    """The model of ``model``: a file loaded with ``keras.saving.load_model(compile=False)``,
-    or the result of calling a loader function (in the process that calls this)."""
+def check_model(model: Any) -> None:
+    """``model`` is a path that exists or a function (a TypeError or ValueError naming it)."""
     if isinstance(model, keras.Model):
         raise TypeError(
             "model must be a saved model's path or a function returning the model; got a live keras.Model, "
             "which Ray would pickle to every worker: save it (model.save('model.keras')) and pass the path."
         )
     if isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-        if not path.exists():
-            raise ValueError(f"model {str(path)!r} does not exist.")
-        return keras.saving.load_model(path, compile=False)
-    if callable(model):
-        loaded = model()
-        if not isinstance(loaded, keras.Model):
-            raise TypeError(f"model's loader must return a keras.Model; it returned {type(loaded).__name__}.")
-        return loaded
-    raise TypeError(f"model must be a path or a function returning a keras.Model; got {type(model).__name__}.")
+        if not Path(model).exists():
+            raise ValueError(f"model {os.fspath(model)!r} does not exist.")
+    elif not callable(model):
+        raise TypeError(f"model must be a path or a function returning a keras.Model; got {type(model).__name__}.")
+
+
+def load_model(model: ModelSource) -> keras.Model:
+    """The model of ``model``: a file loaded with ``keras.saving.load_model(compile=False)``,
+    or the result of calling a loader function (in the process that calls this)."""
+    check_model(model)
+    if isinstance(model, (str, os.PathLike)):
+        return keras.saving.load_model(model, compile=False)
+    loaded = model()
+    if not isinstance(loaded, keras.Model):
+        raise TypeError(f"model's loader must return a keras.Model; it returned {type(loaded).__name__}.")
+    return loaded
 
 
 def set_threads(threads: int) -> None:
@@ -370,6 +375,10 @@ def explain_dataset(
     batch_size = check.integer("batch_size", batch_size, 1)
     on_error = check.choice("on_error", on_error, ON_ERROR)
     check.exclusive("targets", targets, "top_k", top_k)
+    top_k = check.optional_integer("top_k", top_k, 1)
+    if targets is not None and not isinstance(targets, str):
+        targets = check.integer("targets", targets, 0)
+    check_model(model)
     if not isinstance(ds, ray.data.Dataset):
         raise TypeError(f"ds must be a ray.data.Dataset; got {type(ds).__name__}.")
     out = check_out(out)

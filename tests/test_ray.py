@@ -38,6 +38,9 @@ def runtime():
     saved = dict(os.environ)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [saved.get("PYTHONPATH")] if p])
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    # Ray starts its workers at niceness 15: on CI's two cores, beside the other pytest-xdist
+    # process, they would wait behind it for minutes
+    os.environ["RAY_worker_niceness"] = "0"
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -208,3 +211,11 @@ def test_batch_explainer_in_process(model_path, model):
         BatchExplainer(model)
     with pytest.raises(ValueError, match="on_error must be one of 'raise', 'skip'; got 'ignore'"):
         BatchExplainer(model_path, on_error="ignore")
+    with pytest.raises(TypeError, match="got a live keras.Model"):
+        explain_dataset([], model, out="maps.zarr")
+    with pytest.raises(ValueError, match="model 'missing.keras' does not exist"):
+        explain_dataset([], "missing.keras", out="maps.zarr")
+    with pytest.raises(TypeError, match="ds must be a ray.data.Dataset; got list"):
+        explain_dataset([], model_path, out="maps.zarr")
+    with pytest.raises(ValueError, match=r"workers must be an int >= 1; got 0"):
+        explain_dataset([], model_path, out="maps.zarr", workers=0)
