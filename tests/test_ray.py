@@ -42,7 +42,7 @@ def runtime():
     # process, they would wait behind it for minutes
     os.environ["RAY_worker_niceness"] = "0"
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=200 * 2**20)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
