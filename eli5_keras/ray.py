@@ -265,13 +265,13 @@ class BatchExplainer:
             for row in good:
                 errors[row] = f"{self._name(batch, row)}: inputs of one batch differ in shape {shapes}"
             good, items = [], []
+        if len(good) < n and self.on_error == "raise":
+            raise ValueError(next(e for e in errors if e))
         targets = self.targets
         if isinstance(targets, str):
             targets = np.asarray(batch[targets])[good].astype(np.int64)
         output = self._fields(np.stack(items), targets) if good else None
         if len(good) < n:
-            if self.on_error == "raise":
-                raise ValueError(next(e for e in errors if e))
             blank = self._blank(n)
             if output is not None:
                 for key, value in output.items():
