@@ -229,10 +229,16 @@ class Explainer:
         output_index: int = 0,
         batch_size: int = 32,
         target_names: TargetNames = None,
+        warn: bool = True,
     ) -> ExplanationBatch:
-        """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`."""
+        """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`.
+
+        ``warn=False`` leaves out the :class:`~eli5_keras.result.EmptyMapWarning`, for
+        callers that explain a dataset batch by batch and say it once for the run
+        (:func:`eli5_keras.explain_dataset`, :mod:`eli5_keras.ray`)."""
         result = self._explain(inputs, targets, top_k, output_index, batch_size, target_names)
-        warn_empty(result)
+        if warn:
+            warn_empty(result)
         return result
 
     def _explain(
