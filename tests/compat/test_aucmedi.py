@@ -213,9 +213,10 @@ def test_decoder_writes_aucmedi_overlays(au_model, tmp_path):
 
 def test_name_table_and_errors(au_model):
     assert au.xai_dict["gradcam++"] is au.GradCAMpp and au.xai_dict["ggc"] is au.GuidedGradCAM
-    assert au.xai_dict["os"] is au.OcclusionSensitivity and "lp" not in au.xai_dict and "lc" not in au.xai_dict
+    assert au.xai_dict["os"] is au.OcclusionSensitivity
+    assert au.xai_dict["lp"] is au.LimePro and au.xai_dict["lc"] is au.LimeCon
     with pytest.raises(ValueError, match="method must be one of"):
-        au.xai_decoder([images(1)], au_model, method="lp")
+        au.xai_decoder([images(1)], au_model, method="lime")
     with pytest.raises(ValueError, match="one-element batch"):
         au.GradCAM(au_model).compute_heatmap(images(2), 0)
     with pytest.raises(TypeError, match="model must be"):
@@ -245,3 +246,35 @@ def test_volumes_3d_heatmaps(volume_model, tmp_path):
     assert maps[1].shape == (6, 6, 6)
     with pytest.raises(ValueError, match="2-D images"):
         au.xai_decoder([x], volume_model, preds=np.eye(3)[[0, 2]], out_path=str(tmp_path / "vol"))
+
+
+@pytest.mark.parametrize("negative", [False, True], ids=["pro", "con"])
+def test_lime_pro_con_masks_as_lime_draws_them(au_model, negative):
+    """AUCMEDI's LimePro/LimeCon: the lime package's get_image_and_mask (positive_only /
+    negative_only, 5 superpixels) over the engine's LIME coefficients, min-maxed."""
+    from lime.lime_image import ImageExplanation
+    from skimage.segmentation import quickshift
+
+    import eli5_keras as eli5
+    from eli5_keras.methods.segments import QUICKSHIFT_OPTIONS
+
+    model = conv_classifier(43, "lime_model", (32, 32, 3), lambda: [
+        L.Conv2D(4, 3, strides=2, activation="relu"), L.GlobalAveragePooling2D(), L.Dense(NUM_CLASSES, activation="softmax"),
+    ])
+    colours = np.random.default_rng(41).uniform(0.0, 255.0, (4, 4, 3))  # pixels as AUCMEDI feeds them
+    x = np.kron(colours, np.ones((8, 8, 1)))[None].astype(np.float32)  # 16 colour blocks: quickshift's superpixels
+    c = 1
+    facade = (au.LimeCon if negative else au.LimePro)(model, num_samples=200)
+    heatmap = facade.compute_heatmap(x, c)
+    coefficients = eli5.explain(
+        model, x, method="lime", segments="quickshift", hide_value=0.0, samples=200, targets=[[c]],
+        use_logits=False, relu=False, normalize=False,
+    ).maps[0, 0]
+    labels = quickshift(x[0].astype(np.float64), **QUICKSHIFT_OPTIONS)
+    per_segment = [float(coefficients[labels == k].mean()) for k in range(labels.max() + 1)]
+    assert labels.max() + 1 > 5 and min(per_segment) < 0 < max(per_segment)
+    explanation = ImageExplanation(x[0], labels)
+    explanation.local_exp = {c: sorted(enumerate(per_segment), key=lambda kv: -abs(kv[1]))}
+    _, mask = explanation.get_image_and_mask(c, positive_only=not negative, negative_only=negative, hide_rest=True)
+    assert heatmap.shape == (32, 32) and mask.sum() > 0
+    np.testing.assert_allclose(heatmap, minmax(mask.astype(np.float64)), atol=1e-7)

@@ -9,11 +9,11 @@ supported and every difference.
 from . import methods
 from .decoder import xai_decoder
 from .methods import (
-    GradCAM, GradCAMpp, GuidedBackpropagation, GuidedGradCAM, IntegratedGradients, OcclusionSensitivity,
-    SaliencyMap, xai_dict,
+    GradCAM, GradCAMpp, GuidedBackpropagation, GuidedGradCAM, IntegratedGradients, LimeCon, LimePro,
+    OcclusionSensitivity, SaliencyMap, xai_dict,
 )
 
 __all__ = [
     "xai_decoder", "methods", "xai_dict", "GradCAM", "GradCAMpp", "SaliencyMap", "GuidedBackpropagation",
-    "IntegratedGradients", "GuidedGradCAM", "OcclusionSensitivity",
+    "IntegratedGradients", "GuidedGradCAM", "OcclusionSensitivity", "LimePro", "LimeCon",
 ]
