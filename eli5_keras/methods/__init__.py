@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Type, Union
 
 from .base import ChannelWeightCAM, Context, GradientCAM, Method, MethodOutput
 from .ablationcam import AblationCAM
+from .attention_rollout import AttentionRollout
 from .cam import CAM
 from .deconvnet import Deconvnet
 from .eigencam import EigenCAM
@@ -29,6 +30,7 @@ from .occlusion import Occlusion
 from .rise import RISE
 from .saliency import Saliency
 from .scorecam import ScoreCAM
+from .transformer_attribution import TransformerAttribution
 from .tta import TTA
 from .xgradcam import XGradCAM
 
@@ -59,6 +61,8 @@ REGISTRY: Dict[str, Type[Method]] = {
         SquareGrad,
         VarGrad,
         TTA,
+        AttentionRollout,
+        TransformerAttribution,
     )
 }
 
@@ -147,6 +151,8 @@ __all__ = [
     "SquareGrad",
     "VarGrad",
     "TTA",
+    "AttentionRollout",
+    "TransformerAttribution",
     "REGISTRY",
     "available",
     "describe",
