@@ -83,6 +83,12 @@ def available() -> List[str]:
     return sorted(REGISTRY)
 
 
+def applicable(model: Any) -> List[str]:
+    """Names of the methods that can apply to ``model`` (:meth:`Method.unsupported`
+    is None: e.g. no attention methods for a model without attention layers)."""
+    return [name for name in available() if REGISTRY[name]().unsupported(model) is None]
+
+
 def describe() -> Dict[str, str]:
     """``{name: one-line summary}`` of the available methods."""
     return {name: REGISTRY[name].summary for name in available()}
@@ -155,6 +161,7 @@ __all__ = [
     "TransformerAttribution",
     "REGISTRY",
     "available",
+    "applicable",
     "describe",
     "get",
 ]

@@ -43,14 +43,19 @@ class AttentionMethod(Method):
     reads_activations = False
     gradients: bool = False
 
+    def unsupported(self, model: keras.Model) -> Optional[str]:
+        if attention_paths(model):
+            return None
+        return (
+            f"method {self.name!r} reads the attention of keras.layers.MultiHeadAttention layers on token "
+            f"sequences (vision transformers); model {model.name!r} has none."
+        )
+
     def default_layer(self, model: keras.Model) -> Optional[LayerPath]:
-        paths = attention_paths(model)
-        if not paths:
-            raise ValueError(
-                f"method {self.name!r} reads the attention of keras.layers.MultiHeadAttention layers on token "
-                f"sequences (vision transformers); model {model.name!r} has none."
-            )
-        return paths[-1]
+        reason = self.unsupported(model)
+        if reason is not None:
+            raise ValueError(reason)
+        return attention_paths(model)[-1]
 
     def setup(self, context: Context) -> None:
         model = context.probe.model

@@ -115,6 +115,12 @@ class Method(abc.ABC):
     maps_at_input: ClassVar[bool] = False
     reads_activations: ClassVar[bool] = True
 
+    def unsupported(self, model: keras.Model) -> Optional[str]:
+        """Why the method cannot apply to ``model`` at all (e.g. the attention methods
+        on a model without attention layers), or None. Lets a report's default method
+        list leave it out; explaining with it raises ValueError with the reason."""
+        return None
+
     def default_layer(self, model: keras.Model) -> Optional[LayerPath]:
         """The layer explained when ``layer=None``: None for the general automatic
         choice (:func:`~eli5_keras.backend.layers.auto_layer`)."""

@@ -7,6 +7,7 @@ import inspect
 import tensorflow as tf
 
 from eli5_keras import methods
+from eli5_keras.methods.attention import AttentionMethod
 from eli5_keras.methods.base import GradientCAM, Method, MethodOutput, sum_over_blocks
 from eli5_keras.methods.input_gradients import InputGradientMethod
 
@@ -17,8 +18,15 @@ FAST_VALUES = dict(steps=4, masks=8, samples=2, window=4, stride=4, seed=0)
 
 
 def names():
-    """Every registered method name, sorted."""
-    return methods.available()
+    """Every registered method name that applies to the CNN, signal and volume fixtures,
+    sorted: all but the attention methods (:func:`attention_methods`), which need a
+    vision transformer (tests/methods/test_attention_*.py, tests/test_vit_kerashub.py)."""
+    return [name for name in methods.available() if name not in attention_methods()]
+
+
+def attention_methods():
+    """The methods reading MultiHeadAttention probabilities (:class:`AttentionMethod`)."""
+    return [name for name in methods.available() if issubclass(methods.REGISTRY[name], AttentionMethod)]
 
 
 def option_names(name):

@@ -1,0 +1,129 @@
+"""Small vision transformers for the tests, built offline with random weights: a
+hand-built functional ViT (every block op a graph node; prefix tokens, class-token or
+mean-pooled head), KerasHub's ViTImageClassifier (its blocks inside the encoder layer),
+images with a planted bright square, and the attention of each block read
+independently of eli5-keras: by plain Keras sub-models and direct
+``MultiHeadAttention`` calls, or written out as ``softmax(QK^T / sqrt(d))`` in a forward
+pass of the hand-built model under a GradientTape (:func:`attention_and_gradients`)."""
+import keras
+import numpy as np
+import tensorflow as tf
+
+L = keras.layers
+SIZE, PATCH, DIM = 16, 4, 16
+GRID = SIZE // PATCH
+
+
+class PrefixTokens(L.Layer):
+    """Learned prefix tokens (class, distillation, registers) put before the patch
+    tokens, and a learned position embedding added to all of them."""
+
+    def __init__(self, count, **kwargs):
+        super().__init__(**kwargs)
+        self.count = count
+
+    def build(self, shape):
+        self.tokens = self.add_weight(shape=(1, self.count, shape[-1]), initializer="random_normal")
+        self.position = self.add_weight(shape=(1, self.count + shape[1], shape[-1]), initializer="random_normal")
+
+    def call(self, x):
+        tokens = keras.ops.repeat(self.tokens, keras.ops.shape(x)[0], axis=0)
+        return keras.ops.concatenate([tokens, x], axis=1) + self.position
+
+
+class FirstToken(L.Layer):
+    def call(self, x):
+        return x[:, 0]
+
+
+def vit(prefix=1, head="token", patch_on_input=True, seed=0, blocks=2):
+    """``head="token"``: the class token after the final norm; ``"mean"``: all tokens
+    mean-pooled. Logits out (no softmax)."""
+    keras.utils.set_random_seed(seed)
+    x = keras.Input((SIZE, SIZE, 3))
+    pixels = x if patch_on_input else L.Rescaling(1.0, name="rescale")(x)
+    patches = L.Conv2D(DIM, PATCH, strides=PATCH, name="patch_embed")(pixels)
+    t = PrefixTokens(prefix, name="prefix")(L.Reshape((GRID * GRID, DIM))(patches))
+    for b in range(blocks):
+        h = L.LayerNormalization(name=f"block{b}_norm1")(t)
+        h = L.MultiHeadAttention(2, DIM // 2, name=f"block{b}_attn")(h, h)
+        t = L.Add(name=f"block{b}_res1")([t, h])
+        h = L.LayerNormalization(name=f"block{b}_norm2")(t)
+        h = L.Dense(DIM, name=f"block{b}_out_dense")(L.Dense(2 * DIM, activation="gelu", name=f"block{b}_mlp")(h))
+        t = L.Add(name=f"block{b}_out")([t, h])
+    t = L.LayerNormalization(name="final_norm")(t)
+    pooled = FirstToken(name="class_token")(t) if head == "token" else L.GlobalAveragePooling1D(name="pool")(t)
+    return keras.Model(x, L.Dense(2, name="head")(pooled), name=f"vit_{head}_{prefix}")
+
+
+def squares(n, seed):
+    """Noise images; class 1 holds a bright square on one patch, class 0 none. Images,
+    labels and the square's mask."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 0.4, (n, SIZE, SIZE, 3)).astype(np.float32)
+    labels = np.arange(n) % 2
+    masks = np.zeros((n, SIZE, SIZE), bool)
+    for i in np.flatnonzero(labels):
+        r, c = rng.integers(0, GRID, 2) * PATCH
+        x[i, r : r + PATCH, c : c + PATCH] = 1.0
+        masks[i, r : r + PATCH, c : c + PATCH] = True
+    return x, labels, masks
+
+
+
+def trained_vit():
+    """The hand-built ViT (class token, class-token head) trained a few seconds to tell
+    images with a planted square (class 1) from noise (class 0)."""
+    x, labels, _ = squares(512, seed=0)
+    model = vit(prefix=1, head="token", seed=2)
+    model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, labels, epochs=8, batch_size=64, verbose=0)
+    return model
+
+
+def kerashub_vit(seed=0, pooling="token"):
+    """KerasHub's ViT classifier from constructor arguments (random weights): 32x32
+    images, 8x8 patches -> a 4x4 grid and a class token, two blocks, three classes."""
+    import keras_hub
+
+    keras.utils.set_random_seed(seed)
+    backbone = keras_hub.models.ViTBackbone(
+        image_shape=(32, 32, 3), patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32
+    )
+    return keras_hub.models.ViTImageClassifier(backbone=backbone, num_classes=3, pooling=pooling)
+
+
+def block_attention(model, x, blocks=2):
+    """``A_b (N, H, L, L)`` of the hand-built ViT's blocks, numpy: a sub-model to each
+    block's first norm, then the block's MultiHeadAttention called directly with
+    ``return_attention_scores=True``."""
+    out = []
+    for b in range(blocks):
+        h = keras.Model(model.input, model.get_layer(f"block{b}_norm1").output)(x)
+        out.append(model.get_layer(f"block{b}_attn")(h, h, return_attention_scores=True)[1].numpy())
+    return out
+
+
+def attention_and_gradients(model, x, classes, blocks=2):
+    """The hand-built ViT (class-token head) run by hand, its attention written out
+    (``A = softmax(Q K^T / sqrt(d_k))``, the MultiHeadAttention's own projections), and
+    ``d logit[n, classes[n]] / dA_b``: lists of ``(N, H, L, L)`` numpy arrays, and the
+    logits (to check the hand forward is the model)."""
+    get = model.get_layer
+    t = keras.Model(model.input, get("prefix").output)(x)
+    attention = []
+    with tf.GradientTape(persistent=True) as tape:
+        for b in range(blocks):
+            h = get(f"block{b}_norm1")(t)
+            mha = get(f"block{b}_attn")
+            q, k, v = mha._query_dense(h), mha._key_dense(h), mha._value_dense(h)  # (N, L, H, d)
+            a = tf.nn.softmax(tf.einsum("nqhd,nkhd->nhqk", q, k) / np.sqrt(q.shape[-1]), axis=-1)
+            tape.watch(a)
+            attention.append(a)
+            t = t + mha._output_dense(tf.einsum("nhqk,nkhd->nqhd", a, v))
+            h = get(f"block{b}_out_dense")(get(f"block{b}_mlp")(get(f"block{b}_norm2")(t)))
+            t = t + h
+        logits = get("head")(get("final_norm")(t)[:, 0])
+        score = tf.gather(logits, classes, batch_dims=1)
+    grads = [tape.gradient(score, a).numpy() for a in attention]
+    return [a.numpy() for a in attention], grads, logits.numpy()
