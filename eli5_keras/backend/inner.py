@@ -41,21 +41,23 @@ def inside_custom_layer(path: Sequence[Any]) -> bool:
     return any(is_custom_layer(layer) for layer in path[:-1])
 
 
-def inner_paths(model: keras.Model) -> List[LayerPath]:
+def inner_paths(model: keras.Model, custom: bool = False) -> List[LayerPath]:
     """Paths of the layers inside custom layers of ``model`` (any depth) that are
-    neither containers nor custom layers themselves: the layers the runner can tap
-    and override there."""
+    neither containers nor custom layers themselves (with ``custom``: those that are
+    custom layers, such as KerasHub's ``ViTEncoderBlock``): the layers the runner can
+    tap and override there."""
     return [
         path for path in walk(model, into_layers=True)
         if isinstance(path[-1], keras.layers.Layer) and inside_custom_layer(path)
-        and not is_container(path[-1]) and not is_custom_layer(path[-1])
+        and not is_container(path[-1]) and is_custom_layer(path[-1]) == custom
     ]
 
 
 def inner_calls(model: keras.Model) -> Dict[LayerPath, InnerCall]:
     """``{path: InnerCall}`` for the layers of :func:`inner_paths` that the model's
-    call reaches, in the order of their first calls; ``{}`` when the model has none
-    or cannot be traced on its input specs. Cached per model."""
+    call reaches, in the order of their first calls, then the custom layers inside
+    custom layers (tapped: their shapes only); ``{}`` when the model has none or
+    cannot be traced on its input specs. Cached per model."""
     return cached(model, ("inner_calls",), lambda: _trace(model))
 
 
@@ -63,7 +65,41 @@ def _trace(model: keras.Model) -> Dict[LayerPath, InnerCall]:
     paths = inner_paths(model)
     if not paths:
         return {}
+    custom = inner_paths(model, custom=True)
+    traced = _run_symbolically(model, paths, custom)
+    if traced is None and custom:  # a custom layer that is tracked but never called
+        custom = []
+        traced = _run_symbolically(model, paths, custom)
+    if traced is None:  # a model that does not trace on its specs: no inner layers known
+        return {}
+    records, fed, tapped = traced
+    calls: Dict[LayerPath, InnerCall] = {}
+    for index, (path, first, out) in enumerate(records):
+        if path in calls:
+            continue
+        # the first earlier call that returned this very tensor (a dropout at inference
+        # returns its input: the layer before it counts)
+        producer = next((p for p, _, o in records[:index] if o is first and first is not None), None)
+        calls[path] = InnerCall(path, _shape(out), producer, any(first is x for x in fed))
+    for path, out in zip(custom, tapped):
+        calls[path] = InnerCall(path, _shape(out), None)
+    return calls
+
+
+def _shape(output: Any) -> Optional[tuple]:
+    flat = keras.tree.flatten(output)
+    return tuple(flat[0].shape) if len(flat) == 1 else None
+
+
+def _run_symbolically(
+    model: keras.Model, paths: List[LayerPath], taps: List[LayerPath]
+) -> Optional[Tuple[List[Tuple[LayerPath, Any, Any]], List[Any], List[Any]]]:
+    """Trace the runner with a recording override at each of ``paths`` and ``taps``:
+    ``(records (path, first argument, output) in call order, the fed inputs, the
+    tapped outputs)``, or None when it does not trace."""
     records: List[Tuple[LayerPath, Any, Any]] = []
+    fed: List[Any] = []
+    tapped: List[Any] = []
 
     def recorder(path: LayerPath):
         def call(layer, *args, **kwargs):
@@ -73,24 +109,20 @@ def _trace(model: keras.Model) -> Dict[LayerPath, InnerCall]:
 
         return call
 
-    runner = GraphRunner(model, overrides={path: recorder(path) for path in paths})
-    specs = [tf.TensorSpec((None,) + tuple(x.shape[1:]), keras.backend.standardize_dtype(x.dtype)) for x in model_inputs(model)]
-    fed: List[Any] = []
+    runner = GraphRunner(model, taps=taps, overrides={path: recorder(path) for path in paths})
 
     def run(*xs):
         fed.extend(xs)
-        return runner(list(xs))[1]
+        outs, outputs = runner(list(xs))
+        tapped.extend(outs)
+        return outputs
 
+    specs = [
+        tf.TensorSpec((None,) + tuple(x.shape[1:]), keras.backend.standardize_dtype(x.dtype))
+        for x in model_inputs(model)
+    ]
     try:
         tf.function(run, autograph=False).get_concrete_function(*specs)
-    except Exception:  # a model that does not trace on its specs: no inner layers known
-        return {}
-    calls: Dict[LayerPath, InnerCall] = {}
-    for path, first, out in records:
-        if path in calls:
-            continue
-        flat = keras.tree.flatten(out)
-        shape = tuple(flat[0].shape) if len(flat) == 1 else None
-        producer = next((p for p, _, o in records if o is first and first is not None), None)
-        calls[path] = InnerCall(path, shape, producer, any(first is x for x in fed))
-    return calls
+    except Exception:  # not traceable on its specs, or a tap never reached
+        return None
+    return records, fed, tapped

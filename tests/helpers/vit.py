@@ -104,26 +104,87 @@ def block_attention(model, x, blocks=2):
     return out
 
 
+def explicit_attention(mha, h):
+    """A MultiHeadAttention's self-attention on ``h`` written out with its own
+    projections: ``A = softmax(Q K^T / sqrt(d_k))`` ``(N, H, L, L)`` and the layer's
+    output ``W_o (A V)``."""
+    q, k, v = mha._query_dense(h), mha._key_dense(h), mha._value_dense(h)  # (N, L, H, d)
+    a = tf.nn.softmax(tf.einsum("nqhd,nkhd->nhqk", q, k) / np.sqrt(q.shape[-1]), axis=-1)
+    return a, lambda a: mha._output_dense(tf.einsum("nhqk,nkhd->nqhd", a, v))
+
+
 def attention_and_gradients(model, x, classes, blocks=2):
     """The hand-built ViT (class-token head) run by hand, its attention written out
-    (``A = softmax(Q K^T / sqrt(d_k))``, the MultiHeadAttention's own projections), and
-    ``d logit[n, classes[n]] / dA_b``: lists of ``(N, H, L, L)`` numpy arrays, and the
-    logits (to check the hand forward is the model)."""
+    (:func:`explicit_attention`), and ``d logit[n, classes[n]] / dA_b``: lists of
+    ``(N, H, L, L)`` numpy arrays, and the logits (to check the hand forward is the model)."""
     get = model.get_layer
     t = keras.Model(model.input, get("prefix").output)(x)
     attention = []
     with tf.GradientTape(persistent=True) as tape:
         for b in range(blocks):
-            h = get(f"block{b}_norm1")(t)
-            mha = get(f"block{b}_attn")
-            q, k, v = mha._query_dense(h), mha._key_dense(h), mha._value_dense(h)  # (N, L, H, d)
-            a = tf.nn.softmax(tf.einsum("nqhd,nkhd->nhqk", q, k) / np.sqrt(q.shape[-1]), axis=-1)
+            a, attend = explicit_attention(get(f"block{b}_attn"), get(f"block{b}_norm1")(t))
             tape.watch(a)
             attention.append(a)
-            t = t + mha._output_dense(tf.einsum("nhqk,nkhd->nqhd", a, v))
-            h = get(f"block{b}_out_dense")(get(f"block{b}_mlp")(get(f"block{b}_norm2")(t)))
-            t = t + h
+            t = t + attend(a)
+            t = t + get(f"block{b}_out_dense")(get(f"block{b}_mlp")(get(f"block{b}_norm2")(t)))
         logits = get("head")(get("final_norm")(t)[:, 0])
         score = tf.gather(logits, classes, batch_dims=1)
     grads = [tape.gradient(score, a).numpy() for a in attention]
     return [a.numpy() for a in attention], grads, logits.numpy()
+
+
+def kerashub_by_hand(model, x, classes):
+    """KerasHub's ViTImageClassifier (class-token pooling) run by hand from its layers:
+    patch embedding, each ViTEncoderBlock written out (ln_1, explicit attention, residual,
+    ln_2, mlp, residual), the encoder's final norm, the class token, the head. Returns
+    the last block's ln_1 output ``(N, 17, D)`` and the gradient of ``logit[n,
+    classes[n]]`` there, the attention ``A_b`` and its gradients, and the logits (numpy)."""
+    backbone = model.backbone
+    encoder = backbone.get_layer("vit_encoder")
+    blocks = encoder.encoder_layers
+    with tf.GradientTape(persistent=True) as tape:
+        t = backbone.get_layer("vit_patching_and_embedding")(tf.constant(x))
+        attention = []
+        for block in blocks:
+            h = block.layer_norm_1(t)
+            tape.watch(h)
+            a, attend = explicit_attention(block.mha, h)
+            tape.watch(a)
+            attention.append(a)
+            t = t + attend(a)
+            t = t + block.mlp(block.layer_norm_2(t))
+        logits = model.get_layer("predictions")(encoder.layer_norm(t)[:, 0])
+        score = tf.gather(logits, classes, batch_dims=1)
+    last = h
+    return (
+        last.numpy(), tape.gradient(score, last).numpy(), [a.numpy() for a in attention],
+        [tape.gradient(score, a).numpy() for a in attention], logits.numpy(),
+    )
+
+
+def rollout_reference(attention, fusion="mean", discard=0.0):
+    """Attention rollout written plainly: R = Â_B ... Â_1 with Â_b = (F_b + I) / rowsum,
+    F_b = fuse_h A_b with its lowest floor(discard L^2) entries zeroed (entry (0, 0) kept)."""
+    result = None
+    for a in attention:
+        fused = {"mean": np.mean, "max": np.max, "min": np.min}[fusion](a.astype(np.float64), axis=1)
+        n, size, _ = fused.shape
+        if discard:
+            flat = fused.reshape(n, -1)
+            for i in range(n):
+                lowest = np.argsort(flat[i], kind="stable")[: int(np.floor(discard * size * size))]
+                flat[i, lowest[lowest != 0]] = 0.0
+            fused = flat.reshape(n, size, size)
+        step = fused + np.eye(size)
+        step /= step.sum(axis=-1, keepdims=True)
+        result = step if result is None else step @ result
+    return result
+
+
+def chefer_reference(attention, gradients):
+    """Chefer et al. 2021's rule written plainly: R = I; R <- R + mean_h(relu(g * A)) R per block."""
+    relevance = np.eye(attention[0].shape[-1])[None]
+    for a, g in zip(attention, gradients):
+        weighted = np.maximum(g.astype(np.float64) * a, 0.0).mean(axis=1)
+        relevance = relevance + weighted @ relevance
+    return relevance

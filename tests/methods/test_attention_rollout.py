@@ -8,7 +8,7 @@ import pytest
 
 import eli5_keras as eli5
 
-from helpers.vit import GRID, block_attention, squares, vit
+from helpers.vit import GRID, block_attention, rollout_reference, squares, vit
 
 RAW = dict(normalize=False, resize=False)
 
@@ -28,42 +28,23 @@ def pooled_vit():
     return vit(prefix=0, head="mean", seed=5)
 
 
-def rollout(attention, fusion="mean", discard=0.0):
-    """R = Â_B ... Â_1 with Â_b = (F_b + I) / rowsum, F_b = fuse_h A_b with its lowest
-    floor(discard L^2) entries zeroed (entry (0, 0) kept)."""
-    result = None
-    for a in attention:
-        fused = {"mean": np.mean, "max": np.max, "min": np.min}[fusion](a.astype(np.float64), axis=1)
-        n, size, _ = fused.shape
-        if discard:
-            flat = fused.reshape(n, -1)
-            for i in range(n):
-                lowest = np.argsort(flat[i], kind="stable")[: int(np.floor(discard * size * size))]
-                flat[i, lowest[lowest != 0]] = 0.0
-            fused = flat.reshape(n, size, size)
-        step = fused + np.eye(size)
-        step /= step.sum(axis=-1, keepdims=True)
-        result = step if result is None else step @ result
-    return result
-
-
 @pytest.mark.parametrize("fusion, discard", [("mean", 0.0), ("max", 0.0), ("min", 0.0), ("max", 0.9)])
 def test_class_token_row_of_the_rollout(class_token_vit, images, fusion, discard):
     result = eli5.explain(class_token_vit, images, "attention_rollout", head_fusion=fusion, discard_ratio=discard, **RAW)
     assert result.layer == "block1_attn"  # the last attention layer
-    expected = rollout(block_attention(class_token_vit, images), fusion, discard)[:, 0, 1:].reshape(-1, GRID, GRID)
+    expected = rollout_reference(block_attention(class_token_vit, images), fusion, discard)[:, 0, 1:].reshape(-1, GRID, GRID)
     np.testing.assert_allclose(result.maps[:, 0], expected, rtol=1e-4, atol=1e-6)
 
 
 def test_rollout_up_to_the_named_attention_layer(class_token_vit, images):
     result = eli5.explain(class_token_vit, images, "attention_rollout", layer="block0_attn", **RAW)
-    expected = rollout(block_attention(class_token_vit, images, blocks=1))[:, 0, 1:].reshape(-1, GRID, GRID)
+    expected = rollout_reference(block_attention(class_token_vit, images, blocks=1))[:, 0, 1:].reshape(-1, GRID, GRID)
     np.testing.assert_allclose(result.maps[:, 0], expected, rtol=1e-4, atol=1e-6)
 
 
 def test_without_a_class_token_the_rows_are_averaged_and_sum_to_one(pooled_vit, images):
     result = eli5.explain(pooled_vit, images, "attention_rollout", targets=[[0, 1]] * len(images), **RAW)
-    expected = rollout(block_attention(pooled_vit, images)).mean(axis=1).reshape(-1, GRID, GRID)
+    expected = rollout_reference(block_attention(pooled_vit, images)).mean(axis=1).reshape(-1, GRID, GRID)
     np.testing.assert_allclose(result.maps[:, 0], expected, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(result.maps.sum(axis=(2, 3)), 1.0, rtol=1e-5)  # rows of the rollout sum to 1
     np.testing.assert_array_equal(result.maps[:, 0], result.maps[:, 1])  # class-agnostic: one map per target
@@ -71,7 +52,7 @@ def test_without_a_class_token_the_rows_are_averaged_and_sum_to_one(pooled_vit, 
 
 def test_the_class_token_row_sums_to_one_with_its_own_share(class_token_vit, images):
     maps = eli5.explain(class_token_vit, images, "attention_rollout", **RAW).maps[:, 0]
-    own = rollout(block_attention(class_token_vit, images))[:, 0, 0]
+    own = rollout_reference(block_attention(class_token_vit, images))[:, 0, 0]
     np.testing.assert_allclose(maps.sum(axis=(1, 2)) + own, 1.0, rtol=1e-5)
 
 

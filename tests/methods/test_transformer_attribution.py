@@ -8,7 +8,7 @@ import pytest
 
 import eli5_keras as eli5
 
-from helpers.vit import GRID, attention_and_gradients, block_attention, squares, vit
+from helpers.vit import GRID, attention_and_gradients, block_attention, chefer_reference, squares, vit
 
 RAW = dict(normalize=False, resize=False)
 
@@ -16,15 +16,6 @@ RAW = dict(normalize=False, resize=False)
 @pytest.fixture(scope="module")
 def images():
     return squares(3, seed=12)[0]
-
-
-def chefer(attention, gradients):
-    """R = I; R <- R + mean_h(relu(g * A)) R per block."""
-    relevance = np.eye(attention[0].shape[-1])[None]
-    for a, g in zip(attention, gradients):
-        weighted = np.maximum(g.astype(np.float64) * a, 0.0).mean(axis=1)
-        relevance = relevance + weighted @ relevance
-    return relevance
 
 
 @pytest.mark.parametrize("prefix, targets", [(1, [0, 1]), (2, [1])])
@@ -38,7 +29,7 @@ def test_class_token_row_of_the_relevance(images, prefix, targets):
         np.testing.assert_allclose(logits, model(images).numpy(), rtol=1e-4, atol=1e-5)  # the hand forward is the model
         for mine, read in zip(attention, block_attention(model, images)):
             np.testing.assert_allclose(mine, read, rtol=1e-4, atol=1e-6)
-        expected = chefer(attention, gradients)[:, 0, prefix:].reshape(-1, GRID, GRID)
+        expected = chefer_reference(attention, gradients)[:, 0, prefix:].reshape(-1, GRID, GRID)
         np.testing.assert_allclose(result.maps[:, t], expected, rtol=1e-3, atol=1e-6)
 
 
