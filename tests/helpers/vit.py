@@ -5,9 +5,16 @@ images with a planted bright square, and the attention of each block read
 independently of eli5-keras: by plain Keras sub-models and direct
 ``MultiHeadAttention`` calls, or written out as ``softmax(QK^T / sqrt(d))`` in a forward
 pass of the hand-built model under a GradientTape (:func:`attention_and_gradients`)."""
+import warnings
+
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
+
+import eli5_keras as eli5
+
+from helpers.methods import fast_options
 
 L = keras.layers
 SIZE, PATCH, DIM = 16, 4, 16
@@ -188,3 +195,23 @@ def chefer_reference(attention, gradients):
         weighted = np.maximum(g.astype(np.float64) * a, 0.0).mean(axis=1)
         relevance = relevance + weighted @ relevance
     return relevance
+
+
+DOES_NOT_APPLY = {"cam": "GlobalAveragePooling -> Dense"}
+
+
+def check_method_on_vit(model, method):
+    """``method`` on one image: maps ``(1, 1, H, W)``, finite, the model's top score; or
+    the ValueError of :data:`DOES_NOT_APPLY`."""
+    size = model.input_shape[1]
+    x = np.random.default_rng(3).uniform(0.0, 1.0, (1, size, size, 3)).astype(np.float32)
+    if method in DOES_NOT_APPLY:
+        with pytest.raises(ValueError, match=DOES_NOT_APPLY[method]):
+            eli5.explain(model, x, method, **fast_options(method))
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty maps of random weights; GELU under the ReLU rules
+        result = eli5.explain(model, x, method, batch_size=8, **fast_options(method))
+    assert result.maps.shape == (1, 1, size, size)
+    assert np.isfinite(result.maps).all()
+    np.testing.assert_allclose(result.scores[:, 0], model(x).numpy().max(axis=1), rtol=1e-4, atol=1e-5)
