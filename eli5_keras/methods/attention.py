@@ -58,6 +58,17 @@ class AttentionMethod(Method):
         return attention_paths(model)[-1]
 
     def setup(self, context: Context) -> None:
+        self.combined_paths(context)
+
+    def combined_paths(self, context: Context) -> List[LayerPath]:
+        """The attention layers combined: the model's, up to the explained one (nothing
+        stored on the method: an instance may serve several models at once).
+
+        Raises
+        ------
+        ValueError
+            The explained layer is not an attention layer on the tokens, or its tokens
+            have no patch grid."""
         model = context.probe.model
         path = tuple(context.path)
         if not isinstance(path[-1], keras.layers.MultiHeadAttention):
@@ -79,13 +90,14 @@ class AttentionMethod(Method):
                 "transformer on images): pass token_grid=(h, w) and prefix_tokens=P (reshape= cannot say where "
                 "each token lies)."
             )
-        self._paths: List[LayerPath] = paths[: paths.index(path) + 1]
+        return paths[: paths.index(path) + 1]
 
     def compute(self, context, inputs, data, block):
-        attention, grads, fwd = read_attention(context.probe, inputs, data, self._paths, self.gradients)
+        paths = self.combined_paths(context)
+        attention, grads, fwd = read_attention(context.probe, inputs, data, paths, self.gradients)
         tokens = context.tokens
         length = tokens.prefix + tokens.grid[0] * tokens.grid[1]
-        for path, a in zip(self._paths, attention):
+        for path, a in zip(paths, attention):
             if a.shape[-1] != length or a.shape[-2] != length:
                 raise ValueError(
                     f"method {self.name!r}: attention layer {path_name(path)!r} has attention {tuple(a.shape[1:])} "

@@ -4,7 +4,9 @@ mean-pooled head), KerasHub's ViTImageClassifier (its blocks inside the encoder 
 images with a planted bright square, and the attention of each block read
 independently of eli5-keras: by plain Keras sub-models and direct
 ``MultiHeadAttention`` calls, or written out as ``softmax(QK^T / sqrt(d))`` in a forward
-pass of the hand-built model under a GradientTape (:func:`attention_and_gradients`)."""
+pass of the model under a GradientTape (:func:`attention_and_gradients`,
+:func:`kerashub_by_hand`); the attention methods' formulas in numpy; the per-method
+check of the ViT sweeps (:func:`check_method_on_vit`)."""
 import warnings
 
 import keras
