@@ -65,17 +65,17 @@ def vit(prefix=1, head="token", patch_on_input=True, seed=0, blocks=2):
     return keras.Model(x, L.Dense(2, name="head")(pooled), name=f"vit_{head}_{prefix}")
 
 
-def squares(n, seed):
-    """Noise images; class 1 holds a bright square on one patch, class 0 none. Images,
-    labels and the square's mask."""
+def squares(n, seed, size=SIZE, patch=PATCH):
+    """Noise images ``(n, size, size, 3)``; class 1 holds a bright square on one patch,
+    class 0 none. Images, labels and the square's mask."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 0.4, (n, SIZE, SIZE, 3)).astype(np.float32)
+    x = rng.uniform(0.0, 0.4, (n, size, size, 3)).astype(np.float32)
     labels = np.arange(n) % 2
-    masks = np.zeros((n, SIZE, SIZE), bool)
+    masks = np.zeros((n, size, size), bool)
     for i in np.flatnonzero(labels):
-        r, c = rng.integers(0, GRID, 2) * PATCH
-        x[i, r : r + PATCH, c : c + PATCH] = 1.0
-        masks[i, r : r + PATCH, c : c + PATCH] = True
+        r, c = rng.integers(0, size // patch, 2) * patch
+        x[i, r : r + patch, c : c + patch] = 1.0
+        masks[i, r : r + patch, c : c + patch] = True
     return x, labels, masks
 
 
@@ -83,10 +83,14 @@ def squares(n, seed):
 def trained_vit():
     """The hand-built ViT (class token, class-token head) trained a few seconds to tell
     images with a planted square (class 1) from noise (class 0)."""
-    x, labels, _ = squares(512, seed=0)
-    model = vit(prefix=1, head="token", seed=2)
+    return train_on_squares(vit(prefix=1, head="token", seed=2), SIZE, PATCH, count=512, epochs=8)
+
+
+def train_on_squares(model, size, patch, count, epochs):
+    """``model`` trained (Adam 3e-3, batches of 64) on :func:`squares` images."""
+    x, labels, _ = squares(count, seed=0, size=size, patch=patch)
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, labels, epochs=8, batch_size=64, verbose=0)
+    model.fit(x, labels, epochs=epochs, batch_size=64, verbose=0)
     return model
 
 
