@@ -56,8 +56,8 @@ def one_pass_layer_methods():
     with no expanded work (Eigen-CAM, CAM; not Score-CAM's or Ablation-CAM's copies)."""
     return [
         name
-        for name, cls in sorted(methods.REGISTRY.items())
-        if cls.uses_layer and not cls.per_target_work and cls.expansion is Method.expansion
+        for name in names()
+        if (cls := methods.REGISTRY[name]).uses_layer and not cls.per_target_work and cls.expansion is Method.expansion
     ]
 
 
