@@ -36,8 +36,14 @@ def option_names(name):
 
 
 def fast_options(name):
-    """:data:`FAST_VALUES` for the options method ``name`` takes."""
-    return {option: FAST_VALUES[option] for option in option_names(name) if option in FAST_VALUES}
+    """:data:`FAST_VALUES` for the options method ``name`` takes, where the option is a
+    number (Score-CAM's ``masks`` is a string: ``"upsampled"`` / ``"layer"``, not RISE's count)."""
+    params = inspect.signature(methods.REGISTRY[name].__init__).parameters
+    return {
+        option: FAST_VALUES[option]
+        for option in option_names(name)
+        if option in FAST_VALUES and not isinstance(params[option].default, str)
+    }
 
 
 def without_options():

@@ -10,10 +10,9 @@ import pytest
 
 from eli5_keras import methods
 
-from helpers.methods import fast_options
 from helpers.vit import check_method_on_vit, vit
 
-ON_THE_INPUT = [m for m in methods.available() if not methods.get(m, **fast_options(m)).uses_layer]
+ON_THE_INPUT = [m for m in methods.available() if not methods.get(m).uses_layer]
 
 
 @pytest.fixture(scope="module")
