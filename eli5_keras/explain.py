@@ -186,10 +186,13 @@ class Explainer:
         return self._functions[key]
 
     def _build(self, target: Target, data: np.ndarray):
-        views = {self.path: self.tokens} if self.tokens is not None else None
+        viewed = self.tokens is not None and self.method.reads_activations
+        views = {self.path: self.tokens} if viewed else None
         probe = ModelProbe(self.model, target, use_logits=self.use_logits, views=views)
         token = is_token_input(self._input_specs[self.input_index])
-        context = Context(probe, self.path, self.input_index, self.layer_shape, channels_last=not token)
+        context = Context(
+            probe, self.path, self.input_index, self.layer_shape, channels_last=not token, tokens=self.tokens
+        )
         self.method.setup(context)
         data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
         signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
@@ -317,7 +320,8 @@ def explained_path(model: keras.Model, method: Method, layer: LayerSpec) -> Opti
     """The layer path a method explains at (``layer`` resolved, None picks
     automatically), or None for a method on the input, which takes no ``layer``."""
     if method.uses_layer:
-        return resolve_layer(model, layer, tokens=True)
+        default = method.default_layer(model) if layer is None else None
+        return default if default is not None else resolve_layer(model, layer, tokens=True)
     if layer is not None:
         raise ValueError(
             f"method {method.name!r} explains the input itself, so layer= does not apply; got layer={layer!r}."

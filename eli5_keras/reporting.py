@@ -143,7 +143,9 @@ def report(
     inputs : array-like, shape (N, *input_shape)
         As for :func:`eli5_keras.explain` (a list or dict of arrays for a multi-input model).
     methods : str or sequence of str, optional
-        Method names; default every method in :func:`eli5_keras.methods.available`.
+        Method names; default every method that applies to the model
+        (:func:`eli5_keras.methods.applicable`: the attention methods only on a model
+        with attention layers).
     targets : None, int, sequence of N ints or (N, T) ints
         As for :func:`eli5_keras.explain` (None: each input's top class). ``top_k=``
         goes in ``explain_options``.
@@ -186,7 +188,7 @@ def report(
     """
     from .formatters.report_html import ReportPage
 
-    names = _check_methods(methods)
+    names = _check_methods(methods, model)
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r:.50}.")
     page = ReportPage(target_names=target_names, display_width=display_width, colormap=colormap,
@@ -241,9 +243,9 @@ def _scores(name: str, maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return pointing_hits(maps[:, 0], masks)
 
 
-def _check_methods(methods: Union[None, str, Sequence[str]]) -> List[str]:
+def _check_methods(methods: Union[None, str, Sequence[str]], model: Any) -> List[str]:
     if methods is None:
-        return _methods.available()
+        return _methods.applicable(keras_model(model))
     if isinstance(methods, str):
         methods = [methods]
     if not isinstance(methods, Sequence) or not methods or not all(isinstance(m, str) for m in methods):

@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 # the shared checks in helpers/ assert like tests do: pytest explains their failures
 pytest.register_assert_rewrite("helpers")
 
-from helpers import models, reference  # noqa: E402
+from helpers import models, reference, vit  # noqa: E402
 
 
 def _shared(builder):
@@ -39,6 +39,8 @@ regression_model = _shared(models.regression_model)
 segmentation_model = _shared(models.segmentation_model)
 multi_output_model = _shared(models.multi_output_model)
 negative_evidence_model = _shared(models.negative_evidence_model)
+trained_vit = _shared(vit.trained_vit)
+kerashub_vit = _shared(vit.kerashub_vit)
 
 
 @pytest.fixture(scope="session")

@@ -58,9 +58,11 @@ def test_cells_are_the_overlays_with_target_and_score(written, inputs):
         assert f"probability {run.result.scores[i, 0]:.3f}" in grid
 
 
-def test_default_methods_are_every_available_method(seq_model, inputs, tmp_path, monkeypatch):
+def test_default_methods_are_every_method_that_applies(seq_model, inputs, tmp_path, monkeypatch):
     from eli5_keras import methods
 
+    attention = {"attention_rollout", "transformer_attribution"}  # need MultiHeadAttention layers
+    assert methods.applicable(seq_model) == [m for m in methods.available() if m not in attention]
     asked = []
     monkeypatch.setattr(methods, "available", lambda: asked.append(True) or ["gradcam"])
     result = eli5_keras.report(seq_model, inputs[:1], path=tmp_path / "r.html")

@@ -14,66 +14,7 @@ import eli5_keras as eli5
 from eli5_keras.backend.layers import auto_layer, path_name
 
 from helpers.methods import gradient_cams
-
-L = keras.layers
-SIZE, PATCH, DIM = 16, 4, 16
-GRID = SIZE // PATCH
-
-
-class PrefixTokens(L.Layer):
-    """Learned prefix tokens (class, distillation, registers) put before the patch
-    tokens, and a learned position embedding added to all of them."""
-
-    def __init__(self, count, **kwargs):
-        super().__init__(**kwargs)
-        self.count = count
-
-    def build(self, shape):
-        self.tokens = self.add_weight(shape=(1, self.count, shape[-1]), initializer="random_normal")
-        self.position = self.add_weight(shape=(1, self.count + shape[1], shape[-1]), initializer="random_normal")
-
-    def call(self, x):
-        tokens = keras.ops.repeat(self.tokens, keras.ops.shape(x)[0], axis=0)
-        return keras.ops.concatenate([tokens, x], axis=1) + self.position
-
-
-class FirstToken(L.Layer):
-    def call(self, x):
-        return x[:, 0]
-
-
-def vit(prefix=1, head="token", patch_on_input=True, seed=0, blocks=2):
-    """``head="token"``: the class token after the final norm; ``"mean"``: all tokens
-    mean-pooled. Logits out (no softmax)."""
-    keras.utils.set_random_seed(seed)
-    x = keras.Input((SIZE, SIZE, 3))
-    pixels = x if patch_on_input else L.Rescaling(1.0, name="rescale")(x)
-    patches = L.Conv2D(DIM, PATCH, strides=PATCH, name="patch_embed")(pixels)
-    t = PrefixTokens(prefix, name="prefix")(L.Reshape((GRID * GRID, DIM))(patches))
-    for b in range(blocks):
-        h = L.LayerNormalization(name=f"block{b}_norm1")(t)
-        h = L.MultiHeadAttention(2, DIM // 2, name=f"block{b}_attn")(h, h)
-        t = L.Add(name=f"block{b}_res1")([t, h])
-        h = L.LayerNormalization(name=f"block{b}_norm2")(t)
-        h = L.Dense(DIM, name=f"block{b}_out_dense")(L.Dense(2 * DIM, activation="gelu", name=f"block{b}_mlp")(h))
-        t = L.Add(name=f"block{b}_out")([t, h])
-    t = L.LayerNormalization(name="final_norm")(t)
-    pooled = FirstToken(name="class_token")(t) if head == "token" else L.GlobalAveragePooling1D(name="pool")(t)
-    return keras.Model(x, L.Dense(2, name="head")(pooled), name=f"vit_{head}_{prefix}")
-
-
-def squares(n, seed):
-    """Noise images; class 1 holds a bright square on one patch, class 0 none. Images,
-    labels and the square's mask."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 0.4, (n, SIZE, SIZE, 3)).astype(np.float32)
-    labels = np.arange(n) % 2
-    masks = np.zeros((n, SIZE, SIZE), bool)
-    for i in np.flatnonzero(labels):
-        r, c = rng.integers(0, GRID, 2) * PATCH
-        x[i, r : r + PATCH, c : c + PATCH] = 1.0
-        masks[i, r : r + PATCH, c : c + PATCH] = True
-    return x, labels, masks
+from helpers.vit import DIM, GRID, PATCH, SIZE, squares, vit
 
 
 def hand_gradcam(model, layer_name, x, prefix, grid, relu=True):
@@ -242,11 +183,8 @@ def test_automatic_layer_is_the_input_of_the_last_attention():
     assert trapped.empty.all()
 
 
-def test_trained_vit_points_at_the_planted_square():
-    x, labels, _ = squares(512, seed=0)
-    model = vit(prefix=1, head="token", seed=2)
-    model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, labels, epochs=8, batch_size=64, verbose=0)
+def test_trained_vit_points_at_the_planted_square(trained_vit):
+    model = trained_vit
     test_x, test_labels, test_masks = squares(32, seed=5)
     assert (np.argmax(model.predict(test_x, verbose=0), axis=1) == test_labels).mean() > 0.9
     positives = np.flatnonzero(test_labels)

@@ -21,11 +21,13 @@ How a container on a path is entered depends on what lies beyond it:
   chain. That is the model only when its ``call`` is that chain, which
   :meth:`~eli5_keras.backend.probe.ModelProbe.verify` checks once, eagerly, before any
   compiled call (and refuses otherwise);
-* a subclassed model, or a custom layer, with only overrides beneath: called for real,
+* a subclassed model with only overrides beneath, or a custom layer (a transformer
+  block, KerasHub's ``ViTEncoder``) with taps or overrides beneath: called for real,
   its own ``call`` run as written, with the calls of its sub-layers rerouted for this
   call only (:func:`~.topology.call_intercepted`: a shallow per-call copy whose
   attributes point to proxies; nothing is patched, so concurrent runs on one model are
-  independent). Its computation is never replaced by a replay;
+  independent). Its computation is never replaced by a replay. A tap on a sub-layer
+  that the ``call`` uses several times records its first call;
 * a subclassed model with nothing beneath, and the model itself when no path enters
   it: called as it is, ``model(x, training=False)``.
 
@@ -130,7 +132,7 @@ class GraphRunner:
                 nested_inputs = keras.tree.flatten((args, kwargs.get("inputs")))
                 nested_inputs = [x for x in nested_inputs if x is not None]
                 out = self._run(layer, path, nested_inputs, records, on_tap)
-            elif self._beneath(list(self.overrides), path):  # a subclassed model or a custom layer
+            elif self._beneath(self.taps + list(self.overrides), path):  # a subclassed model or a custom layer
                 out = call_intercepted(layer, args, kwargs, lambda sub, a, k: call_layer(sub, a, k, path))
             else:
                 out = call_inference(layer, args, kwargs)

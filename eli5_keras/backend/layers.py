@@ -8,12 +8,15 @@ the model.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import keras
 
+from .inner import inner_calls, inside_custom_layer
 from .inputs import input_spatial_rank, is_token_input
-from .topology import LayerPath, container_kind, is_container, model_inputs, predecessors, walk
+from .topology import (
+    LayerPath, container_kind, is_container, is_custom_layer, model_inputs, predecessors, tracked_sublayers, walk,
+)
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
 
@@ -73,7 +76,11 @@ def replayed_shapes(model: keras.Model) -> Dict[int, tuple]:
 def path_output_shape(model: keras.Model, path: LayerPath) -> Optional[tuple]:
     """The output shape of the layer at ``path`` in ``model``: :func:`output_shape`, or
     for a layer of a subclassed model its shape in the replayed chain
-    (:func:`replayed_shapes`); None if unknown."""
+    (:func:`replayed_shapes`), for a layer inside a custom layer its shape in the
+    traced call (:func:`~.inner.inner_calls`); None if unknown."""
+    if inside_custom_layer(path):
+        call = inner_calls(model).get(tuple(path))
+        return call.shape if call is not None else None
     shape = output_shape(path[-1])
     if shape is None and any(container_kind(c) == "opaque" for c in (model,) + tuple(path[:-1])):
         shape = replayed_shapes(model).get(id(path[-1]))
@@ -170,11 +177,29 @@ def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     )
 
 
+def attention_paths(model: keras.Model) -> List[LayerPath]:
+    """The ``MultiHeadAttention`` layers of ``model`` on token sequences, in the order
+    they run: graph nodes (nested models included), else those inside custom layers
+    (KerasHub's ViT: ``backbone/vit_encoder/transformer_block_i/mha``, in the order of
+    the traced call, :func:`~.inner.inner_calls`)."""
+    found = [
+        path for path in iter_paths(model)
+        if isinstance(path[-1], keras.layers.MultiHeadAttention) and is_sequence_output(path[-1])
+    ]
+    if found:
+        return found
+    return [
+        path for path, call in inner_calls(model).items()
+        if isinstance(path[-1], keras.layers.MultiHeadAttention) and call.shape is not None and len(call.shape) == 3
+    ]
+
+
 def auto_transformer_layer(model: keras.Model) -> Optional[LayerPath]:
     """The layer feeding the last ``MultiHeadAttention`` on a token sequence
     ``(N, L, D)``: the last block's first LayerNormalization in a pre-norm ViT
-    (pytorch-grad-cam's ``blocks[-1].norm1``), the previous block's output in a
-    post-norm one; None when the model has no such attention layer.
+    (pytorch-grad-cam's ``blocks[-1].norm1``; KerasHub's ViT:
+    ``.../transformer_block_N/ln_1`` inside its encoder), the previous block's output
+    in a post-norm one; None when the model has no such attention layer.
 
     Why there, and not later or earlier:
 
@@ -188,12 +213,13 @@ def auto_transformer_layer(model: keras.Model) -> Optional[LayerPath]:
       and element-wise maps (HiResCAM, LayerCAM) vanish there; the norm's output
       has no such constraint.
     """
-    attention = [
-        path for path in iter_paths(model)
-        if isinstance(path[-1], keras.layers.MultiHeadAttention) and is_sequence_output(path[-1])
-    ]
+    attention = attention_paths(model)
     if not attention:
         return None
+    if inside_custom_layer(attention[-1]):
+        call = inner_calls(model)[attention[-1]]
+        producer = inner_calls(model).get(call.producer) if call.producer is not None else None
+        return producer.path if producer is not None and producer.shape and len(producer.shape) == 3 else None
     feeding = _first_producer(model, attention[-1])
     return feeding if feeding is not None and is_sequence_output(feeding[-1]) else None
 
@@ -275,16 +301,17 @@ def _find_by_name(model: keras.Model, name: str) -> LayerPath:
         path: LayerPath = ()
         container = model
         for part in name.split(_SEPARATOR):
-            if not is_container(container):
+            if not is_container(container) and not is_custom_layer(container):
                 raise ValueError(
-                    f"layer path {name!r}: {path_name(path)!r} is not a model, "
-                    f"so it has no layer {part!r}."
+                    f"layer path {name!r}: {path_name(path)!r} is neither a model nor a custom layer holding "
+                    f"layers, so it has no layer {part!r}."
                 )
-            found = [layer for layer in container.layers if layer.name == part]
+            layers = container.layers if is_container(container) else tracked_sublayers(container)
+            found = [layer for layer in layers if layer.name == part]
             if not found:
                 raise ValueError(
                     f"layer path {name!r}: no layer named {part!r} in {container.name!r}. "
-                    f"Its layers are: {[layer.name for layer in container.layers]}."
+                    f"Its layers are: {[layer.name for layer in layers]}."
                 )
             path += (found[0],)
             container = found[0]
@@ -308,6 +335,9 @@ def _find_by_name(model: keras.Model, name: str) -> LayerPath:
 
 def _find_instance(model: keras.Model, layer: keras.layers.Layer) -> LayerPath:
     for path in iter_paths(model):
+        if path[-1] is layer:
+            return path
+    for path in walk(model, into_layers=True):  # inside a custom layer
         if path[-1] is layer:
             return path
     raise ValueError(

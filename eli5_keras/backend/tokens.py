@@ -29,6 +29,7 @@ import keras
 import tensorflow as tf
 
 from .. import validation as check
+from .inner import inner_calls, inside_custom_layer
 from .topology import LayerPath, predecessors, walk
 
 TOKEN_OPTIONS = ("token_grid", "prefix_tokens", "reshape")
@@ -90,11 +91,19 @@ def is_token_shape(shape: Optional[tuple]) -> bool:
 def patch_embedding(model: keras.Model) -> Optional[Tuple[LayerPath, Tuple[int, ...]]]:
     """The last convolution reading a model input with ``kernel_size == strides`` (a
     patch embedding, strides above 1) and a known output grid: its path and grid
-    ``(h, w)``; None if the model has none."""
+    ``(h, w)``; None if the model has none. A convolution inside a custom layer
+    (KerasHub's ``ViTPatchingAndEmbedding``) counts when the traced call
+    (:func:`~.inner.inner_calls`) feeds it a model input."""
     found = None
-    for path in walk(model):
+    inner = inner_calls(model) if any(inside_custom_layer(p) for p in walk(model, into_layers=True)) else {}
+    for path in walk(model, into_layers=True):
         layer = path[-1]
         if not _is_patch_convolution(layer):
+            continue
+        if inside_custom_layer(path):  # KerasHub's ViTPatchingAndEmbedding
+            call = inner.get(path)
+            if call is not None and call.reads_input and call.shape and None not in call.shape[1:-1]:
+                found = (path, tuple(int(d) for d in call.shape[1:-1]))
             continue
         try:
             shape = tuple(keras.tree.flatten(layer.output)[0].shape)

@@ -24,11 +24,11 @@ which enter nested models and leave them through their outputs or inputs.
 
 Custom layers (a ``keras.layers.Layer`` subclass holding sub-layers as attributes, such
 as a grouped-convolution or transformer block; :func:`is_custom_layer`) are leaves of
-:func:`walk` and of layer choice: their ``call`` is opaque, so their inner layers cannot
-be tapped. ``walk(..., into_layers=True)`` also lists their :func:`tracked_sublayers`,
-and :func:`call_intercepted` runs such a layer (or a subclassed model) *for real* with
-the calls of its sub-layers rerouted, which is how the ReLU rules reach layers inside
-them. Interception is per call and never patches anything: the layer is called through
+:func:`walk`: their ``call`` is opaque. ``walk(..., into_layers=True)`` also lists their
+:func:`tracked_sublayers`, and :func:`call_intercepted` runs such a layer (or a
+subclassed model) *for real* with the calls of its sub-layers rerouted, which is how the
+ReLU rules, taps (a ViT layer inside KerasHub's encoder) and the attention methods'
+overrides reach layers inside them. Interception is per call and never patches anything: the layer is called through
 a shallow copy made for that call (it shares the original's variables and state), whose
 attributes that refer to a sub-layer (directly, or inside a list, tuple or dict
 attribute) refer instead to a :class:`SublayerProxy` forwarding the call. The user's
@@ -121,7 +121,7 @@ def walk(model: keras.Model, prefix: LayerPath = (), into_layers: bool = False) 
     into_layers : bool, default False
         Also list the :func:`tracked_sublayers` of custom layers (:func:`is_custom_layer`),
         at any depth, after the custom layer: paths the runner reaches by
-        :func:`call_intercepted` (overrides only; no tap or layer choice goes there).
+        :func:`call_intercepted` (taps and overrides; :mod:`.inner` reads their shapes).
 
     Yields
     ------

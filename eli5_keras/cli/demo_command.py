@@ -72,7 +72,8 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     out : str
         Output folder.
     methods : list of str, optional
-        Method names; all of :func:`eli5_keras.methods.available` by default.
+        Method names; every method that applies to the demo model
+        (:func:`eli5_keras.methods.applicable`) by default.
     images : int
         Number of scenes to explain.
     seed : int
@@ -88,7 +89,7 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
         raise UsageError(f"--images must be at least 1; got {images}.")
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1; got {batch_size}.")
-    names = list(dict.fromkeys(check_method(name) for name in methods)) if methods else registry.available()
+    names = list(dict.fromkeys(check_method(name) for name in methods)) if methods else None
     folder = writable_folder(out)
 
     from PIL import Image
@@ -98,6 +99,8 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     from ..reporting import report
 
     model = load_model()
+    if names is None:  # every method that applies to the demo CNN (no attention methods)
+        names = registry.applicable(model)
     scenes, labels, masks = make_scenes(images, seed=seed)
     with failed_writes_reported(folder):
         (folder / "scenes").mkdir(parents=True, exist_ok=True)

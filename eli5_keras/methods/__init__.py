@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Type, Union
 
 from .base import ChannelWeightCAM, Context, GradientCAM, Method, MethodOutput
 from .ablationcam import AblationCAM
+from .attention_rollout import AttentionRollout
 from .cam import CAM
 from .deconvnet import Deconvnet
 from .eigencam import EigenCAM
@@ -33,6 +34,7 @@ from .rise import RISE
 from .saliency import Saliency
 from .scorecam import ScoreCAM
 from .sobol import SobolAttribution
+from .transformer_attribution import TransformerAttribution
 from .tta import TTA
 from .xgradcam import XGradCAM
 
@@ -67,6 +69,8 @@ REGISTRY: Dict[str, Type[Method]] = {
         SquareGrad,
         VarGrad,
         TTA,
+        AttentionRollout,
+        TransformerAttribution,
     )
 }
 
@@ -85,6 +89,12 @@ def _lookup() -> Dict[str, Type[Method]]:
 def available() -> List[str]:
     """Names of the available methods."""
     return sorted(REGISTRY)
+
+
+def applicable(model: Any) -> List[str]:
+    """Names of the methods that can apply to ``model`` (:meth:`Method.unsupported`
+    is None: e.g. no attention methods for a model without attention layers)."""
+    return [name for name in available() if REGISTRY[name]().unsupported(model) is None]
 
 
 def describe() -> Dict[str, str]:
@@ -159,8 +169,11 @@ __all__ = [
     "SquareGrad",
     "VarGrad",
     "TTA",
+    "AttentionRollout",
+    "TransformerAttribution",
     "REGISTRY",
     "available",
+    "applicable",
     "describe",
     "get",
 ]

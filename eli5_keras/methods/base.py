@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from ..backend.graph import LayerPath
 from ..backend.probe import ModelProbe
+from ..backend.tokens import TokenGrid
 from ..backend.topology import model_inputs
 
 
@@ -52,6 +53,9 @@ class Context:
     channels_last : bool
         The input has a trailing channel axis (images, volumes, signals); False for
         token ids ``(N, L)``.
+    tokens : TokenGrid or None
+        How the explained layer's tokens ``(N, P + h*w, D)`` form a patch grid
+        (:mod:`eli5_keras.backend.tokens`); None for a layer that is not a token sequence.
     """
 
     probe: ModelProbe
@@ -59,6 +63,7 @@ class Context:
     input_index: int
     layer_shape: Optional[tuple] = None
     channels_last: bool = True
+    tokens: Optional[TokenGrid] = None
 
 
 @dataclass
@@ -92,6 +97,10 @@ class Method(abc.ABC):
     ``maps_at_input``
         A method at a layer (``uses_layer``) whose maps already have the input's
         spatial shape (Guided Grad-CAM): the driver does not resize them.
+    ``reads_activations``
+        A method at a layer that reads the layer's activations (and gradients), so a
+        token layer's are seen as a patch grid; False for the attention methods, which
+        read attention matrices and take only the grid's geometry (``Context.tokens``).
 
     Options are keyword arguments of ``__init__``; unknown options raise TypeError.
     """
@@ -104,6 +113,18 @@ class Method(abc.ABC):
     per_target_work: ClassVar[bool] = True
     aliases: ClassVar[Tuple[str, ...]] = ()
     maps_at_input: ClassVar[bool] = False
+    reads_activations: ClassVar[bool] = True
+
+    def unsupported(self, model: keras.Model) -> Optional[str]:
+        """Why the method cannot apply to ``model`` at all (e.g. the attention methods
+        on a model without attention layers), or None. Lets a report's default method
+        list leave it out; explaining with it raises ValueError with the reason."""
+        return None
+
+    def default_layer(self, model: keras.Model) -> Optional[LayerPath]:
+        """The layer explained when ``layer=None``: None for the general automatic
+        choice (:func:`~eli5_keras.backend.layers.auto_layer`)."""
+        return None
 
     def setup(self, context: Context) -> None:
         """One-time checks and lookups for a model (e.g. find CAM's dense layer).

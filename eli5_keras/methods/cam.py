@@ -27,8 +27,9 @@ from typing import Optional, Tuple
 import keras
 import tensorflow as tf
 
+from ..backend.inner import inside_custom_layer
 from ..backend.layers import path_name
-from ..backend.topology import LayerPath, activation_name, downstream, successors
+from ..backend.topology import LayerPath, activation_name, downstream, is_custom_layer, successors
 from ..targets import ClassTarget, OutputTarget
 from .base import Context, Method, MethodOutput, weighted_channel_sum
 
@@ -81,7 +82,11 @@ def class_head(context: Context) -> Tuple[keras.layers.Dense, bool]:
     model = context.probe.model
     dense = pooled_dense(model, context.path, inner.output_index)
     if dense is None:
-        following = [step.name for step in successors((model,) + tuple(context.path[:-1]), context.path[-1])]
+        if inside_custom_layer(context.path):  # no graph to follow inside a custom layer's call()
+            custom = next(layer for layer in context.path[:-1] if is_custom_layer(layer))
+            following = f"the call() of custom layer {custom.name!r}"
+        else:
+            following = [step.name for step in successors((model,) + tuple(context.path[:-1]), context.path[-1])]
         raise ValueError(
             f"method 'cam' needs conv -> GlobalAveragePooling -> Dense (optionally with Dropout, Flatten or a "
             f"linear Activation between the pooling and the Dense layer producing the class scores of output "
@@ -100,6 +105,8 @@ def pooled_dense(model: keras.Model, path: LayerPath, output_index: int) -> Opti
     [Dropout | Flatten | linear Activation]* -> Dense -> [Activation | Softmax]* ->
     model output output_index``, or None. The layer's output must feed only the pooling
     (or other model outputs), so the score depends on it through that head alone."""
+    if inside_custom_layer(path):
+        return None
     stack = (model,) + tuple(path[:-1])
     after = [
         s for s in successors(stack, path[-1]) if not (s.layer is None and s.ref != output_index)

@@ -137,7 +137,7 @@ def test_path_with_a_bad_part_names_the_available_layers(nested_model):
     with pytest.raises(ValueError, match="no layer named 'nope' in 'nested_model'") as info:
         resolve_layer(nested_model, "nope/b_conv1")
     assert "backbone" in str(info.value) and "n_dense" in str(info.value)
-    with pytest.raises(ValueError, match="'n_gap' is not a model"):
+    with pytest.raises(ValueError, match="'n_gap' is neither a model nor a custom layer"):
         resolve_layer(nested_model, "n_gap/x")
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from eli5_keras.cli import main
@@ -107,3 +108,22 @@ def test_a_full_disk_while_writing_the_page_is_one_line(tmp_path, capsys, monkey
     assert main(["demo", "--out", str(tmp_path), "--images", "2", "--methods", "gradcam", "--quiet"]) == 1
     assert_one_line_error(capsys.readouterr().err, "cannot write the demo's outputs", "No space left on device")
     assert len(list((tmp_path / "scenes").iterdir())) == 2
+
+
+def test_by_default_the_demo_runs_every_method_that_applies_to_its_cnn(tmp_path, monkeypatch):
+    from eli5_keras import methods
+
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def report(model, inputs, methods=None, **kwargs):
+        asked.append(methods)
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module("eli5_keras.reporting"), "report", report)
+    with pytest.raises(Stop):
+        main(["demo", "--out", str(tmp_path), "--images", "1"])
+    attention = {"attention_rollout", "transformer_attribution"}  # the demo CNN has no attention layers
+    assert asked == [[name for name in methods.available() if name not in attention]]

@@ -7,6 +7,7 @@ import inspect
 import tensorflow as tf
 
 from eli5_keras import methods
+from eli5_keras.methods.attention import AttentionMethod
 from eli5_keras.methods.base import GradientCAM, Method, MethodOutput, sum_over_blocks
 from eli5_keras.methods.input_gradients import InputGradientMethod
 
@@ -17,8 +18,15 @@ FAST_VALUES = dict(steps=4, masks=8, samples=2, window=4, stride=4, seed=0, grid
 
 
 def names():
-    """Every registered method name, sorted."""
-    return methods.available()
+    """Every registered method name that applies to the CNN, signal and volume fixtures,
+    sorted: all but the attention methods (:func:`attention_methods`), which need a
+    vision transformer (tests/methods/test_attention_*.py, tests/test_vit_kerashub.py)."""
+    return [name for name in methods.available() if name not in attention_methods()]
+
+
+def attention_methods():
+    """The methods reading MultiHeadAttention probabilities (:class:`AttentionMethod`)."""
+    return [name for name in methods.available() if issubclass(methods.REGISTRY[name], AttentionMethod)]
 
 
 def option_names(name):
@@ -28,8 +36,14 @@ def option_names(name):
 
 
 def fast_options(name):
-    """:data:`FAST_VALUES` for the options method ``name`` takes."""
-    return {option: FAST_VALUES[option] for option in option_names(name) if option in FAST_VALUES}
+    """:data:`FAST_VALUES` for the options method ``name`` takes, where the option is a
+    number (Score-CAM's ``masks`` is a string: ``"upsampled"`` / ``"layer"``, not RISE's count)."""
+    params = inspect.signature(methods.REGISTRY[name].__init__).parameters
+    return {
+        option: FAST_VALUES[option]
+        for option in option_names(name)
+        if option in FAST_VALUES and not isinstance(params[option].default, str)
+    }
 
 
 def without_options():
@@ -48,8 +62,8 @@ def one_pass_layer_methods():
     with no expanded work (Eigen-CAM, CAM; not Score-CAM's or Ablation-CAM's copies)."""
     return [
         name
-        for name, cls in sorted(methods.REGISTRY.items())
-        if cls.uses_layer and not cls.per_target_work and cls.expansion is Method.expansion
+        for name in names()
+        if (cls := methods.REGISTRY[name]).uses_layer and not cls.per_target_work and cls.expansion is Method.expansion
     ]
 
 

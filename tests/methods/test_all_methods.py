@@ -20,7 +20,7 @@ def test_every_method_on_images(seq_model, method, targets):
     check_every_target_kind(seq_model, method, lambda n: images(n, seed=40), (12, 12), targets)
 
 
-@pytest.mark.parametrize("method", names())
+@pytest.mark.parametrize("method", methods.available())
 def test_every_method_is_documented(method):
     cls = methods.REGISTRY[method]
     assert cls.title and cls.summary
