@@ -105,7 +105,7 @@ def test_toy_detector_explained_end_to_end():
     x = np.random.default_rng(0).uniform(0, 1, (3, 6, 6, 1)).astype(np.float32)
     target = DetectionTarget(REFERENCES, LABELS)
     result = eli5.explain(model, x, "gradient_input", targets=target, relu=False, normalize=False)
-    boxes, scores = (o.numpy() for o in model(x))
+    boxes, scores = (o.numpy() for o in model(x, training=False))
     expected = [numpy_box_score(boxes[i], scores[i], REFERENCES, LABELS) for i in range(3)]
     np.testing.assert_allclose(result.scores[:, 0], expected, rtol=1e-5)
     # gradient x input equals the tape's gradient of the same score times the input
@@ -143,7 +143,7 @@ def retinanet_case(retinanet_detector):
     """The detector, two images, its decoder, decoded boxes and class logits."""
     x = np.random.default_rng(1).uniform(0, 1, (2, DETECTOR_SIZE, DETECTOR_SIZE, 3)).astype(np.float32)
     decoder = retinanet_decoder(retinanet_detector, (DETECTOR_SIZE, DETECTOR_SIZE))
-    out = retinanet_detector(x)
+    out = retinanet_detector(x, training=False)
     return retinanet_detector, x, decoder, decoder(out["bbox_regression"]).numpy(), out["cls_logits"].numpy()
 
 

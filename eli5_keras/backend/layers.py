@@ -211,14 +211,22 @@ def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     # may not be the chain a tap replays); the model itself may be subclassed.
     replayed = replayed_shapes(model) if container_kind(model) == "opaque" else {}
     head = dense_prediction_head(model) if container_kind(model) != "opaque" else set()
+    skipped = []
     for path in reversed(list(iter_paths(model))):
         shape = output_shape(path[-1]) if len(path) > 1 else replayed.get(id(path[-1]), output_shape(path[-1]))
         if id(path[-1]) not in head and _is_auto_candidate(path[-1], shape, ranks):
             return path
+        if is_spatial_shape(shape, ranks) and not isinstance(path[-1], keras.layers.InputLayer) and not is_container(path[-1]):
+            skipped.append(path_name(path))
+    candidates = (
+        f" Layers with a spatial output that the automatic choice skips (shared layers, which a tap "
+        f"reads on their first call only; a segmenter's head; pooling, padding and identity layers): "
+        f"{skipped[::-1][-8:]}." if skipped else ""
+    )
     raise ValueError(
         f"Could not find a suitable target layer automatically in model {model.name!r}: "
-        "no layer has a spatial output (batch, *spatial, channels) of the input's rank. "
-        "Pass layer= with a convolutional layer's name, index or instance."
+        "no layer has a spatial output (batch, *spatial, channels) of the input's rank that it can explain."
+        f"{candidates} Pass layer= with a convolutional layer's name, index or instance."
     )
 
 
