@@ -11,6 +11,7 @@ import eli5_keras as eli5
 from eli5_keras.boxes import retinanet_decoder
 from eli5_keras.targets import DetectionTarget
 
+from helpers.boxes import box_score
 from helpers.kerashub import DETECTOR_SIZE
 
 # predictions (yxyx) and their class scores (2 classes), for the references below
@@ -85,28 +86,13 @@ def toy_detector():
     return keras.Model(x, [boxes, probabilities])
 
 
-def numpy_box_score(boxes, scores, references, labels, threshold=0.5):
-    """The box score written plainly, one input: loops over references and predictions."""
-    total = 0.0
-    for r, c in zip(references, labels):
-        if c < 0:
-            continue
-        for b, s in zip(boxes, scores):
-            inter = max(0, min(b[2], r[2]) - max(b[0], r[0])) * max(0, min(b[3], r[3]) - max(b[1], r[1]))
-            union = (b[2] - b[0]) * (b[3] - b[1]) + (r[2] - r[0]) * (r[3] - r[1]) - inter
-            iou = inter / union if union > 0 else 0.0
-            if np.argmax(s) == c and iou >= threshold:
-                total += iou + s[c]
-    return total
-
-
 def test_toy_detector_explained_end_to_end():
     model = toy_detector()
     x = np.random.default_rng(0).uniform(0, 1, (3, 6, 6, 1)).astype(np.float32)
     target = DetectionTarget(REFERENCES, LABELS)
     result = eli5.explain(model, x, "gradient_input", targets=target, relu=False, normalize=False)
     boxes, scores = (o.numpy() for o in model(x, training=False))
-    expected = [numpy_box_score(boxes[i], scores[i], REFERENCES, LABELS) for i in range(3)]
+    expected = [box_score(boxes[i], scores[i], REFERENCES, LABELS) for i in range(3)]
     np.testing.assert_allclose(result.scores[:, 0], expected, rtol=1e-5)
     # gradient x input equals the tape's gradient of the same score times the input
     xt = tf.constant(x)
@@ -155,7 +141,7 @@ def test_retinanet_raw_outputs_decoded_inside_the_target(retinanet_case):
     target = DetectionTarget(reference[None], [label], decoder=decoder)
     result = eli5.explain(model, x, "gradcam", targets=target, relu=False)
     probabilities = 1 / (1 + np.exp(-logits))
-    expected = [numpy_box_score(boxes[i], probabilities[i], reference[None], [label]) for i in range(2)]
+    expected = [box_score(boxes[i], probabilities[i], reference[None], [label]) for i in range(2)]
     assert expected[0] >= 1.0  # anchor 100 itself matches with IoU 1
     np.testing.assert_allclose(result.scores[:, 0], expected, rtol=1e-4)
     assert result.maps.shape == (2, 1, DETECTOR_SIZE, DETECTOR_SIZE) and np.all(np.isfinite(result.maps))

@@ -10,6 +10,19 @@ DETECTOR_SIZE = 64
 """Input side of the detector (its coarsest pyramid level is stride 16)."""
 CLASSES = 3
 
+_N = r"(_\d+)?"  # Keras numbers auto-generated names by how many were made in the session
+AUTO_LAYERS = {
+    "resnet_classifier": rf"res_net_backbone{_N}/stack1_block0_out",
+    "efficientnet_classifier": rf"efficient_net_backbone{_N}/top_activation",
+    # the decoder's last features: the head (1x1 classifier conv, resizing) is skipped
+    "deeplab_segmenter": rf"deep_lab_v3_backbone{_N}/backbone_output_upsampling",
+    "segformer_segmenter": rf"seg_former_backbone{_N}/sequential{_N}/activation{_N}",
+    # the encoder's last stage: the heads are shared by the pyramid levels (skipped) and
+    # the feature pyramid is one custom layer with a dict output
+    "retinanet_detector": rf"retina_net_backbone{_N}/backbone/stack2_block0_out",
+}
+"""The automatic layer of each model below (a regular expression of its path)."""
+
 
 def _seeded(seed):
     keras.utils.set_random_seed(seed)
