@@ -375,7 +375,8 @@ class DetectionTarget(Target):
         if self.boxes.ndim == 3 and len(self.boxes) not in (1, n):
             raise ValueError(f"boxes has {len(self.boxes)} sets of boxes for {n} inputs.")
         if scores[-1] is not None and np.any(self.labels >= scores[-1]):
-            raise ValueError(f"labels {sorted(set(self.labels.ravel().tolist()))} are out of range for {scores[-1]} classes.")
+            wrong = sorted(set(self.labels[self.labels >= scores[-1]].tolist()))
+            raise ValueError(f"labels {wrong} are out of range for {scores[-1]} classes.")
 
     @property
     def num_targets(self):

@@ -45,14 +45,15 @@ def test_box_score_by_hand():
 
 def test_threshold_formats_and_logits():
     # IoU >= threshold: at 0.6 the 0.5 match drops out
-    np.testing.assert_allclose(score(DetectionTarget(REFERENCES, LABELS, iou_threshold=0.6))[1], [[BY_HAND - 1.0]], rtol=1e-6)
+    stricter = DetectionTarget(REFERENCES, LABELS, iou_threshold=0.6)
+    np.testing.assert_allclose(score(stricter)[1], [[BY_HAND - 1.0]], rtol=1e-6)
     # the same boxes given as xyxy
     xyxy = DetectionTarget(REFERENCES[:, [1, 0, 3, 2]], LABELS, box_format="xyxy")
     np.testing.assert_allclose(score(xyxy, boxes=PREDICTED[:, [1, 0, 3, 2]])[1], [[BY_HAND]], rtol=1e-6)
     # class logits (not a probability output): the sigmoid of the logit is the class score
     logits = np.log(SCORES / (1 - SCORES))
-    np.testing.assert_allclose(score(DetectionTarget(REFERENCES, LABELS), scores=logits, probabilities=(False, False))[1],
-                               [[BY_HAND]], rtol=1e-5)
+    from_logits = score(DetectionTarget(REFERENCES, LABELS), scores=logits, probabilities=(False, False))[1]
+    np.testing.assert_allclose(from_logits, [[BY_HAND]], rtol=1e-5)
     # no match at all: 0
     np.testing.assert_allclose(score(DetectionTarget([[50, 50, 60, 60]], [0]))[1], [[0.0]])
 
@@ -77,10 +78,11 @@ def toy_detector():
     keras.utils.set_random_seed(3)
     x = keras.Input((6, 6, 1))
     flat = keras.layers.Flatten()(x)
-    boxes = keras.layers.Dense(20, kernel_initializer=keras.initializers.RandomNormal(stddev=0.05),
-                               bias_initializer=keras.initializers.Constant(PREDICTED.ravel()))(flat)
-    logits = keras.layers.Dense(10, kernel_initializer=keras.initializers.RandomNormal(stddev=0.05),
-                                bias_initializer=keras.initializers.Constant(np.log(SCORES / (1 - SCORES)).ravel()))(flat)
+    small = keras.initializers.RandomNormal(stddev=0.05)
+    logit_bias = keras.initializers.Constant(np.log(SCORES / (1 - SCORES)).ravel())
+    box_bias = keras.initializers.Constant(PREDICTED.ravel())
+    boxes = keras.layers.Dense(20, kernel_initializer=small, bias_initializer=box_bias)(flat)
+    logits = keras.layers.Dense(10, kernel_initializer=small, bias_initializer=logit_bias)(flat)
     boxes = keras.layers.Reshape((5, 4), name="boxes")(boxes)
     probabilities = keras.layers.Activation("sigmoid", name="probabilities")(keras.layers.Reshape((5, 2))(logits))
     return keras.Model(x, [boxes, probabilities])

@@ -185,9 +185,10 @@ def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     identity at inference: ``Identity``, dropout and noise layers,
     ``ActivityRegularization``), shared layers (called more than once: a detector's
     heads, run on each pyramid level) and a segmenter's prediction head
-    (:func:`dense_prediction_head`: its features are explained, not its scores). The layers of a subclassed ``model`` are judged by
-    their shapes in the chain the runner replays (:func:`replayed_shapes`); those of a
-    subclassed model nested in it are not candidates.
+    (:func:`dense_prediction_head`: its features are explained, not its scores). The
+    layers of a subclassed ``model`` are judged by their shapes in the chain the runner
+    replays (:func:`replayed_shapes`); those of a subclassed model nested in it are not
+    candidates.
 
     A model whose spatial inputs are all token ids ``(N, L)`` (a text model) gets the
     text rule of :func:`auto_text_layer` instead. With ``tokens`` (callers that read a
@@ -216,7 +217,8 @@ def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
         shape = output_shape(path[-1]) if len(path) > 1 else replayed.get(id(path[-1]), output_shape(path[-1]))
         if id(path[-1]) not in head and _is_auto_candidate(path[-1], shape, ranks):
             return path
-        if is_spatial_shape(shape, ranks) and not isinstance(path[-1], keras.layers.InputLayer) and not is_container(path[-1]):
+        layer = path[-1]
+        if is_spatial_shape(shape, ranks) and not (isinstance(layer, keras.layers.InputLayer) or is_container(layer)):
             skipped.append(path_name(path))
     candidates = (
         f" Layers with a spatial output that the automatic choice skips (shared layers, which a tap "
