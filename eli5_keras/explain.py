@@ -155,8 +155,11 @@ class Explainer:
     def model(self) -> keras.Model:
         return self._model()
 
-    def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor):
-        out = self.method.compute(context, inputs, data, block)
+    def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor, side=None):
+        if side is None:
+            out = self.method.compute(context, inputs, data, block)
+        else:
+            out = self.method.compute(context, inputs, data, block, side=side)
         maps, empty = self.pipeline.scale(out.maps)
         if self._resizes():
             spec = self._input_specs[self.input_index]
@@ -190,7 +193,14 @@ class Explainer:
         self.method.setup(context)
         data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
         signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
-        fn = graph_function(lambda inputs, data, block: self._graph(context, inputs, data, block), signature)
+        side = list(self.method.side_signature(context))
+        if side:  # per-chunk arrays computed before the graph (feature labels): Method.side_data
+            signature.append(side)
+            fn = graph_function(
+                lambda inputs, data, block, side: self._graph(context, inputs, data, block, side), signature
+            )
+        else:
+            fn = graph_function(lambda inputs, data, block: self._graph(context, inputs, data, block), signature)
         return probe, context, fn
 
     @property
@@ -245,7 +255,12 @@ class Explainer:
         extras: Dict[str, np.ndarray] = {}
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            m, c, s, e, z = fn([tf.constant(a[start:stop]) for a in arrays], tf.constant(data[start:stop]), block)
+            chunk_arrays = [a[start:stop] for a in arrays]
+            args = [[tf.constant(a) for a in chunk_arrays], tf.constant(data[start:stop]), block]
+            side = self.method.side_data(context, chunk_arrays, start, n)
+            if side:
+                args.append([tf.constant(a) for a in side])
+            m, c, s, e, z = fn(*args)
             if maps is None:
                 maps = np.empty((n,) + tuple(m.shape[1:]), np.float32)
                 labels = np.empty((n, c.shape[1]), np.int64)
