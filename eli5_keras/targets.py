@@ -20,6 +20,8 @@ Targets:
   classifier whose class 0 scores ``-logit`` (``1 - p`` as a probability).
 * :class:`RegressionTarget` - one unit of a regression output, with a sign.
 * :class:`SegmentationTarget` - a class summed over a region of a dense output.
+* :class:`DetectionTarget` - reference boxes matched by a detector's boxes: IoU plus
+  class score, summed (raw per-anchor outputs decoded inside the target).
 * :class:`OutputTarget` - any target, on one output of a multi-output model.
 * :class:`FunctionTarget` - a user function of the outputs.
 * :class:`NegatedTarget` - ``-S`` of another target (counterfactual explanations).
@@ -36,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import validation as check
+from .boxes import check_box_format, box_iou, to_corners
 from .backend.targets import decode_targets, encode_targets, gather_scores
 
 Scores = Tuple[tf.Tensor, tf.Tensor]
@@ -285,6 +288,130 @@ class SegmentationTarget(Target):
         score = tf.reduce_sum(channel * tf.stop_gradient(region), axis=axes)
         labels = tf.fill([tf.shape(out)[0], 1], self.class_index)
         return labels, score[:, None]
+
+
+class DetectionTarget(Target):
+    """Reference boxes as a detector finds them: pytorch-grad-cam's box score.
+
+    For reference box ``r`` with label ``c_r`` and predictions ``p`` (boxes ``b_p``,
+    class scores ``s_p``, predicted label ``argmax_k s_pk``)::
+
+        S = sum_r sum_{p : label_p = c_r, IoU(b_p, r) >= iou_threshold} IoU(b_p, r) + s_{p, c_r}
+
+    (pytorch-grad-cam's ``FasterRCNNBoxScoreTarget``; it reads post-NMS detections and
+    keeps each reference's best match, which NMS makes the only one in most cases; on
+    raw per-anchor outputs every matching anchor counts). The selection is not
+    differentiated; IoU and score are, so gradient methods see both the box and the
+    class evidence. One score per input (``T = 1``) whose label is the first
+    reference's.
+
+    Parameters
+    ----------
+    boxes : array (B, 4) or (N, B, 4)
+        Reference boxes in pixels, in ``box_format``; the same for every input or one
+        set per input.
+    labels : array (B,) or (N, B) of ints
+        Their classes; a negative label pads a shorter set (that box is ignored).
+    iou_threshold : float in [0, 1]
+    box_format : str
+        Format of the reference boxes and of the predicted (decoded) boxes:
+        ``yxyx``, ``xyxy``, ``xywh``, ``center_xywh`` or ``center_yxhw``.
+    decoder : callable, optional
+        Raw box output ``(N, A, 4)`` -> boxes ``(N, A, 4)`` in ``box_format``, traceable:
+        for detectors whose ``model(x)`` gives box deltas per anchor
+        (:func:`eli5_keras.boxes.retinanet_decoder` for KerasHub's RetinaNet). None: the
+        box output holds boxes already.
+    from_logits : bool, optional
+        Apply a sigmoid to the class output (RetinaNet's and D-FINE's class logits).
+        None: when that output is not a softmax/sigmoid probability.
+    boxes_output, scores_output : int
+        The model outputs with the boxes ``(N, A, 4)`` and the class scores
+        ``(N, A, K)``. A model returning a dict has its outputs in key order: KerasHub's
+        RetinaNet gives ``bbox_regression`` (0) and ``cls_logits`` (1).
+    """
+
+    def __init__(
+        self,
+        boxes: Any,
+        labels: Any,
+        iou_threshold: float = 0.5,
+        box_format: str = "yxyx",
+        decoder: Optional[Callable[[tf.Tensor], tf.Tensor]] = None,
+        from_logits: Optional[bool] = None,
+        boxes_output: int = 0,
+        scores_output: int = 1,
+    ) -> None:
+        self.boxes = np.asarray(boxes, np.float32)
+        self.labels = np.asarray(labels)
+        if self.boxes.ndim not in (2, 3) or self.boxes.shape[-1] != 4:
+            raise ValueError(f"boxes must have shape (B, 4) or (N, B, 4); got {self.boxes.shape}.")
+        if not np.issubdtype(self.labels.dtype, np.integer) or self.labels.shape != self.boxes.shape[:-1]:
+            raise ValueError(
+                f"labels must be ints of shape {self.boxes.shape[:-1]} (one per box); got "
+                f"{self.labels.dtype} of shape {self.labels.shape}."
+            )
+        if not np.all(np.isfinite(self.boxes)):
+            raise ValueError("boxes must be finite.")
+        self.iou_threshold = check.real("iou_threshold", iou_threshold, 0.0, 1.0)
+        self.box_format = check_box_format("box_format", box_format)
+        if decoder is not None and not callable(decoder):
+            raise TypeError(f"decoder must be a callable (N, A, 4) -> (N, A, 4); got {type(decoder).__name__}.")
+        self.decoder = decoder
+        self.from_logits = None if from_logits is None else check.boolean("from_logits", from_logits)
+        self.boxes_output, self.scores_output = boxes_output, scores_output
+        self.output_index = scores_output
+
+    def _bind(self, output_shapes, n):
+        self.boxes_output = _check_output_index(self.boxes_output, output_shapes)
+        self.scores_output = _check_output_index(self.scores_output, output_shapes)
+        self.output_index = self.scores_output
+        boxes, scores = (tuple(output_shapes[i]) for i in (self.boxes_output, self.scores_output))
+        if len(boxes) != 3 or boxes[-1] != 4 or len(scores) != 3:
+            raise ValueError(
+                f"DetectionTarget needs a box output (N, A, 4) and a class score output (N, A, K); got "
+                f"output {self.boxes_output} with shape {boxes} and output {self.scores_output} with shape "
+                f"{scores}. Pick them with boxes_output= and scores_output=."
+            )
+        if self.boxes.ndim == 3 and len(self.boxes) not in (1, n):
+            raise ValueError(f"boxes has {len(self.boxes)} sets of boxes for {n} inputs.")
+        if scores[-1] is not None and np.any(self.labels >= scores[-1]):
+            wrong = sorted(set(self.labels[self.labels >= scores[-1]].tolist()))
+            raise ValueError(f"labels {wrong} are out of range for {scores[-1]} classes.")
+
+    @property
+    def num_targets(self):
+        return 1
+
+    def encode(self, n):
+        boxes = self.boxes if self.boxes.ndim == 3 else self.boxes[None]
+        labels = self.labels if self.labels.ndim == 2 else self.labels[None]
+        data = np.concatenate([boxes, labels[..., None].astype(np.float32)], axis=-1)
+        return np.ascontiguousarray(np.broadcast_to(data[:, None], (n, 1) + data.shape[1:]), np.float32)
+
+    def key(self):
+        return (
+            "detection", self.boxes_output, self.scores_output, self.boxes.shape[-2], self.iou_threshold,
+            self.box_format, id(self.decoder), self.from_logits,
+        )
+
+    def __call__(self, outputs, data, probabilities):
+        raw = tf.cast(outputs[self.boxes_output], tf.float32)
+        predicted = to_corners(self.decoder(raw) if self.decoder is not None else raw, self.box_format)
+        scores = tf.cast(outputs[self.scores_output], tf.float32)
+        logits = self.from_logits if self.from_logits is not None else not probabilities[self.scores_output]
+        scores = tf.sigmoid(scores) if logits else scores
+        references = to_corners(data[:, 0, :, :4], self.box_format)  # (N, B, 4)
+        labels = tf.cast(data[:, 0, :, 4], tf.int32)  # (N, B)
+        iou = box_iou(predicted, references)  # (N, A, B)
+        predicted_labels = tf.argmax(scores, axis=-1, output_type=tf.int32)  # (N, A)
+        matched = (
+            (iou >= self.iou_threshold)
+            & tf.equal(predicted_labels[:, :, None], labels[:, None, :])
+            & (labels >= 0)[:, None, :]
+        )
+        class_scores = tf.gather(scores, tf.maximum(labels, 0), axis=2, batch_dims=1)  # (N, A, B)
+        score = tf.reduce_sum(tf.where(matched, iou + class_scores, 0.0), axis=[1, 2])
+        return labels[:, :1], score[:, None]
 
 
 class OutputTarget(Target):

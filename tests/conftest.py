@@ -43,6 +43,25 @@ trained_vit = _shared(vit.trained_vit)
 kerashub_vit = _shared(vit.kerashub_vit)
 
 
+def _kerashub(name):
+    """A session fixture for the KerasHub model ``helpers.kerashub.<name>`` (keras_hub
+    imported only by the tests that use one)."""
+
+    def fixture():
+        from helpers import kerashub
+
+        return getattr(kerashub, name)()
+
+    return pytest.fixture(scope="session", name=name)(fixture)
+
+
+resnet_classifier = _kerashub("resnet_classifier")
+efficientnet_classifier = _kerashub("efficientnet_classifier")
+deeplab_segmenter = _kerashub("deeplab_segmenter")
+segformer_segmenter = _kerashub("segformer_segmenter")
+retinanet_detector = _kerashub("retinanet_detector")
+
+
 @pytest.fixture(scope="session")
 def seq_parts(seq_model):
     """(features, logits head, probability head) of ``seq_model``, built by hand."""

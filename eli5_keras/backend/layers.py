@@ -15,7 +15,16 @@ import keras
 from .inner import inner_calls, inside_custom_layer
 from .inputs import input_spatial_rank, is_token_input
 from .topology import (
-    LayerPath, container_kind, is_container, is_custom_layer, model_inputs, predecessors, tracked_sublayers, walk,
+    LayerPath,
+    container_kind,
+    is_container,
+    is_custom_layer,
+    model_inputs,
+    model_outputs,
+    predecessors,
+    producing_path,
+    tracked_sublayers,
+    walk,
 )
 
 LayerSpec = Union[None, int, str, keras.layers.Layer, Sequence[keras.layers.Layer]]
@@ -128,6 +137,10 @@ inference; the layer before them has the same evidence on its own grid."""
 def _is_auto_candidate(layer: keras.layers.Layer, shape: Optional[tuple], ranks: Sequence[int]) -> bool:
     if is_container(layer) or isinstance(layer, (keras.layers.InputLayer,) + PIXEL_MOVING_LAYERS):
         return False
+    if len(getattr(layer, "_inbound_nodes", ())) > 1:
+        # Shared (called more than once, e.g. a detector's head on every pyramid level):
+        # a tap reads its first call only, which is not all the layer contributes.
+        return False
     if "Pooling" in type(layer).__name__:
         # A pooled map is coarser than the conv output it reduces; prefer the latter.
         return False
@@ -136,14 +149,53 @@ def _is_auto_candidate(layer: keras.layers.Layer, shape: Optional[tuple], ranks:
     return not all(d == 1 for d in shape[1:-1])
 
 
+def dense_prediction_head(model: keras.Model) -> set:
+    """``id``s of the layers that compute a dense model's class map: walking back from
+    the layer producing output 0 while the layers output spatial maps with the output's
+    channel count ``K`` (the classifier convolution and what resizes or squashes its
+    ``(N, *s, K)`` scores: a segmenter's head). Empty when output 0 is not spatial
+    ``(N, *s, K)`` of an input's rank (classifiers, detectors).
+
+    Explained at its head a segmenter's map is its own score map (Grad-CAM's weights
+    then select the explained class's channel): the features the head reads are
+    the first layer worth explaining.
+    """
+    ranks = input_spatial_ranks(model)
+    outputs = model_outputs(model)
+    if not outputs or not is_spatial_shape(tuple(outputs[0].shape), ranks):
+        return set()
+    classes = outputs[0].shape[-1]
+    head: set = set()
+    frontier = [producing_path(model, 0)]
+    while frontier:
+        path = frontier.pop()
+        if not path or id(path[-1]) in head:
+            continue
+        shape = output_shape(path[-1])
+        if not is_spatial_shape(shape, ranks) or shape[-1] != classes:
+            continue
+        head.add(id(path[-1]))
+        try:
+            steps = predecessors((model,) + tuple(path[:-1]), path[-1])
+        except (AttributeError, IndexError, KeyError, ValueError):
+            continue
+        frontier += [
+            tuple(step.stack[1:]) + (step.layer,) for step in steps if isinstance(step.layer, keras.layers.Layer)
+        ]
+    return head
+
+
 def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     """The last layer with a spatial output, walking back from the model's output and
     descending into nested models. Pooling, dense and container layers are skipped, and
     so are :data:`PIXEL_MOVING_LAYERS` (zero padding, cropping, and layers that are the
     identity at inference: ``Identity``, dropout and noise layers,
-    ``ActivityRegularization``). The layers of a subclassed ``model`` are judged by
-    their shapes in the chain the runner replays (:func:`replayed_shapes`); those of a
-    subclassed model nested in it are not candidates.
+    ``ActivityRegularization``), shared layers (called more than once: a detector's
+    heads, run on each pyramid level) and a segmenter's prediction head
+    (:func:`dense_prediction_head`: its features are explained, not its scores). The
+    layers of a subclassed ``model`` are judged by their shapes in the chain the runner
+    replays (:func:`replayed_shapes`); those of a subclassed model nested in it are not
+    candidates.
 
     A model whose spatial inputs are all token ids ``(N, L)`` (a text model) gets the
     text rule of :func:`auto_text_layer` instead. With ``tokens`` (callers that read a
@@ -166,14 +218,24 @@ def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     # A layer of a subclassed model used as a layer has no shape: skipped (its call()
     # may not be the chain a tap replays); the model itself may be subclassed.
     replayed = replayed_shapes(model) if container_kind(model) == "opaque" else {}
+    head = dense_prediction_head(model) if container_kind(model) != "opaque" else set()
+    skipped = []
     for path in reversed(list(iter_paths(model))):
         shape = output_shape(path[-1]) if len(path) > 1 else replayed.get(id(path[-1]), output_shape(path[-1]))
-        if _is_auto_candidate(path[-1], shape, ranks):
+        if id(path[-1]) not in head and _is_auto_candidate(path[-1], shape, ranks):
             return path
+        layer = path[-1]
+        if is_spatial_shape(shape, ranks) and not (isinstance(layer, keras.layers.InputLayer) or is_container(layer)):
+            skipped.append(path_name(path))
+    candidates = (
+        f" Layers with a spatial output that the automatic choice skips (shared layers, which a tap "
+        f"reads on their first call only; a segmenter's head; pooling, padding and identity layers): "
+        f"{skipped[::-1][-8:]}." if skipped else ""
+    )
     raise ValueError(
         f"Could not find a suitable target layer automatically in model {model.name!r}: "
-        "no layer has a spatial output (batch, *spatial, channels) of the input's rank. "
-        "Pass layer= with a convolutional layer's name, index or instance."
+        "no layer has a spatial output (batch, *spatial, channels) of the input's rank that it can explain."
+        f"{candidates} Pass layer= with a convolutional layer's name, index or instance."
     )
 
 

@@ -187,11 +187,51 @@ def tracked_sublayers(layer: keras.layers.Layer) -> List[keras.layers.Layer]:
 
 
 def call_inference(layer: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
-    """``layer(*args, **kwargs)`` in inference mode (``training=False`` when the layer's
-    ``call`` takes it)."""
+    """``layer(*args, **kwargs)`` in inference mode: ``training=False`` when the layer's
+    ``call`` takes it, and in any case as the training value of Keras' call context,
+    which the layers it calls inherit.
+
+    A custom layer whose ``call`` has no ``training`` argument (KerasHub's DeepLabV3
+    ``SpatialPyramidPooling``) passes none to its sub-layers; called outside a model
+    call, they found no context value and ran their batch normalisation in training
+    mode (batch statistics, moving averages updated: the user's model changed).
+    """
     if getattr(layer, "_call_has_training_arg", False):
         kwargs = dict(kwargs, training=False)
-    return layer(*args, **kwargs)
+    with _inference_context(layer):
+        return layer(*args, **kwargs)
+
+
+class _inference_context:
+    """Keras' current call context with ``training=False`` for one layer call: a new
+    context entered by ``layer`` (Keras clears it when that call returns), or the
+    current one with its training value set for the call and restored after."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+
+    def __enter__(self) -> None:
+        from keras.src.backend.common import global_state
+        from keras.src.layers.layer import CallContext
+
+        self.context = global_state.get_global_attribute("current_call_ctx")
+        if self.context is None:
+            self.created = CallContext(entry_layer=self.layer)
+            self.created.set_value("training", False)
+            global_state.set_global_attribute("current_call_ctx", self.created)
+        else:
+            self.created = None
+            self.previous = self.context.get_value("training")
+            self.context.set_value("training", False)
+
+    def __exit__(self, *exc: Any) -> None:
+        from keras.src.backend.common import global_state
+
+        if self.created is not None:
+            if global_state.get_global_attribute("current_call_ctx") is self.created:
+                global_state.set_global_attribute("current_call_ctx", None)
+        else:
+            self.context.set_value("training", self.previous)
 
 
 class SublayerProxy:

@@ -173,6 +173,8 @@ class TTA(Wrapper):
         tiled = tf.repeat(x[:, None], size, axis=1)
         augmented = apply_axis_matrices(tiled, forward, first_axis=2, batch_axis=1)
         augmented = tf.reshape(augmented, tf.concat([[n * size], tf.shape(augmented)[2:]], axis=0))
+        if zoom:  # same size: keep the static shape a fixed-size model may need (KerasHub's MiT)
+            augmented = tf.ensure_shape(augmented, [None] + x.shape[1:].as_list())
         out = self.run_base(context, inputs, pinned, augmented, size, inner)
         on_grid = [tf.shape(out.maps)[3 + a] for a in range(len(sizes))]
         back = axis_matrices(group, on_grid, grid, zoom, True, start, size)
