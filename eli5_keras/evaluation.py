@@ -93,8 +93,12 @@ def _parameter_randomisation(data: MetricInput, options: Dict[str, Any]) -> np.n
     measure = options.pop("similarity", "spearman_abs")
     if not isinstance(measure, str):
         raise TypeError(f"model_parameter_randomisation in evaluate takes one similarity; got {measure!r}.")
+    # the method's own maps with their classes (N, T) are not explained again
+    classes = np.asarray(data.targets) if data.targets is not None and not callable(data.targets) else None
+    known = classes is not None and classes.dtype.kind in "iu" and classes.size == np.prod(data.maps.shape[:2])
     result = _metrics.model_parameter_randomisation(
-        data.model, data.inputs, data.method, data.targets, similarity=measure, batch_size=data.batch_size,
+        data.model, data.inputs, data.method, classes.reshape(data.maps.shape[:2]) if known else data.targets,
+        similarity=measure, batch_size=data.batch_size, maps=data.maps if known else None,
         **_rerun_options(data), **options)
     last = result.scores[measure][-1]
     return last.reshape(len(last), -1)
