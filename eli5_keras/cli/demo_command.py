@@ -155,7 +155,9 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
                          on_error="skip", metrics=list(DEMO_METRICS), metric_options=metric_options)
         outcomes = _outcomes(written, names)
         (folder / "scores.json").write_text(json.dumps(
-            dict(model=model.name, seed=seed, images=images, accuracy=accuracy, methods=outcomes), indent=2),
+            dict(model=model.name, seed=seed, images=images, accuracy=accuracy,
+                 metrics={COLUMNS[k]: dict(metric=k, **v) for k, v in metric_options.items()}, methods=outcomes),
+            indent=2),
             encoding="utf-8")
 
     failed = [name for name, outcome in outcomes.items() if outcome["error"]]
