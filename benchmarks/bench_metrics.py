@@ -84,12 +84,12 @@ def plans(args, model, x, maps, targets, onehot):
            "random subsets: ours seeded and stateless, Xplique's unseeded tf.random: equal in expectation only")
     yield ("avg_sensitivity", f"saliency, samples={stab}, radius 0.1, no denominator",
            lambda: metrics.avg_sensitivity(model, x, "saliency", targets, samples=stab, radius=0.1,
-                                           denominator=None, batch_size=args.batch),
+                                           denominator=None, batch_size=args.batch, normalize=False),
            streamed(gradient, x, stab + 1, args.batch),
            lambda: AverageStability(model, x, onehot, batch_size=args.batch, radius=0.1,
                                     nb_samples=stab).evaluate(Saliency(model, batch_size=args.batch)),
-           "noise: ours U[-r, r], Xplique's U[0, r) (fixed draws); maps: ours min-max normalised "
-           "saliency (explain()), Xplique's raw max-over-channels |gradient|: different numbers by definition")
+           "noise: ours U[-r, r], Xplique's U[0, r) (fixed draws); maps: both raw (normalize=False) "
+           "max-over-channels |gradient|: numbers differ by the noise's definition")
 
 
 def main() -> None:
