@@ -311,7 +311,9 @@ def _scores(name: str, result: ExplanationBatch, targets: Any,
         scoring.explain_options.get("batch_size", 32), {k: options[k] for k in MODEL_OPTIONS if k in options},
         name, options,
     )
-    return hits, score_maps(data, scoring.metrics, scoring.options)
+    with warnings.catch_warnings():  # maps re-explained by a metric (other classes, randomised copies) may
+        warnings.simplefilter("ignore", EmptyMapWarning)  # be empty: the metric scores that, not the page
+        return hits, score_maps(data, scoring.metrics, scoring.options)
 
 
 def _check_methods(methods: Union[None, str, Sequence[str]]) -> List[str]:
