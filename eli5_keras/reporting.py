@@ -25,7 +25,7 @@ import numpy as np
 
 from . import methods as _methods
 from .backend.inputs import prepare_inputs
-from .evaluation import MODEL_OPTIONS, MetricInput, MetricSummary, check_metrics, score_maps
+from .evaluation import METRICS, MODEL_OPTIONS, MetricInput, MetricSummary, check_metrics, score_maps
 from .explain import ensure_built, explain
 from .metrics import pointing_hits
 from .result import EmptyMapWarning, ExplanationBatch
@@ -258,8 +258,6 @@ class _Scoring:
 
     @property
     def higher_is_better(self) -> Dict[str, bool]:
-        from .evaluation import METRICS
-
         return {m: METRICS[m].higher_is_better for m in self.metrics}
 
 
