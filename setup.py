@@ -70,7 +70,11 @@ setup(
         # graph tracing, so two workers halve the wall time on two cores); setuptools and
         # packaging let tests/test_packaging.py build this setup.py's metadata and read its
         # markers; pandas lets the tests check Evaluation.to_pandas; zarr (as [datasets]) for the
-        # Zarr store tests. TensorFlow itself comes from [cpu] or [gpu] (README: `.[cpu,test]`).
+        # Zarr store tests; lime and shap are the references LIME's and KernelSHAP's coefficients are
+        # compared with, scikit-image (as [superpixels]) the quickshift/SLIC segmentations;
+        # ray[data] (as [ray]) for tests/test_ray.py, which starts a real local
+        # Ray runtime; nibabel (as [nifti]) for the NIfTI tests, which write scans with it.
+        # TensorFlow itself comes from [cpu] or [gpu] (README: `.[cpu,test]`).
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
@@ -83,11 +87,34 @@ setup(
             "packaging>=21",
             "pandas>=1.5",
             "zarr>=3",
+            "lime>=0.2",
+            "shap>=0.42",
+            "scikit-image>=0.19",
+            "ray[data]>=2.50",
+            "nibabel>=5",
+            # What `import keras_hub` needs of keras-hub's requirements: the README's test command
+            # installs keras-hub and tf-keras with --no-deps (tensorflow-text, a keras-hub requirement,
+            # requires the `tensorflow` distribution by name and would lay a second build over
+            # tensorflow-cpu); kagglehub only downloads presets, which the tests never do (they build
+            # models offline from constructor arguments).
+            "regex",
+            "sentencepiece",
+            "tokenizers",
         ],
         # explain_dataset / open_results / `eli5-keras explain --out maps.zarr` write and read Zarr
         # v3 stores. An extra, not a base requirement: zarr 3 needs Python >= 3.11 (this package
         # runs on 3.10), and explaining arrays in memory needs no store.
         "datasets": ["zarr>=3"],
+        # segments="quickshift" / "slic" (LIME, KernelSHAP) call scikit-image. An extra: grids,
+        # label arrays and user functions need nothing, and scikit-image pulls scipy and more.
+        "superpixels": ["scikit-image>=0.19"],
+        # eli5_keras.ray / `eli5-keras explain --engine ray`: explanations on a Ray actor pool.
+        # Ray Data's ActorPoolStrategy(size=...) as `compute=` (its replacement of the deprecated
+        # `concurrency=`); an extra because Ray is a ~80 MB wheel with daemons most users never need.
+        "ray": ["ray[data]>=2.50", "zarr>=3"],
+        # NIfTI volumes (.nii, .nii.gz) as inputs and `--format nii` outputs: nibabel reads them
+        # lazily and writes maps with the scan's affine.
+        "nifti": ["nibabel>=5"],
         # show_prediction returns IPython HTML for explanations without an image.
         "notebook": ["ipython>=7"],
         "bench": ["eli5==0.16.0"],

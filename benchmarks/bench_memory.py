@@ -1,4 +1,4 @@
-"""Peak memory of Integrated Gradients: bounded by ``batch_size``, not by ``steps``.
+"""Peak memory of an expanded method: bounded by ``batch_size``, not by its expansion.
 
 Each configuration runs in its own Python process (peak resident memory cannot be
 reset inside one), explains a batch of the small CNN's inputs with Integrated
@@ -10,6 +10,11 @@ with ``steps``; chunked by ``batch_size`` it stays flat.
 Run::
 
     python benchmarks/bench_memory.py          # batch 32, steps 50/200, batch_size 32/128
+    python benchmarks/bench_memory.py --method sobol --option designs --values 8 64 --batch 4 \
+        --batch-sizes 32                       # Sobol: 8 vs 64 designs (520 vs 4160 passes per image)
+
+Integrated Gradients' ``points`` column is ``batch x (steps + 1)``; other methods print
+the option's value.
 
 and paste the table into docs/benchmarks.md.
 """
@@ -29,21 +34,22 @@ import keras, numpy as np
 import eli5_keras
 from bench_gradcam import MODELS
 
-batch, steps, batch_size = {batch}, {steps}, {batch_size}
+batch, batch_size = {batch}, {batch_size}
 build, _ = MODELS["small"]
 keras.utils.set_random_seed(0)
 model = build()
 x = np.random.default_rng(0).random((batch,) + tuple(model.input.shape[1:]), dtype=np.float32)
 model.predict(x, verbose=0)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-result = eli5_keras.explain(model, x, method="integrated_gradients", steps=steps, batch_size=batch_size)
+result = eli5_keras.explain(model, x, method={method!r}, batch_size=batch_size, **{options!r})
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(dict(before_mib=before / 1024, after_mib=after / 1024, shape=list(result.maps.shape))))
 """
 
 
-def measure(batch: int, steps: int, batch_size: int) -> dict:
-    code = CHILD.format(bench=str(Path(__file__).parent), batch=batch, steps=steps, batch_size=batch_size)
+def measure(batch: int, method: str, options: dict, batch_size: int) -> dict:
+    code = CHILD.format(bench=str(Path(__file__).parent), batch=batch, method=method, options=options,
+                        batch_size=batch_size)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -51,17 +57,22 @@ def measure(batch: int, steps: int, batch_size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--method", default="integrated_gradients")
+    parser.add_argument("--option", default="steps", help="the option that sets the expansion")
+    parser.add_argument("--values", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     args = parser.parse_args()
-    print(f"small CNN, Integrated Gradients, batch {args.batch}")
-    print("| steps | batch_size | points (batch x (steps + 1)) | peak RSS growth (MiB) |")
+    ig = args.method == "integrated_gradients" and args.option == "steps"
+    print(f"small CNN, {args.method}, batch {args.batch}")
+    column = "points (batch x (steps + 1))" if ig else args.option
+    print(f"| {args.option} | batch_size | {column} | peak RSS growth (MiB) |")
     print("|---:|---:|---:|---:|")
     for batch_size in args.batch_sizes:
-        for steps in args.steps:
-            row = measure(args.batch, steps, batch_size)
+        for value in args.values:
+            row = measure(args.batch, args.method, {args.option: value}, batch_size)
             growth = row["after_mib"] - row["before_mib"]
-            print(f"| {steps} | {batch_size} | {args.batch * (steps + 1)} | {growth:.0f} |", flush=True)
+            points = args.batch * (value + 1) if ig else value
+            print(f"| {value} | {batch_size} | {points} | {growth:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

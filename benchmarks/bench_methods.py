@@ -8,7 +8,7 @@ TensorFlow in the same process, with no explanation maths:
 * ``input``: forward + backward to the input on ``E x batch`` inputs (E = 1 for
   saliency, ``steps + 1`` for Integrated Gradients, ``samples`` for SmoothGrad);
 * ``masked``: forward passes on ``E x batch`` inputs (E = channels for Score-CAM and
-  Ablation-CAM, masks for RISE, windows for occlusion);
+  Ablation-CAM, masks for RISE, windows for occlusion, design points for Sobol and HSIC);
 * ``input+layer``: both of the first two (Guided Grad-CAM: its definition is a guided
   backward pass to the input times Grad-CAM's ordinary backward pass to the layer; the
   two gradients of the same score differ at every ReLU, so they cannot share a pass).
@@ -69,7 +69,12 @@ PLANS = {
     "ablationcam": ({}, "masked", lambda o, c: c),
     "rise": ({"masks": 64, "seed": 0}, "masked", lambda o, c: o["masks"]),
     "occlusion": ({"window": 16, "stride": 16}, "masked", None),
+    # Sobol: designs x (grid^2 + 1) masked passes (A and the C_i); HSIC: designs passes.
+    "sobol": ({"grid": 8, "designs": 8}, "masked", lambda o, c: o["designs"] * (o["grid"] ** 2 + 1)),
+    "hsic": ({"grid": 8, "designs": 128}, "masked", lambda o, c: o["designs"]),
     "tta": ({"base": "gradcam"}, "layer", lambda o, c: 6),
+    "lime": ({"samples": 256}, "masked", lambda o, c: o["samples"]),
+    "kernelshap": ({"samples": 256}, "masked", lambda o, c: o["samples"] + 1),  # + the baseline pass
 }
 
 

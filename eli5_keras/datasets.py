@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import validation as check
+from .backend.legacy import keras_model
 from .backend.topology import model_inputs
 from .base import Explanation
 from .explain import Explainer, TargetNames, _names_list, ensure_built, get_explainer
@@ -134,16 +135,27 @@ class _RowSource(_Source):
 
 
 class _ArraySource(_RowSource):
-    """A numpy array or memory map ``(N, *input_shape)``: rows sliced per batch, so a
-    memory map is read one batch at a time."""
+    """A numpy array or memory map ``(N, *input_shape)``, or a list / dict (keyed by
+    input name) of them for a multi-input model: rows sliced per batch, so a memory map
+    is read one batch at a time."""
 
-    def __init__(self, data: np.ndarray, batch_size: int) -> None:
-        if data.ndim == 0 or len(data) == 0:
-            raise ValueError(f"data must hold at least one input along its first axis; got shape {data.shape}.")
-        self.data, self.batch_size, self.length = data, batch_size, int(len(data))
+    def __init__(self, data: Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]], batch_size: int) -> None:
+        arrays = list(data.values()) if isinstance(data, dict) else data if isinstance(data, list) else [data]
+        for array in arrays:
+            if array.ndim == 0 or len(array) == 0:
+                raise ValueError(f"data must hold at least one input along its first axis; got shape {array.shape}.")
+        lengths = sorted({len(a) for a in arrays})
+        if len(lengths) > 1:
+            raise ValueError(f"data's arrays must hold as many inputs each; got lengths {lengths}.")
+        self.data, self.batch_size, self.length = data, batch_size, lengths[0]
 
-    def _load(self, start: int, stop: int) -> Tuple[np.ndarray, None]:
-        return np.asarray(self.data[start:stop]), None
+    def _load(self, start: int, stop: int) -> Tuple[Any, None]:
+        data = self.data
+        if isinstance(data, dict):
+            return {k: np.asarray(v[start:stop]) for k, v in data.items()}, None
+        if isinstance(data, list):
+            return [np.asarray(v[start:stop]) for v in data], None
+        return np.asarray(data[start:stop]), None
 
 
 class _FileSource(_RowSource):
@@ -250,13 +262,52 @@ def _source(data: Any, model: keras.Model, batch_size: int, preprocess: Optional
         return _TFSource(data, model, batch_size)
     if isinstance(data, np.ndarray):
         return _ArraySource(data, batch_size)
+    if _arrays(data):
+        return _ArraySource(list(data) if isinstance(data, tuple) else data, batch_size)
     paths = [data] if isinstance(data, (str, os.PathLike)) else data
     if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
         return _FileSource([os.fspath(p) for p in paths], model, batch_size, preprocess or _rescale_pixels)
     raise TypeError(
-        "data must be a tf.data.Dataset, a numpy array (or np.memmap), or a path or list of paths to image "
-        f"files, .npy arrays and folders of them; got {type(data).__name__}."
+        "data must be a tf.data.Dataset, a numpy array (or np.memmap), a list or dict of them (one per model "
+        "input), or a path or list of paths to image files, .npy arrays, NIfTI volumes and folders of them; got "
+        f"{type(data).__name__}."
     )
+
+
+def _arrays(data: Any) -> bool:
+    """A list, tuple or dict of numpy arrays: a multi-input model's inputs."""
+    values = list(data.values()) if isinstance(data, dict) else data if isinstance(data, (list, tuple)) else None
+    return bool(values) and all(isinstance(v, np.ndarray) for v in values)
+
+
+def check_targets(targets: Any, length: Optional[int]) -> Union[None, int, str, np.ndarray]:
+    """``targets`` of :func:`explain_dataset`: None, a class index, ``"label"``, or one
+    class index per input (``(N,)`` ints, N the data's length)."""
+    if isinstance(targets, str):
+        if targets != LABEL:
+            raise ValueError(f"targets must be None, a class index, {LABEL!r} or one class per input; got {targets!r}.")
+        return targets
+    if targets is None:
+        return None
+    if isinstance(targets, (list, tuple, np.ndarray)):
+        array = np.asarray(targets)
+        if array.ndim != 1 or array.dtype.kind not in "iu" or (array.size and array.min() < 0):
+            raise ValueError(
+                f"targets as one class per input must be non-negative ints of shape (N,); got shape {array.shape}, "
+                f"dtype {array.dtype}."
+            )
+        if length is None:
+            raise ValueError("targets as one class per input need data of known length (an array, files, or a "
+                             "tf.data.Dataset whose cardinality is known).")
+        if len(array) != length:
+            raise ValueError(f"targets must give one class per input: {length}; got {len(array)}.")
+        return array.astype(np.int64)
+    if isinstance(targets, bool) or not isinstance(targets, (int, np.integer)):
+        raise TypeError(
+            f"targets must be None, a class index, {LABEL!r} or an array of one class per input; got "
+            f"{type(targets).__name__}."
+        )
+    return check.integer("targets", targets, 0)
 
 
 def _label_targets(labels: np.ndarray) -> np.ndarray:
@@ -301,8 +352,8 @@ def weights_fingerprint(model: keras.Model) -> str:
 
 
 def _arguments(
-    model: keras.Model, explainer: Explainer, source: _Source, targets: Any, top_k: Optional[int],
-    output_index: int, batch_size: int,
+    model: keras.Model, explainer: Explainer, length: Optional[int], names: Optional[List[str]], targets: Any,
+    top_k: Optional[int], output_index: int, batch_size: int,
 ) -> Dict[str, Any]:
     options = dict(explainer.method.options(), **dataclasses.asdict(explainer.pipeline))
     return _jsonable(dict(
@@ -315,8 +366,8 @@ def _arguments(
         top_k=top_k,
         output_index=output_index,
         batch_size=batch_size,
-        length=source.length,
-        inputs=source.names,
+        length=length,
+        inputs=names,
     ))
 
 
@@ -387,6 +438,12 @@ class ExplanationStore:
 
     def __len__(self) -> int:
         return int(self.maps.shape[0])
+
+    @property
+    def skipped(self) -> List[Dict[str, Any]]:
+        """Inputs left out with ``on_error="skip"`` (:mod:`eli5_keras.ray`): ``{"index",
+        "error"}`` and ``"id"`` when the run named items; their maps are zero, flagged empty."""
+        return list(self.attrs.get("skipped", []))
 
     def finished(self) -> np.ndarray:
         """``(N,)`` bool: which inputs are explained."""
@@ -468,10 +525,20 @@ def open_results(path: Union[str, os.PathLike]) -> ExplanationStore:
 
 class _Writer:
     """Creates the arrays on the first batch (their shapes come from its maps), grows
-    them along N when the length is unknown, writes a batch, then marks it done."""
+    them along N when the length is unknown, writes a batch, then marks it done.
 
-    def __init__(self, group: Any, batch_size: int, length: Optional[int]) -> None:
+    A batch is written in a thread while the caller explains the next one (compressing
+    and storing a chunk costs about as much as explaining it); one write is in flight at
+    a time, so memory holds at most two batches' results, and an error of a write is
+    raised by the next call (``write_fields``, ``wait``, ``finish``)."""
+
+    def __init__(self, group: Any, batch_size: int, length: Optional[int], complete: bool = False) -> None:
         self.group, self.batch_size, self.length = group, batch_size, length
+        self.complete = complete
+        """A resumed store that is already finished."""
+        self._arrays: Dict[str, Any] = {}
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pending: Any = None
 
     def done_chunks(self) -> Set[int]:
         if "done" not in self.group:
@@ -485,31 +552,69 @@ class _Writer:
         stored = int(self.group["maps"].shape[0])
         return sum(min(self.batch_size, stored - c * self.batch_size) for c in chunks)
 
-    def _create(self, result: ExplanationBatch) -> None:
+    def _create(self, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
         group, size = self.group, self.batch_size
         rows = self.length or 0
-        for name, value in _fields(result).items():
+        for name, value in fields.items():
             group.create_array(name, shape=(rows,) + value.shape[1:], chunks=(size,) + value.shape[1:],
                                dtype=value.dtype, fill_value=False if value.dtype == bool else 0)
         chunks = -(-rows // size)
         group.create_array("done", shape=(chunks,), chunks=(RECORD_CHUNK,), dtype=bool, fill_value=False)
-        group.attrs.update(dict(probabilities=bool(result.probabilities)))
+        group.attrs.update(dict(probabilities=bool(probabilities)))
 
     def write(self, chunk: int, result: ExplanationBatch) -> None:
-        group = self.group
-        if "maps" not in group:
-            self._create(result)
+        """Write one batch's result as chunk ``chunk``."""
+        self.write_fields(chunk, _fields(result), result.probabilities)
+
+    def write_fields(self, chunk: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
+        """Write chunk ``chunk`` from its arrays (path in the group -> ``(rows, ...)``
+        values), then mark it done: in the writer thread, once the previous write ended."""
+        self.wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eli5-keras-store")
+        self._pending = self._pool.submit(self._write_now, chunk, fields, probabilities)
+
+    def _array(self, name: str) -> Any:
+        if name not in self._arrays:
+            self._arrays[name] = self.group[name]
+        return self._arrays[name]
+
+    def _write_now(self, chunk: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
+        if "maps" not in self._arrays and "maps" not in self.group:
+            self._create(fields, probabilities)
         start = chunk * self.batch_size
-        stop = start + len(result)
-        for name, value in _fields(result).items():
-            array = group[name]
+        stop = start + len(fields["maps"])
+        for name, value in fields.items():
+            array = self._array(name)
             if array.shape[0] < stop:  # unknown length: grow by this batch
                 array.resize((stop,) + tuple(array.shape[1:]))
             array[start:stop] = value
-        done = group["done"]
+        done = self._array("done")
         if done.shape[0] <= chunk:
             done.resize((chunk + 1,))
         done[chunk] = True  # last: the chunk counts as finished only once its data is written
+
+    def wait(self) -> None:
+        """Wait for the write in flight; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the write in flight (its error raised) and end the writer thread."""
+        try:
+            self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
+    def finish(self, **attrs: Any) -> None:
+        """Wait for the last write, then mark the store complete (with ``attrs`` added)."""
+        self.close()
+        if "maps" not in self.group:
+            raise ValueError("data holds no inputs.")
+        self.group.attrs.update(dict(attrs, complete=True))
 
 
 def _fields(result: ExplanationBatch) -> Dict[str, np.ndarray]:
@@ -517,6 +622,43 @@ def _fields(result: ExplanationBatch) -> Dict[str, np.ndarray]:
     fields = {"maps": result.maps, "targets": result.targets, "scores": result.scores, "empty": result.empty}
     fields.update({f"extras/{k}": v for k, v in result.extras.items()})
     return fields
+
+
+def check_out(out: Any) -> str:
+    """``out`` as a string path (a TypeError naming it otherwise)."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike); got {type(out).__name__}.")
+    return os.fspath(out)
+
+
+def open_store(
+    out: str, model: keras.Model, explainer: Explainer, length: Optional[int], names: Optional[List[str]],
+    targets: Any, top_k: Optional[int], output_index: int, batch_size: int, resume: bool,
+    target_names: TargetNames,
+) -> _Writer:
+    """The writer of the store ``out`` for these arguments: a new store (attributes
+    written), or the one there reopened when ``resume`` and made with the same arguments
+    (``writer.complete`` when it is finished); one made otherwise is refused."""
+    arguments = _arguments(model, explainer, length, names, targets, top_k, output_index, batch_size)
+    group, resumed = _open_store(out, arguments, resume)
+    if not resumed:
+        group.attrs.update(dict(
+            arguments, library="eli5-keras", version=_version(), format=STORE_FORMAT, complete=False,
+            method_title=explainer.method.title, normalized=explainer.pipeline.normalize,
+            signed=explainer.pipeline.signed, normalization=explainer.pipeline.describe(explainer._resizes()),
+            target_names=_jsonable(_names_list(target_names)),
+        ))
+    return _Writer(group, batch_size, length, complete=resumed and bool(group.attrs.get("complete")))
+
+
+def chunk_of(targets: Any, labels: Optional[np.ndarray], chunk: int, batch_size: int) -> Any:
+    """The targets of chunk ``chunk``: its labels' classes, its rows of a per-input
+    array, or ``targets`` as it is."""
+    if isinstance(targets, str):
+        return _label_targets(labels)
+    if isinstance(targets, np.ndarray):
+        return targets[chunk * batch_size:(chunk + 1) * batch_size]
+    return targets
 
 
 def _open_store(out: str, arguments: Dict[str, Any], resume: bool) -> Tuple[Any, bool]:
@@ -571,12 +713,13 @@ def explain_dataset(
     Parameters
     ----------
     model : keras.Model
-    data : tf.data.Dataset, numpy.ndarray (np.memmap included), path or list of paths
+    data : tf.data.Dataset, numpy.ndarray (np.memmap included), list or dict of arrays, path or list of paths
         A dataset of ``x``, ``(x, y)`` or ``(x, y, w)`` elements (``x`` a tensor, or a
         dict keyed by input name; ``w`` is ignored), batched or not: an element whose
         ``x`` has the model input's rank is a batch, one rank less is one input. It is
         rebatched to ``batch_size`` and prefetched, so reading overlaps explaining. An
-        array ``(N, *input_shape)`` is read one batch at a time. Paths are image files,
+        array ``(N, *input_shape)`` is read one batch at a time; a list (or dict keyed by
+        input name) of such arrays feeds a multi-input model. Paths are image files,
         ``.npy`` arrays and folders of them, as ``eli5-keras explain`` reads them
         (images resized to the model's input, then ``preprocess``).
     method : str or Method, default "gradcam"
@@ -585,9 +728,10 @@ def explain_dataset(
     out : str or path
         The store (a folder; ``maps.zarr`` by convention). Layout: see
         :mod:`eli5_keras.datasets`.
-    targets : None, int or "label"
+    targets : None, int, "label" or sequence of N ints
         None: each input's top class; an int: that class for every input; ``"label"``:
-        each element's own label (a dataset of ``(x, y)``; ``y`` a class index or one-hot).
+        each element's own label (a dataset of ``(x, y)``; ``y`` a class index or one-hot);
+        an array ``(N,)``: one class per input (data of known length).
     top_k : int, optional
         The ``top_k`` best classes of each input instead (``T = top_k``).
     layer : see :func:`eli5_keras.explain`.
@@ -624,8 +768,7 @@ def explain_dataset(
     EmptyMapWarning
         Once per call when some maps written are empty (constant).
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     _zarr()  # before any work: a missing extra is said at once
     batch_size = check.integer("batch_size", batch_size, 1)
     top_k = check.optional_integer("top_k", top_k, 1)
@@ -633,21 +776,10 @@ def explain_dataset(
     resume = check.boolean("resume", resume)
     progress = check.boolean("progress", progress)
     check.exclusive("targets", targets, "top_k", top_k)
-    if not isinstance(out, (str, os.PathLike)):
-        raise TypeError(f"out must be a path (str or os.PathLike); got {type(out).__name__}.")
-    out = os.fspath(out)
-    if isinstance(targets, str):
-        if targets != LABEL:
-            raise ValueError(f"targets must be None, a class index or {LABEL!r}; got {targets!r}.")
-    elif targets is not None:
-        if isinstance(targets, bool) or not isinstance(targets, (int, np.integer)):
-            raise TypeError(
-                f"targets must be None, a class index or {LABEL!r} (per-input targets come from the data's "
-                f"labels); got {type(targets).__name__}."
-            )
-        targets = check.integer("targets", targets, 0)
+    out = check_out(out)
     source = _source(data, model, batch_size, preprocess)
-    if targets == LABEL and not source.has_labels:
+    targets = check_targets(targets, source.length)
+    if isinstance(targets, str) and not source.has_labels:
         raise ValueError(
             f"targets={LABEL!r} explains each element's label, but data carries none: pass a tf.data.Dataset "
             "of (x, y) elements."
@@ -655,19 +787,12 @@ def explain_dataset(
     if not model.built:
         ensure_built(model, source.first_inputs())
     explainer = get_explainer(model, method, layer, **options)
-    arguments = _arguments(model, explainer, source, targets, top_k, output_index, batch_size)
-    group, resumed = _open_store(out, arguments, resume)
-    if resumed and group.attrs.get("complete"):
+    writer = open_store(out, model, explainer, source.length, source.names, targets, top_k, output_index,
+                        batch_size, resume, target_names)
+    group = writer.group
+    if writer.complete:
         done_rows = int(group["maps"].shape[0])
         return ExplanationStore(group, RunSummary(explained=0, skipped=done_rows, interrupted=False))
-    if not resumed:
-        group.attrs.update(dict(
-            arguments, library="eli5-keras", version=_version(), format=STORE_FORMAT, complete=False,
-            method_title=explainer.method.title, normalized=explainer.pipeline.normalize,
-            signed=explainer.pipeline.signed, normalization=explainer.pipeline.describe(explainer._resizes()),
-            target_names=_jsonable(_names_list(target_names)),
-        ))
-    writer = _Writer(group, batch_size, source.length)
     done = writer.done_chunks()
     skipped = writer.rows(done)
     bar = _progress(source.length, skipped, progress)
@@ -677,22 +802,31 @@ def explain_dataset(
             if stop is not None and stop():
                 interrupted = True
                 break
-            chunk_targets = _label_targets(labels) if targets == LABEL else targets
-            result = explainer._explain(inputs, chunk_targets, top_k, output_index, batch_size, None)
+            chunk_targets = chunk_of(targets, labels, chunk, batch_size)
+            result = explainer.explain(inputs, chunk_targets, top_k=top_k, output_index=output_index,
+                                       batch_size=batch_size, warn=False)
             writer.write(chunk, result)
             empty.extend(chunk * batch_size + i for i, _ in result.empty_maps())
             explained += len(result)
             bar.advance(len(result))
+        writer.close()  # an error of the last write is raised here
     except BaseException:
         bar.close(draw=False)
+        _close_quietly(writer)
         raise
     bar.close()
     if not interrupted:
-        if "maps" not in group:
-            raise ValueError("data holds no inputs.")
-        group.attrs.update(dict(complete=True))
-    _warn_empty(explainer.method.title, empty, explained)
+        writer.finish()
+    warn_empty_maps(explainer.method.title, empty, explained)
     return ExplanationStore(group, RunSummary(explained=explained, skipped=skipped, interrupted=interrupted))
+
+
+def _close_quietly(writer: _Writer) -> None:
+    """End the writer thread while another error is raised (that error is the news)."""
+    try:
+        writer.close()
+    except Exception:
+        pass
 
 
 def _version() -> str:
@@ -707,7 +841,7 @@ def _progress(total: Optional[int], done: int, enabled: bool) -> Any:
     return Progress(total, done=done, enabled=enabled)
 
 
-def _warn_empty(method: str, empty: List[int], explained: int, shown: int = 8) -> None:
+def warn_empty_maps(method: str, empty: List[int], explained: int, shown: int = 8) -> None:
     if not empty:
         return
     inputs = sorted(set(empty))

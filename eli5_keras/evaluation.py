@@ -27,6 +27,7 @@ from . import methods as _methods
 from . import metrics as _metrics
 from . import validation as check
 from .backend.inputs import input_spatial_rank
+from .backend.legacy import keras_model
 from .backend.topology import model_inputs
 from .explain import explain, explained_input
 from .result import ExplanationBatch
@@ -359,8 +360,7 @@ def evaluate(
     ...                          ["deletion", "insertion", "pointing_game"], masks=masks)
     >>> print(ev)                                                               # doctest: +SKIP
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     method_names = _names("methods", methods, None)
     for name in method_names:
         _methods.get(name)  # unknown names fail here, before any work

@@ -27,6 +27,7 @@ from .backend.cache import ModelRef, cached, graph_function
 from .backend.inputs import input_spatial_rank, is_token_input, prepare_inputs, spatial_input_index, spatial_size
 from .backend.graph import LayerPath
 from .backend.layers import LayerSpec, input_spatial_ranks, path_name, path_output_shape, resolve_layer
+from .backend.legacy import keras_model
 from .backend.probe import ModelProbe
 from .backend.tokens import TokenGrid, token_grid as read_token_grid
 from .backend.topology import model_inputs, model_outputs
@@ -112,8 +113,7 @@ class Explainer:
         reshape: Optional[Any] = None,
         **method_options: Any,
     ) -> None:
-        if not isinstance(model, keras.Model):
-            raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+        model = keras_model(model)
         self.method = _methods.get(method, **method_options)
         self._model = ModelRef(model)
         self.model_name = model.name
@@ -155,8 +155,11 @@ class Explainer:
     def model(self) -> keras.Model:
         return self._model()
 
-    def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor):
-        out = self.method.compute(context, inputs, data, block)
+    def _graph(self, context: Context, inputs: List[tf.Tensor], data: tf.Tensor, block: tf.Tensor, side=None):
+        if side is None:
+            out = self.method.compute(context, inputs, data, block)
+        else:
+            out = self.method.compute(context, inputs, data, block, side=side)
         maps, empty = self.pipeline.scale(out.maps)
         if self._resizes():
             spec = self._input_specs[self.input_index]
@@ -190,7 +193,14 @@ class Explainer:
         self.method.setup(context)
         data_spec = tf.TensorSpec((None,) + data.shape[1:2] + (None,) * (data.ndim - 2), data.dtype)
         signature = [list(self._input_specs), data_spec, tf.TensorSpec((), tf.int32)]
-        fn = graph_function(lambda inputs, data, block: self._graph(context, inputs, data, block), signature)
+        side = list(self.method.side_signature(context))
+        if side:  # per-chunk arrays computed before the graph (feature labels): Method.side_data
+            signature.append(side)
+            fn = graph_function(
+                lambda inputs, data, block, side: self._graph(context, inputs, data, block, side), signature
+            )
+        else:
+            fn = graph_function(lambda inputs, data, block: self._graph(context, inputs, data, block), signature)
         return probe, context, fn
 
     @property
@@ -219,10 +229,16 @@ class Explainer:
         output_index: int = 0,
         batch_size: int = 32,
         target_names: TargetNames = None,
+        warn: bool = True,
     ) -> ExplanationBatch:
-        """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`."""
+        """Explain ``inputs`` (N examples) for ``targets``; see :func:`explain`.
+
+        ``warn=False`` leaves out the :class:`~eli5_keras.result.EmptyMapWarning`, for
+        callers that explain a dataset batch by batch and say it once for the run
+        (:func:`eli5_keras.explain_dataset`, :mod:`eli5_keras.ray`)."""
         result = self._explain(inputs, targets, top_k, output_index, batch_size, target_names)
-        warn_empty(result)
+        if warn:
+            warn_empty(result)
         return result
 
     def _explain(
@@ -245,7 +261,12 @@ class Explainer:
         extras: Dict[str, np.ndarray] = {}
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            m, c, s, e, z = fn([tf.constant(a[start:stop]) for a in arrays], tf.constant(data[start:stop]), block)
+            chunk_arrays = [a[start:stop] for a in arrays]
+            args = [[tf.constant(a) for a in chunk_arrays], tf.constant(data[start:stop]), block]
+            side = self.method.side_data(context, chunk_arrays, start, n)
+            if side:
+                args.append([tf.constant(a) for a in side])
+            m, c, s, e, z = fn(*args)
             if maps is None:
                 maps = np.empty((n,) + tuple(m.shape[1:]), np.float32)
                 labels = np.empty((n, c.shape[1]), np.int64)
@@ -470,8 +491,7 @@ def explain(
     >>> result.maps.shape                                  # doctest: +SKIP
     (16, 3, 224, 224)
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     ensure_built(model, inputs)
     explainer = get_explainer(
         model,

@@ -26,6 +26,7 @@ import numpy as np
 from . import methods as _methods
 from .backend.inputs import prepare_inputs
 from .evaluation import METRICS, MODEL_OPTIONS, MetricInput, MetricSummary, check_metrics, score_maps
+from .backend.legacy import keras_model
 from .explain import ensure_built, explain
 from .metrics import pointing_hits
 from .result import EmptyMapWarning, ExplanationBatch
@@ -332,8 +333,7 @@ def _check_methods(methods: Union[None, str, Sequence[str]]) -> List[str]:
 def _prepare_inputs(model: Any, inputs: Any) -> List[np.ndarray]:
     """``inputs`` checked once, as :func:`eli5_keras.explain` checks them: one array
     ``(N, *input_shape)`` per model input."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     ensure_built(model, inputs)
     return prepare_inputs(model, inputs)
 

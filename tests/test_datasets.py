@@ -280,21 +280,21 @@ def test_a_half_written_chunk_is_not_finished(seq_model, x, tmp_path, monkeypatc
     """The record is written after the data: a run killed while writing a chunk's data
     leaves it unmarked, and the next run writes it again."""
     out = tmp_path / "maps.zarr"
-    original = eli5_keras.datasets._Writer.write
+    original = eli5_keras.datasets._Writer._write_now
     writes = []
 
-    def dying(writer, chunk, result):
+    def dying(writer, chunk, fields, probabilities):  # runs in the writer thread
         writes.append(chunk)
         if len(writes) == 2:
-            writer.group["maps"][chunk * BATCH:chunk * BATCH + 1] = result.maps[:1]  # part of the data
+            writer.group["maps"][chunk * BATCH:chunk * BATCH + 1] = fields["maps"][:1]  # part of the data
             raise KeyboardInterrupt
-        original(writer, chunk, result)
+        original(writer, chunk, fields, probabilities)
 
-    monkeypatch.setattr(eli5_keras.datasets._Writer, "write", dying)
+    monkeypatch.setattr(eli5_keras.datasets._Writer, "_write_now", dying)
     with pytest.raises(KeyboardInterrupt):
         eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
     assert eli5_keras.open_results(out).done[:].tolist() == [True, False, False]
-    monkeypatch.setattr(eli5_keras.datasets._Writer, "write", original)
+    monkeypatch.setattr(eli5_keras.datasets._Writer, "_write_now", original)
     store = eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
     assert_store_equals(store, eli5_keras.explain(seq_model, x))
 
@@ -346,6 +346,30 @@ def test_a_store_of_other_arguments_is_refused(seq_model, func_model, x, tmp_pat
     assert store.complete and store.run.skipped == 0
 
 
+def test_per_input_targets(seq_model, x, tmp_path):
+    """One class per input: each chunk explains its own rows' classes, as explain() does
+    with the whole array; a resumed run must be given the same classes."""
+    classes = np.arange(N) % 3
+    out = tmp_path / "maps.zarr"
+    store = eli5_keras.explain_dataset(seq_model, x, out=out, targets=classes, batch_size=BATCH, progress=False)
+    assert_store_equals(store, eli5_keras.explain(seq_model, x, targets=classes))
+    np.testing.assert_array_equal(store.targets[:, 0], classes)
+    with pytest.raises(ValueError, match="holds explanations made with targets="):
+        eli5_keras.explain_dataset(seq_model, x, out=out, targets=classes[::-1].copy(), batch_size=BATCH,
+                                   progress=False)
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_multi_input_arrays(multi_input_model, tmp_path, as_dict):
+    """A multi-input model's arrays (a list in input order, or a dict by input name) are
+    sliced together per batch; maps equal explain() on the whole arrays."""
+    images_, vectors = x_multi = (images(7, seed=3), np.random.default_rng(3).normal(size=(7, 4)).astype(np.float32))
+    data = dict(image=images_, vector=vectors) if as_dict else list(x_multi)
+    store = eli5_keras.explain_dataset(multi_input_model, data, out=tmp_path / "maps.zarr", batch_size=3,
+                                       progress=False)
+    assert_store_equals(store, eli5_keras.explain(multi_input_model, list(x_multi)))
+
+
 def test_argument_errors(seq_model, x, tmp_path):
     other = tmp_path / "folder"
     other.mkdir()
@@ -363,10 +387,16 @@ def test_argument_errors(seq_model, x, tmp_path):
         eli5_keras.explain_dataset(seq_model, tf.data.Dataset.from_tensor_slices((x, x, x, x)), out=tmp_path / "d")
     with pytest.raises(TypeError, match="data must be"):
         eli5_keras.explain_dataset(seq_model, x.tolist(), out=tmp_path / "e.zarr")
-    with pytest.raises(TypeError, match="per-input targets come from the data's labels"):
-        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets=np.zeros(N, int))
-    with pytest.raises(ValueError, match="targets must be None, a class index or 'label'"):
+    with pytest.raises(ValueError, match="one class per input: 10; got 9"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets=np.zeros(N - 1, int))
+    with pytest.raises(ValueError, match=r"non-negative ints of shape \(N,\); got shape \(10,\), dtype float64"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets=np.zeros(N))
+    with pytest.raises(TypeError, match="targets must be None, a class index, 'label' or an array"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets=1.5)
+    with pytest.raises(ValueError, match="targets must be None, a class index, 'label' or one class per input"):
         eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets="labels")
+    with pytest.raises(ValueError, match=r"as many inputs each; got lengths \[3, 10\]"):
+        eli5_keras.explain_dataset(seq_model, [x, x[:3]], out=tmp_path / "h.zarr")
     with pytest.raises(ValueError, match="pass either targets or top_k"):
         eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "f.zarr", targets=1, top_k=2)
     with pytest.raises(ValueError, match="does not exist"):

@@ -37,6 +37,7 @@ from .topology import (
     LayerPath,
     activation_name,
     call_inference,
+    shallow_copy,
     is_container,
     is_graph_model,
     model_outputs,
@@ -91,10 +92,7 @@ class LinearCall:
         if isinstance(layer, (keras.layers.Activation, keras.layers.Softmax)):
             self.linear = None
         else:
-            # Not copy.copy: Keras layers pickle themselves through the saving
-            # library, which would give a deep copy with its own (stale) variables.
-            clone = object.__new__(type(layer))
-            clone.__dict__.update(layer.__dict__)
+            clone = shallow_copy(layer)
             object.__setattr__(clone, "activation", keras.activations.linear)
             self.linear = clone
 

@@ -41,6 +41,7 @@ module global) is called as it is; a nonlinearity applied as a function
 """
 from __future__ import annotations
 
+import types
 from typing import Any, Callable, Dict, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple
 
 import keras
@@ -241,15 +242,29 @@ def call_intercepted(
     ``layer`` for this call only, whose attributes point to :class:`SublayerProxy` objects;
     nothing is patched)."""
     proxies = {id(sub): SublayerProxy(sub, call_sublayer) for sub in tracked_sublayers(layer)}
-    # Not copy.copy: Keras layers pickle themselves through the saving library, which
-    # would give a deep copy with its own (stale) variables.
-    copy = object.__new__(type(layer))
-    copy.__dict__.update(layer.__dict__)
+    copy = shallow_copy(layer)
     for name, value in layer.__dict__.items():
         rerouted = _rerouted(value, proxies)
         if rerouted is not value:
             copy.__dict__[name] = rerouted
     return call_inference(copy, args, kwargs)
+
+
+def shallow_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A copy of ``layer`` sharing its variables and attributes (not ``copy.copy``: Keras
+    layers pickle themselves through the saving library, which would give a deep copy
+    with its own, stale variables).
+
+    A method stored on the instance and bound to ``layer`` (a library that wrapped
+    ``layer.call`` and restored it as ``layer.call = layer.call.__wrapped__``, as
+    Xplique's ``end_watch_layer`` does) is rebound to the copy, so that the copy's
+    own attributes (e.g. a linear ``activation``) are the ones its ``call`` reads."""
+    copy = object.__new__(type(layer))
+    copy.__dict__.update(layer.__dict__)
+    for name, value in layer.__dict__.items():
+        if isinstance(value, types.MethodType) and value.__self__ is layer:
+            copy.__dict__[name] = types.MethodType(value.__func__, copy)
+    return copy
 
 
 def call_input_specs(layer: keras.layers.Layer) -> Optional[list]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..result import EMPTY_MAP_HINT
 from .errors import OutputError, UsageError, one_line, os_reason
-from .inputs import Example, ExampleLoader, collect_files, is_image_input, plan_examples
+from .inputs import Example, ExampleLoader, collect_files, is_image_input, is_nifti, plan_examples
 from .interrupt import StopRequest
 from .models import LoadedModel, load_model
 from .outputs import OutputFormat, get_format, writable_folder
@@ -101,6 +101,30 @@ def is_store(out: str) -> bool:
     return out.rstrip("/\\").lower().endswith(".zarr")
 
 
+def is_parquet(out: str) -> bool:
+    """``--out`` names a folder of Parquet files (``maps.parquet``, ``--engine ray``)."""
+    return out.rstrip("/\\").lower().endswith(".parquet")
+
+
+def check_engine(args: argparse.Namespace) -> None:
+    """``--engine`` and the options that go with it."""
+    if args.engine != "ray":
+        for flag, value, default in (("--address", args.address, None), ("--workers", args.workers, 1),
+                                     ("--gpus-per-worker", args.gpus_per_worker, 0)):
+            if value != default:
+                raise UsageError(f"{flag} sets up --engine ray; add --engine ray, or leave out {flag}.")
+        if is_parquet(args.out):
+            raise UsageError(f"--out {args.out!r}: Parquet output is written by --engine ray; add it, or end --out "
+                             "in .zarr.")
+        return
+    if not (is_store(args.out) or is_parquet(args.out)):
+        raise UsageError(f"--engine ray writes one store: --out must end in .zarr (or .parquet); got {args.out!r}.")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1; got {args.workers}.")
+    if args.gpus_per_worker < 0:
+        raise UsageError(f"--gpus-per-worker must be at least 0; got {args.gpus_per_worker}.")
+
+
 def _batches(examples: Sequence[Example], size: int) -> List[Sequence[Example]]:
     return [examples[start:start + size] for start in range(0, len(examples), size)]
 
@@ -120,11 +144,20 @@ class ExplainRun:
         self.target = resolve_target(args.target, self.loaded.class_names, num_classes)
         if args.top_k is not None and num_classes is not None and args.top_k > num_classes:
             raise UsageError(f"--top-k {args.top_k} exceeds the model's {num_classes} classes.")
-        self.store = is_store(args.out)
+        check_engine(args)
+        self.store = is_store(args.out) or is_parquet(args.out)
         if self.store and args.format is not None:
             raise UsageError(f"--format {args.format} writes files per input; --out {args.out!r} is a .zarr store.")
         self.format = None if self.store else _output_format(args.format, input_shape)
         self.examples = plan_examples(files, input_shape)
+        if args.format == "nii" and not all(is_nifti(e.path) for e in self.examples):
+            other = next(e for e in self.examples if not is_nifti(e.path))
+            raise UsageError(f"--format nii writes maps over NIfTI inputs with their affine; {str(other.path)!r} is "
+                             "not a .nii/.nii.gz file (use --format npy).")
+        if args.engine == "ray" and any(e.row is not None for e in self.examples):
+            batch = next(e for e in self.examples if e.row is not None)
+            raise UsageError(f"--engine ray reads one example per file; {str(batch.path)!r} holds a batch: save its "
+                             "examples as separate .npy files, or leave out --engine ray.")
         self.loader = ExampleLoader(input_shape, self.loaded.preprocess)
         self.num_targets = args.top_k or 1
         self.out = writable_folder(args.out)  # last, so a mistake above leaves no folder behind
@@ -150,12 +183,13 @@ class ExplainRun:
                 image = loaded[index][1]
                 if image is not None:
                     expl.image = image
-                self._write(batch[index].name, expl, result.maps[row])
+                self._write(batch[index], expl, result.maps[row])
                 self.empty_maps.extend(f"{batch[index].name}: target {t.target}" for t in expl.targets if t.empty)
 
-    def _write(self, name: str, expl, maps: np.ndarray) -> None:
+    def _write(self, example: Example, expl, maps: np.ndarray) -> None:
+        name = example.name
         try:
-            self.format.write(self.out, name, expl, maps)
+            self.format.write(self.out, name, expl, maps, example.path)
         except OSError as error:
             # each file appears complete or not at all, and an input counts as done only
             # when all its files exist, so --resume redoes exactly the unfinished inputs
@@ -234,12 +268,20 @@ class ExplainRun:
         try:
             with StopRequest() as stop, warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", eli5_keras.EmptyMapWarning)
-                store = eli5_keras.explain_dataset(
-                    self.loaded.model, list(args.inputs), self.method, out=str(self.out), targets=self.target,
-                    top_k=args.top_k, layer=self.layer, batch_size=args.batch_size, resume=args.resume,
-                    progress=not args.quiet, target_names=self.loaded.class_names,
-                    preprocess=self.loaded.preprocess, stop=lambda: stop.requested,
-                )
+                if args.engine == "ray":
+                    store = self.ray_store()
+                    if isinstance(store, str):
+                        if not args.quiet:
+                            print(f"eli5-keras: explained {_count(len(self.examples), 'input')} with {self.method} "
+                                  f"into {store!r} (Parquet).", file=sys.stderr)
+                        return 0
+                else:
+                    store = eli5_keras.explain_dataset(
+                        self.loaded.model, list(args.inputs), self.method, out=str(self.out), targets=self.target,
+                        top_k=args.top_k, layer=self.layer, batch_size=args.batch_size, resume=args.resume,
+                        progress=not args.quiet, target_names=self.loaded.class_names,
+                        preprocess=self.loaded.preprocess, stop=lambda: stop.requested,
+                    )
         except ValueError as error:
             raise UsageError(one_line(error) + self.loaded.note) from None
         except OSError as error:
@@ -263,6 +305,36 @@ class ExplainRun:
             print(f"eli5-keras: explained {_count(run.explained, 'input')} with {self.method} into "
                   f"{str(self.out)!r}{note}.", file=sys.stderr)
         return 0
+
+    def ray_store(self) -> Any:
+        """Explain the inputs on a Ray actor pool (:func:`eli5_keras.ray.explain_dataset`):
+        the workers read the files, load the model from its file, and the store is
+        written here."""
+        args = self.args
+        if not self.loaded.path:
+            raise UsageError(f"--engine ray loads the model from a file in each worker; {args.model!r} is not a "
+                             "model file (save it as .keras and pass the path).")
+        try:
+            import ray
+
+            from .. import ray as eli5_ray
+        except ModuleNotFoundError as error:
+            raise UsageError(one_line(error)) from None
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+        try:
+            items = [dict(path=str(e.path), name=e.name) for e in self.examples]
+            ds = ray.data.from_items(items, override_num_blocks=min(len(items), 8 * args.workers))
+            return eli5_ray.explain_dataset(
+                ds, self.loaded.path, self.method, out=str(self.out), column="path", ids="name",
+                workers=args.workers, gpus_per_worker=args.gpus_per_worker, targets=self.target,
+                top_k=args.top_k, layer=self.layer, batch_size=args.batch_size, resume=args.resume,
+                progress=not args.quiet, target_names=self.loaded.class_names, preprocess=self.loaded.preprocess,
+            )
+        finally:
+            if started:
+                ray.shutdown()
 
     def report_empty(self) -> None:
         """One stderr line per empty map written (after the progress bar, which redraws

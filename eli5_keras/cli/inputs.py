@@ -1,15 +1,19 @@
-"""Inputs of ``eli5-keras explain``: image files, folders of them, and ``.npy`` arrays.
+"""Inputs of ``eli5-keras explain``: image files, folders of them, ``.npy`` arrays and
+NIfTI volumes (``.nii`` / ``.nii.gz``, via nibabel).
 
 Files are found and checked up front (:func:`collect_files`), split into named examples
 (:func:`plan_examples`: an image is one example; a ``.npy`` file is one example, or a
 batch of them when it has the batch axis), and read one at a time while the run streams
-(:class:`ExampleLoader`), so a huge folder never sits in memory at once.
+(:class:`ExampleLoader`), so a huge folder never sits in memory at once. A NIfTI file
+is one volume: its header is read when planning, its voxels (``.dataobj``, scaled as
+the file says) only when loaded, and a channel axis is added for a model whose input
+has one more axis than the volume.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -18,7 +22,8 @@ from .errors import UsageError, one_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIX = ".npy"
-SUPPORTED = IMAGE_SUFFIXES + (ARRAY_SUFFIX,)
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+SUPPORTED = IMAGE_SUFFIXES + (ARRAY_SUFFIX,) + NIFTI_SUFFIXES
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 """Channels of an image model's input -> the PIL mode images are converted to."""
@@ -27,8 +32,43 @@ Preprocess = Callable[[np.ndarray], np.ndarray]
 """Turns one image's pixels, float32 ``(H, W, C)`` in [0, 255], into the model's input."""
 
 
+def suffix(path: Path) -> str:
+    """The file's type suffix, lower case (``.nii.gz`` as one)."""
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+
+
+def stem(path: Path) -> str:
+    """The file's name without its type suffix (``scan.nii.gz`` -> ``scan``)."""
+    return path.name[: len(path.name) - len(suffix(path))]
+
+
+def is_nifti(path: Path) -> bool:
+    return suffix(path) in NIFTI_SUFFIXES
+
+
+def nibabel() -> Any:
+    """The ``nibabel`` module, imported when a NIfTI file is read or written: an optional extra."""
+    try:
+        import nibabel
+    except ModuleNotFoundError:
+        raise UsageError("NIfTI volumes (.nii, .nii.gz) are read and written with nibabel: "
+                         "pip install 'eli5-keras[nifti]'.") from None
+    return nibabel
+
+
+def open_nifti(path: Path) -> Any:
+    """The NIfTI image at ``path`` (header read, voxels not yet)."""
+    try:
+        return nibabel().load(path)
+    except UsageError:
+        raise
+    except Exception as error:  # nibabel's ImageFileError, OSError, zlib/gzip errors, ...
+        raise UsageError(f"cannot read NIfTI volume {str(path)!r}: {one_line(error)}") from None
+
+
 def _is_supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED
+    return suffix(path) in SUPPORTED
 
 
 def collect_files(paths: Sequence[str]) -> List[Path]:
@@ -50,7 +90,8 @@ def collect_files(paths: Sequence[str]) -> List[Path]:
             files.extend(found)
         elif path.is_file():
             if not _is_supported(path):
-                raise UsageError(f"input {text!r} is not a PNG/JPEG image or a .npy array.")
+                raise UsageError(f"input {text!r} is not a PNG/JPEG image, a .npy array or a NIfTI volume "
+                                 "(.nii, .nii.gz).")
             files.append(path)
         else:
             raise UsageError(f"input {text!r} does not exist.")
@@ -98,6 +139,16 @@ def _array_rows(path: Path, input_shape: Tuple) -> Optional[int]:
     )
 
 
+def _volume_shape(shape: Tuple[int, ...], input_shape: Tuple) -> Optional[Tuple[int, ...]]:
+    """A NIfTI volume's shape as the model's input (a channel axis added when the model
+    has one axis more), or None when it does not fit."""
+    expected = tuple(input_shape[1:])
+    for candidate in (tuple(shape), tuple(shape) + (1,)):
+        if _fits(candidate, expected):
+            return candidate
+    return None
+
+
 def plan_examples(files: Sequence[Path], input_shape: Tuple) -> List[Example]:
     """Name every example of ``files`` for a model whose input has shape ``input_shape``.
 
@@ -113,7 +164,15 @@ def plan_examples(files: Sequence[Path], input_shape: Tuple) -> List[Example]:
     """
     examples: List[Example] = []
     for path in files:
-        if path.suffix.lower() == ARRAY_SUFFIX:
+        if is_nifti(path):
+            shape = tuple(open_nifti(path).shape)
+            if _volume_shape(shape, input_shape) is None:
+                raise UsageError(
+                    f"NIfTI volume {str(path)!r} has shape {shape}, but the model expects one example of shape "
+                    f"{tuple(input_shape[1:])} (a channel axis is added to a volume without one)."
+                )
+            examples.append(Example(stem(path), path))
+        elif path.suffix.lower() == ARRAY_SUFFIX:
             rows = _array_rows(path, input_shape)
             if rows is None:
                 examples.append(Example(path.stem, path))
@@ -166,6 +225,8 @@ class ExampleLoader:
         """
         if example.path.suffix.lower() == ARRAY_SUFFIX:
             return self._load_array(example), None
+        if is_nifti(example.path):
+            return self._load_nifti(example.path), None
         image = self._load_image(example.path)
         pixels = np.asarray(image, dtype=np.float32)
         if pixels.ndim == 2:
@@ -184,6 +245,18 @@ class ExampleLoader:
         if height is not None and width is not None and image.size != (width, height):
             image = image.resize((width, height), Image.BILINEAR)
         return image
+
+    def _load_nifti(self, path: Path) -> np.ndarray:
+        image = open_nifti(path)
+        shape = _volume_shape(tuple(image.shape), self.input_shape)
+        if shape is None:
+            raise UsageError(f"NIfTI volume {str(path)!r} has shape {tuple(image.shape)}, but the model expects "
+                             f"one example of shape {self.input_shape[1:]}.")
+        try:
+            voxels = np.asarray(image.dataobj, dtype=np.float32)
+        except Exception as error:  # a truncated or corrupt file fails when its voxels are read
+            raise UsageError(f"cannot read NIfTI volume {str(path)!r}: {one_line(error)}") from None
+        return voxels.reshape(shape)
 
     def _load_array(self, example: Example) -> np.ndarray:
         path, array = self._cached_array

@@ -85,7 +85,24 @@ def build_parser() -> ArgumentParser:
     )
     explain.add_argument(
         "--format", choices=FORMATS,
-        help="png overlays, html pages, or npy maps (default: png for image models, npy otherwise)",
+        help="png overlays, html pages, npy maps, or nii maps over NIfTI inputs with their affine "
+        "(default: png for image models, npy otherwise)",
+    )
+    explain.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this process (default); ray: a Ray actor pool (pip install 'eli5-keras[ray]'), "
+        "--out a .zarr store or a .parquet folder",
+    )
+    explain.add_argument(
+        "--address", metavar="ADDRESS",
+        help="--engine ray: the Ray cluster to join ('auto', or host:port of its head); default: start one here",
+    )
+    explain.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="--engine ray: actors in the pool, one model each (default: 1)",
+    )
+    explain.add_argument(
+        "--gpus-per-worker", type=float, default=0, metavar="G", help="--engine ray: GPUs of each actor (default: 0)"
     )
     explain.add_argument("--resume", action="store_true", help="skip inputs whose outputs all exist (a .zarr store: its finished batches)")
     explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -109,8 +126,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT",
-        help="PNG/JPEG images (resized to the model's input), folders of them, or .npy arrays "
-        "(one example, or a batch with the batch axis first)",
+        help="PNG/JPEG images (resized to the model's input), folders of them, .npy arrays "
+        "(one example, or a batch with the batch axis first), or NIfTI volumes (.nii, .nii.gz)",
     )
     parser.add_argument(
         "--weights", metavar="W",

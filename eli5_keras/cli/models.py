@@ -71,12 +71,15 @@ class LoadedModel:
         Names of the output classes, when known.
     note : str
         Appended to errors about layers (e.g. that a SavedModel is one opaque layer).
+    path : str, optional
+        The model's file, for engines whose workers load it themselves (``--engine ray``).
     """
 
     model: keras.Model
     preprocess: Preprocess
     class_names: Optional[List[str]] = None
     note: str = ""
+    path: Optional[str] = None
 
 
 def rescaler(factor: float) -> Preprocess:
@@ -116,10 +119,11 @@ def load_model(spec: str, weights: Optional[str] = None, rescale: float = 1 / 25
     if is_application:
         return _application(spec.lower(), weights)
     if spec == DEMO_NAME and not path.exists():
+        from ..demo.model import MODEL_PATH
         from ..demo.model import load_model as load_demo
         from ..demo.scenes import CLASS_NAMES
 
-        return LoadedModel(load_demo(), rescaler(1 / 255), list(CLASS_NAMES))
+        return LoadedModel(load_demo(), rescaler(1 / 255), list(CLASS_NAMES), path=str(MODEL_PATH))
     if path.is_dir():
         return LoadedModel(_saved_model(path), rescaler(rescale), note=(
             " A SavedModel is one opaque layer: methods that read an inner layer (Grad-CAM) "
@@ -128,7 +132,7 @@ def load_model(spec: str, weights: Optional[str] = None, rescale: float = 1 / 25
     if path.is_file():
         if path.suffix.lower() not in MODEL_SUFFIXES:
             raise UsageError(f"model {spec!r} is not a {'/'.join(MODEL_SUFFIXES)} file or a SavedModel folder.")
-        return LoadedModel(_model_file(path), rescaler(rescale))
+        return LoadedModel(_model_file(path), rescaler(rescale), path=str(path))
     raise UsageError(
         f"model {spec!r} is not a file, a SavedModel folder, {DEMO_NAME!r} or a keras.applications name "
         f"({', '.join(sorted(APPLICATIONS))})."

@@ -8,7 +8,10 @@ knows what is finished before it computes anything:
   (``eli5-keras:empty``, ``true`` or ``false``) in the PNG's text chunks;
 - ``npy``: ``NAME.npy``: the maps, float32 ``(T, *S)``;
 - ``html``: ``NAME.html``: a self-contained page, ``format_as_html`` of the explanation
-  (the overlays inline, no separate input picture) under each target's score.
+  (the overlays inline, no separate input picture) under each target's score;
+- ``nii``: ``NAME.nii.gz`` (NIfTI inputs): the maps as a float32 volume ``(X, Y, Z)``, or
+  ``(X, Y, Z, T)`` for several targets, with the input's affine and header, so they open
+  over the scan in ITK-SNAP or 3D Slicer.
 
 A file is written under a temporary name and renamed when complete, so an interrupted
 run never leaves a half-written output under a final name.
@@ -16,12 +19,13 @@ run never leaves a half-written output under a final name.
 from __future__ import annotations
 
 import abc
+import gzip
 import io
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterator, List, Type
+from typing import BinaryIO, Dict, Iterator, List, Optional, Type
 
 import numpy as np
 from markupsafe import Markup
@@ -30,7 +34,7 @@ from PIL import PngImagePlugin
 from ..base import Explanation
 from .errors import UsageError, os_reason
 
-FORMATS = ("png", "html", "npy")
+FORMATS = ("png", "html", "npy", "nii")
 HTML_MIN_WIDTH = 256
 """Overlays narrower than this are shown enlarged (pixelated) in HTML pages."""
 
@@ -90,9 +94,9 @@ class OutputFormat(abc.ABC):
         """File names written for the input named ``stem`` with ``num_targets`` targets."""
 
     @abc.abstractmethod
-    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray, source: Optional[Path] = None) -> None:
         """Write the files of one input: ``expl`` its eli5 explanation (``image`` set for
-        overlays), ``maps`` its float32 maps ``(T, *S)``."""
+        overlays), ``maps`` its float32 maps ``(T, *S)``, ``source`` the file it was read from."""
 
     def done(self, folder: Path, stem: str, num_targets: int) -> bool:
         """Every file of this input exists (``--resume`` skips it)."""
@@ -107,7 +111,7 @@ class PngFormat(OutputFormat):
             return [f"{stem}.png"]
         return [f"{stem}_top{rank}.png" for rank in range(1, num_targets + 1)]
 
-    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray, source: Optional[Path] = None) -> None:
         for target, name in enumerate(self.files(stem, len(expl.targets))):
             with atomic_open(folder / name) as handle:
                 handle.write(overlay_png(expl, target))
@@ -119,7 +123,7 @@ class NpyFormat(OutputFormat):
     def files(self, stem: str, num_targets: int) -> List[str]:
         return [f"{stem}.npy"]
 
-    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray, source: Optional[Path] = None) -> None:
         with atomic_open(folder / f"{stem}.npy") as handle:
             np.save(handle, np.asarray(maps, np.float32), allow_pickle=False)
 
@@ -130,7 +134,7 @@ class HtmlFormat(OutputFormat):
     def files(self, stem: str, num_targets: int) -> List[str]:
         return [f"{stem}.html"]
 
-    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray) -> None:
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray, source: Optional[Path] = None) -> None:
         from ..formatters.html import format_as_html
         from ..formatters.templating import render_page
 
@@ -144,7 +148,34 @@ class HtmlFormat(OutputFormat):
             handle.write(page.encode("utf-8"))
 
 
-_BY_NAME: Dict[str, Type[OutputFormat]] = {cls.name: cls for cls in (PngFormat, HtmlFormat, NpyFormat)}
+class NiftiFormat(OutputFormat):
+    name = "nii"
+
+    def files(self, stem: str, num_targets: int) -> List[str]:
+        return [f"{stem}.nii.gz"]
+
+    def write(self, folder: Path, stem: str, expl: Explanation, maps: np.ndarray, source: Optional[Path] = None) -> None:
+        from .inputs import open_nifti
+
+        scan = open_nifti(source)
+        volume = tuple(scan.shape[:3])
+        if tuple(maps.shape[1:4]) != volume:
+            raise UsageError(f"maps of shape {tuple(maps.shape[1:])} do not lie on the voxels {volume} of "
+                             f"{str(source)!r}; --format nii needs maps at the input's size.")
+        data = maps[0, ..., 0] if maps.ndim == 5 else maps[0]
+        if len(maps) > 1:  # one volume per target along the 4th axis
+            data = np.moveaxis(maps[..., 0] if maps.ndim == 5 else maps, 0, -1)
+        header = scan.header.copy()
+        header.set_data_dtype(np.float32)
+        image = type(scan)(np.asarray(data, np.float32), scan.affine, header)
+        image.header.set_slope_inter(1.0, 0.0)
+        with atomic_open(folder / f"{stem}.nii.gz") as handle:
+            handle.write(gzip.compress(image.to_bytes(), compresslevel=6))
+
+
+_BY_NAME: Dict[str, Type[OutputFormat]] = {
+    cls.name: cls for cls in (PngFormat, HtmlFormat, NpyFormat, NiftiFormat)
+}
 
 
 def get_format(name: str) -> OutputFormat:

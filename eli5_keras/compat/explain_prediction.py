@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
+from ..backend.legacy import is_tf_keras_model, keras_model
 from ..backend.topology import is_graph_model, model_inputs
 from ..base import Explanation
 from .per_target import check_flags, explain_targets
@@ -108,6 +109,8 @@ def explain_prediction(
         ``doc`` shape not ``(1, *input_shape)``; target out of range; unsuitable layer;
         ``image`` together with text arguments.
     """
+    if is_tf_keras_model(model):
+        model = keras_model(model)  # a Keras 3 copy (backend/legacy.py)
     if not isinstance(model, keras.Model):
         return Explanation(
             estimator=repr(model),

@@ -5,8 +5,9 @@ For each target, :func:`explain_targets` runs
 :func:`~eli5_keras.compat.gradcam.gradcam_backend` (one compiled pass) and
 :func:`~eli5_keras.compat.gradcam.gradcam` (numpy), then an optional ``resize`` of the
 map (text: from the layer's steps onto the document's positions). A signed map
-(``relu=False``) is kept in ``raw_heatmap`` and drawn from ``heatmap``, its
-:func:`~eli5_keras.result.unit_range` shift (:func:`~eli5_keras.result.heatmap_fields`).
+(``relu=False``) is kept in ``raw_heatmap``; ``heatmap`` holds its
+:func:`~eli5_keras.result.unit_range` shift (:func:`~eli5_keras.result.heatmap_fields`;
+eli5's image explainer) or, for text, the signed map itself (eli5's text branch).
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ def explain_targets(
     relu: bool,
     counterfactual: bool,
     resize: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+    signed_heatmap: bool = False,
 ) -> List[TargetExplanation]:
     """Grad-CAM of ``doc`` at the layer ``path`` for each of eli5's ``targets``.
 
@@ -69,6 +71,10 @@ def explain_targets(
         As in :func:`~eli5_keras.compat.gradcam.gradcam`.
     resize : callable, optional
         ``(*s,) -> (*S,)``, applied to each map after normalisation.
+    signed_heatmap : bool, default False
+        With ``relu=False``, put the signed map (in [-1, 1]) in ``heatmap`` as well
+        as in ``raw_heatmap`` (eli5's text branch) instead of its [0, 1] shift
+        (eli5's image explainer).
 
     Returns
     -------
@@ -87,5 +93,8 @@ def explain_targets(
         lmap = gradcam(weights, activations, relu=relu, counterfactual=counterfactual)
         if resize is not None:
             lmap = resize(lmap)
-        explained.append(TargetExplanation(predicted_idx, score=predicted_val, **heatmap_fields(lmap, in_unit_range=relu)))
+        fields = heatmap_fields(lmap, in_unit_range=relu)
+        if signed_heatmap and not relu:
+            fields["heatmap"] = lmap
+        explained.append(TargetExplanation(predicted_idx, score=predicted_val, **fields))
     return explained

@@ -8,7 +8,8 @@ explainer (:func:`~eli5_keras.compat.gradcam.gradcam_backend`, same numbers):
    sequence output ``A (l, C)`` (Conv1D / recurrent / bidirectional, else temporal
    pooling, else the embedding: :func:`~eli5_keras.backend.layers.auto_text_layer`);
 2. ``L = sum_k w_k A^k`` (negated with ``counterfactual``), ``ReLU`` (unless
-   ``relu=False``), divided by ``max |L| + 1e-7``;
+   ``relu=False``: then ``heatmap`` is that signed map, as in eli5's text branch),
+   divided by ``max |L| + 1e-7``;
 3. resized from ``l`` steps to the ``L`` positions of the document
    (:func:`~eli5_keras.utils.interpolation.resize_1d`, eli5's ``interp1d`` kinds);
 4. padding cut off, wherever it is (``pad_value`` in the ids, or ``pad_token`` in the
@@ -118,7 +119,9 @@ def explain_prediction_keras_text(
     Explanation
         ``method='Grad-CAM'``, ``layer``, ``signed`` (``not relu``); per target
         ``heatmap`` ``(L',)`` (``L'`` positions left after cutting the padding; in
-        [0, 1]), ``raw_heatmap`` (the signed map in [-1, 1] when ``relu=False``),
+        [0, 1], or with ``relu=False`` the signed map in [-1, 1], negative where a
+        token speaks against the class, as eli5's text branch), ``raw_heatmap`` (the
+        same signed map when ``relu=False``, else None),
         ``score`` (the model's output for the class) and ``weighted_spans``: the
         document joined from the kept tokens and a
         ``(token, [(start, end)], weight)`` span per token (weight from
@@ -145,6 +148,7 @@ def explain_prediction_keras_text(
     explained = explain_targets(
         model, ids, targets, path, relu, counterfactual,
         resize=lambda lmap: resize_1d(lmap, length, interpolation_kind),
+        signed_heatmap=True,
     )
     expl = Explanation(
         model.name,

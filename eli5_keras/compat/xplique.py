@@ -21,21 +21,17 @@ call; no attribution maths lives here. Conventions kept from Xplique 2.0:
 * ``inputs`` ``(N, H, W, C)`` as a numpy array, a tensor or a ``tf.data.Dataset`` of
   ``(inputs, targets)`` (batched or not); ``targets`` ``(N, output_size)``, default each
   input's top output, one-hot.
-* Returned shapes (images): every class returns ``(N, H, W, 1)``. Channel reductions
-  (``reducer``): ``"mean"`` (Xplique's default) and ``"sum"`` over ``C``; Xplique's
-  ``"min"``, ``"max"`` and ``None`` are not offered (``ValueError``). Saliency is
-  ``max_c |dS/dx|`` (no reducer), Grad-CAM and Occlusion have one channel by nature.
-  Xplique's ``_harmonize_channel_dimension`` was not readable in the reference we had;
-  ``(N, H, W, 1)`` for these methods follows its ``reducer`` docstring ("to obtain
-  explanation with shape (n, h, w, 1)") and Grad-CAM's ``tf.image.resize`` of
-  ``grad_cams[..., None]``.
-
-Not offered, because Xplique's numbers cannot be reproduced exactly on the engine:
-``GradCAMPP`` (Xplique's variant uses the *mean* activation and mean weights; the
-engine has the authors' sums), ``SmoothGrad``, ``VarGrad``, ``SquareGrad`` (Xplique's
-unseeded absolute Gaussian noise) and ``Rise`` (one random crop offset shared by a whole
-mask batch). Use ``eli5_keras.explain(method="smoothgrad" | "vargrad" | "rise" |
-"gradcam++")`` instead; docs/compat.md lists the differences.
+* Returned shapes (images): every class returns ``(N, H, W, 1)`` (Xplique's
+  ``_harmonize_channel_dimension``). Channel reductions (``reducer``): ``"mean"``
+  (Xplique's default) and ``"sum"`` over ``C``; the gradient statistics (SmoothGrad,
+  VarGrad, SquareGrad) also take ``"min"``, ``"max"`` and ``None`` (channels kept,
+  ``(N, H, W, C)``), as their statistic is computed per channel. Saliency is
+  ``max_c |dS/dx|`` (no reducer), Grad-CAM, Grad-CAM++, Occlusion and RISE have one
+  channel by nature.
+* Randomness (SmoothGrad, VarGrad, SquareGrad, Rise) is seeded (``seed=0``, a keyword
+  Xplique does not have): the same call gives the same maps. Xplique draws unseeded
+  ``tf.random`` numbers, so its maps and these agree in distribution, not number by
+  number (docs/compat.md records the parity measured).
 """
 from __future__ import annotations
 
@@ -160,16 +156,25 @@ class _Explainer:
         """The engine's method options and pipeline for this explainer."""
         return {}
 
-    def explain(self, inputs: Any, targets: Any = None) -> tf.Tensor:
+    def inputs_and_targets(self, inputs: Any, targets: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """Xplique's inputs and targets as arrays; default targets: each input's top output, one-hot."""
         x, y = _sanitize(inputs, targets)
         if y is None:
             predictions = np.asarray(self.model(x, training=False))
             y = np.eye(predictions.shape[-1], dtype=np.float32)[predictions.argmax(-1)]
+        return x, y
+
+    def run(self, model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """One :func:`eli5_keras.explain` call: the raw maps ``(N, *S)`` of the operator's score."""
         result = _explain(
-            self.model, x, method=self.method, targets=OperatorTarget(y, self.operator),
+            model, x, method=self.method, targets=OperatorTarget(y, self.operator),
             batch_size=self.batch_size or len(x), use_logits=False, **self.options(),
         )
-        maps = tf.convert_to_tensor(result.maps[:, 0])
+        return result.maps[:, 0]
+
+    def explain(self, inputs: Any, targets: Any = None) -> tf.Tensor:
+        x, y = self.inputs_and_targets(inputs, targets)
+        maps = tf.convert_to_tensor(self.run(self.model, x, y))
         if self.channels and self.reducer == "mean":
             maps = maps / x.shape[-1]
         return self.finish(maps[..., None], x)
@@ -207,6 +212,23 @@ class GradCAM(_Explainer):
 
     def finish(self, maps, inputs):
         return tf.image.resize(maps, inputs.shape[1:3], method=self.resize_method)
+
+
+class GradCAMPP(GradCAM):
+    """Grad-CAM++ (Chattopadhay et al. 2018) as Xplique computes it
+    (``grad_cam_pp.py::_compute_weights``): spatial means where the paper sums,
+
+        alpha = g^2 / (2 g^2 + g^3 mean_ab A)     (0 where the denominator is 0)
+        w_k   = mean_ij alpha ReLU(g)
+        L     = ReLU(sum_k w_k A^k)
+
+    no alpha normalisation, resized with ``tf.image.resize(..., BICUBIC)``: ``(N, H, W, 1)``.
+    The paper's sums: ``eli5_keras.explain(model, x, method="gradcam++")``."""
+
+    method = "gradcam++"
+
+    def options(self):
+        return {**super().options(), "normalize_alphas": False, "spatial_mean": True}
 
 
 class Saliency(_Explainer):
@@ -288,6 +310,120 @@ class Occlusion(_Explainer):
                 "aggregate": "sum", "relu": False, "normalize": False}
 
 
+STATISTIC_REDUCERS = ("mean", "sum", "min", "max", None)
+
+
+class ChannelView(keras.Model):
+    """``model`` seen on inputs ``(N, *shape, 1)``: each channel of ``(N, *shape)`` a
+    position of its own. ``call`` reshapes and calls ``model`` on tensors, so the user's
+    model gains no symbolic node (a functional wrapper would add one)."""
+
+    def __init__(self, model: keras.Model, shape: Tuple[int, ...]) -> None:
+        super().__init__(name=f"{model.name}_channel_view")
+        self.inner, self.shape_ = model, tuple(shape)
+
+    def call(self, inputs, training=False):
+        return self.inner(tf.reshape(inputs, tf.concat([tf.shape(inputs)[:1], self.shape_], 0)), training=training)
+
+
+class _GradientStatistic(_Explainer):
+    """A statistic of the gradients ``g_j = dS/dx (x + eps_j)`` over ``nb_samples``
+    noisy copies ``eps_j ~ N(0, noise^2)`` (absolute standard deviation ``noise``), per
+    input value (pixel and channel), then reduced over channels by ``reducer``:
+    ``(N, H, W, C) -> (N, H, W, 1)`` (``(N, H, W, C)`` with ``reducer=None``).
+
+    The per-channel statistic runs on the engine's SmoothGrad/SquareGrad/VarGrad through
+    a view of the model taking ``(N, H, W, C, 1)`` (:class:`ChannelView`: a reshape in
+    front of the unchanged model), so each ``(h, w, c)`` is a position of the map. ``seed`` makes
+    the noise reproducible (stateless draws, sample ``j`` from ``(seed, j)``)."""
+
+    extra: dict = {}
+
+    def __init__(self, model, output_layer=None, batch_size=32, operator=None, reducer="mean",
+                 nb_samples: int = 50, noise: float = 0.2, seed: int = 0):
+        super().__init__(model, output_layer, batch_size, operator)
+        self.reducer = None if reducer is None else check.choice("reducer", reducer, STATISTIC_REDUCERS[:-1])
+        self.nb_samples = check.integer("nb_samples", nb_samples, 2 if self.method == "vargrad" else 1)
+        self.noise = check.real("noise", noise, low=0.0)
+        self.seed = check.integer("seed", seed, 0)
+        self._views = {}
+
+    def options(self):
+        return {"base": "saliency", "base_options": {"reduce": "sum"}, "samples": self.nb_samples,
+                "sigma": self.noise, "seed": self.seed, "relu": False, "normalize": False, **self.extra}
+
+    def view(self, shape: Tuple[int, ...]) -> keras.Model:
+        """The model on ``(N, *shape, 1)`` inputs (built once per input shape)."""
+        if shape not in self._views:
+            view = ChannelView(self.model, shape)
+            view(np.zeros((1,) + shape + (1,), np.float32))  # builds it; no symbolic call of the model
+            self._views[shape] = view
+        return self._views[shape]
+
+    def explain(self, inputs: Any, targets: Any = None) -> tf.Tensor:
+        x, y = self.inputs_and_targets(inputs, targets)
+        maps = tf.convert_to_tensor(self.run(self.view(x.shape[1:]), x[..., None], y))  # (N, H, W, C)
+        if self.reducer is None:
+            return maps
+        return getattr(tf, f"reduce_{self.reducer}")(maps, axis=-1, keepdims=True)
+
+    __call__ = explain
+
+
+class SmoothGrad(_GradientStatistic):
+    """SmoothGrad (Smilkov et al. 2017) as Xplique: ``mean_j g_j`` per channel, then
+    ``reducer``; ``nb_samples=50``, ``noise=0.2`` (absolute)."""
+
+    method = "smoothgrad"
+
+
+class SquareGrad(_GradientStatistic):
+    """SquareGrad (Hooker et al. 2019) as Xplique: ``mean_j g_j^2`` per channel, then ``reducer``."""
+
+    method = "squaregrad"
+
+
+class VarGrad(_GradientStatistic):
+    """VarGrad (Adebayo et al. 2018) as Xplique: the unbiased variance
+    ``n / (n - 1) (mean_j g_j^2 - (mean_j g_j)^2)`` per channel, then ``reducer``
+    (``nb_samples >= 2``)."""
+
+    method = "vargrad"
+    extra = {"unbiased": True}
+
+
+class Rise(_Explainer):
+    """RISE (Petsiuk et al. 2018) with Xplique's normalisation and masking:
+    ``sum_i g(x_i) M_i / (sum_i M_i + eps)``, ``x_i = M_i x + (1 - M_i) mask_value``, over
+    ``nb_samples`` masks: grids ``grid_size x grid_size`` kept with probability
+    ``preservation_probability``, upsampled bilinearly and cropped: ``(N, H, W, 1)``.
+
+    Differences kept from the engine (docs/compat.md): each mask has its own random crop
+    offset (Xplique crops a whole batch of masks at one offset), the upsampled size is
+    ``(s + 1) ceil(H / s)`` (Xplique's ``int(H (1 + 1/s))``; the same when ``s``
+    divides ``H``), ``eps = 1e-7`` (Xplique's 1e-4, against sums of thousands of
+    masks), and the masks are seeded (``seed``)."""
+
+    method = "rise"
+    channels = False
+
+    def __init__(self, model, batch_size=32, operator=None, nb_samples: int = 4000,
+                 grid_size: Union[int, Tuple[int, int]] = 7, preservation_probability: float = 0.5,
+                 mask_value: float = 0.0, seed: int = 0):
+        super().__init__(model, None, batch_size, operator)
+        self.nb_samples = check.integer("nb_samples", nb_samples, 1)
+        self.grid_size = grid_size
+        self.preservation_probability = check.real("preservation_probability", preservation_probability, 0.0, 1.0)
+        self.mask_value = check.real("mask_value", mask_value)
+        self.seed = check.integer("seed", seed, 0)
+
+    def options(self):
+        return {"masks": self.nb_samples, "grid": self.grid_size, "p1": self.preservation_probability,
+                "mask_value": self.mask_value, "mask_sum": True, "seed": self.seed,
+                "relu": False, "normalize": False}
+
+
 __all__: Sequence[str] = (
-    "GradCAM", "Saliency", "GradientInput", "IntegratedGradients", "GuidedBackprop", "DeconvNet", "Occlusion",
+    "GradCAM", "GradCAMPP", "Saliency", "GradientInput", "IntegratedGradients", "GuidedBackprop", "DeconvNet",
+    "Occlusion", "SmoothGrad", "VarGrad", "SquareGrad", "Rise",
 )

@@ -13,6 +13,8 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..result import unit_range
+
 from .colormaps import (
     DEFAULT_COLORMAP,
     DIVERGING_COLORMAP,
@@ -132,9 +134,25 @@ def map_values(
         if colormap is None or colormap is DEFAULT_COLORMAP:
             colormap = DIVERGING_COLORMAP
         return raw, ColorScale.symmetric(raw, resolve_colormap(colormap))
-    heatmap = target.heatmap
+    heatmap = drawable_heatmap(target)
     validate_heatmap(heatmap)
     return heatmap, ColorScale(resolve_colormap(DEFAULT_COLORMAP if colormap is None else colormap))
+
+
+def drawable_heatmap(target: Any) -> Any:
+    """``target.heatmap`` for a [0, 1] scale: as it is, or its
+    :func:`~eli5_keras.result.unit_range` shift when it is the signed map itself (eli5's
+    text branch with ``relu=False`` keeps the signed map in ``heatmap`` and
+    ``raw_heatmap`` alike: drawn unsigned, it gets the same shift as an image's)."""
+    heatmap = target.heatmap
+    raw = getattr(target, "raw_heatmap", None)
+    if (
+        isinstance(heatmap, np.ndarray) and isinstance(raw, np.ndarray) and heatmap.dtype.kind in "biuf"
+        and heatmap.size and raw.shape == heatmap.shape and np.all(np.isfinite(heatmap))
+        and heatmap.min() < 0 and np.array_equal(heatmap, raw)
+    ):
+        return unit_range(heatmap)
+    return heatmap
 
 
 def target_map(

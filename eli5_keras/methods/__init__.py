@@ -22,13 +22,17 @@ from .gradient_input import GradientInput
 from .guided_backprop import GuidedBackprop
 from .guided_gradcam import GuidedGradCAM
 from .hirescam import HiResCAM
+from .hsic import HSICAttribution
 from .integrated_gradients import IntegratedGradients
+from .kernelshap import KernelSHAP
 from .layercam import LayerCAM
+from .lime import Lime
 from .noise import SmoothGrad, SquareGrad, VarGrad
 from .occlusion import Occlusion
 from .rise import RISE
 from .saliency import Saliency
 from .scorecam import ScoreCAM
+from .sobol import SobolAttribution
 from .tta import TTA
 from .xgradcam import XGradCAM
 
@@ -55,6 +59,10 @@ REGISTRY: Dict[str, Type[Method]] = {
         GuidedGradCAM,
         Occlusion,
         RISE,
+        SobolAttribution,
+        HSICAttribution,
+        Lime,
+        KernelSHAP,
         SmoothGrad,
         SquareGrad,
         VarGrad,
@@ -143,6 +151,10 @@ __all__ = [
     "GuidedGradCAM",
     "Occlusion",
     "RISE",
+    "SobolAttribution",
+    "HSICAttribution",
+    "Lime",
+    "KernelSHAP",
     "SmoothGrad",
     "SquareGrad",
     "VarGrad",

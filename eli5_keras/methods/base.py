@@ -120,6 +120,18 @@ class Method(abc.ABC):
         """Traceable: raw maps for a chunk of inputs ``(n, ...)`` with target data
         ``(n, T, ...)``; expanded work in blocks of at most ``block`` items per input."""
 
+    def side_signature(self, context: Context) -> Tuple[tf.TensorSpec, ...]:
+        """Specs ``(None, ...)`` of per-input arrays the method needs besides the model
+        inputs (black-box methods: feature labels and counts, :mod:`.segments`); () for
+        none. When not empty, :meth:`side_data` computes them in numpy for each chunk,
+        before the graph, and the driver passes them to ``compute`` as ``side=``."""
+        return ()
+
+    def side_data(self, context: Context, arrays: List[Any], start: int, total: int) -> Tuple[Any, ...]:
+        """The arrays of :meth:`side_signature` for a chunk: ``arrays`` are the chunk's
+        model inputs as numpy (inputs ``start .. start + n`` of a call with ``total``)."""
+        return ()
+
     def options(self) -> Dict[str, Any]:
         """The method's options (the ``__init__`` arguments), for cache keys and display."""
         params = inspect.signature(type(self).__init__).parameters

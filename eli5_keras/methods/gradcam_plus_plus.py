@@ -28,8 +28,11 @@ Deviations and variants
   (``grad_cam_plusplus.py``) and keras-explainable, which skip it. pytorch-grad-cam
   adds 1e-6 to the denominator instead of the ``where`` guard (a relative difference
   of about ``1e-6 / den``) and zeroes ``alpha`` where ``g == 0``, as the guard here does.
-* Xplique's mean (instead of sum) in the global term and the weight reduction is not
-  offered; AUCMEDI's nested-tape derivatives are exact for non-piecewise-linear
+* ``spatial_mean=True``: Xplique's ``GradCAMPP`` (``grad_cam_pp.py::_compute_weights``),
+  which takes the spatial *mean* of ``A`` in the global term and of the weights:
+  ``den = 2 g**2 + g**3 mean_ab A``, ``w = mean_ij ReLU(g) alpha`` (``normalize_alphas=False``
+  there). Its ``+1e-4`` where ``den == 0`` gives ``alpha = 0`` there, as the guard here.
+  AUCMEDI's nested-tape derivatives are exact for non-piecewise-linear
   networks but equal to this closed form for piecewise-linear ones.
 
 The exp trick assumes ``S`` is the pre-softmax score (``use_logits=True``, the
@@ -63,6 +66,8 @@ class GradCAMPlusPlus(ChannelWeightCAM):
     normalize_alphas : bool, default True
         Divide ``alpha`` by its sum over space per channel (official code,
         tf-keras-vis). False: pytorch-grad-cam and keras-explainable.
+    spatial_mean : bool, default False
+        Spatial means instead of sums in the global term and the weights (Xplique).
     """
 
     name = "gradcam++"
@@ -70,18 +75,20 @@ class GradCAMPlusPlus(ChannelWeightCAM):
     summary = "channel weights = ReLU gradients weighted by second-order alphas (exp trick)"
     aliases = ("gradcam_pp",)
 
-    def __init__(self, normalize_alphas: bool = True) -> None:
+    def __init__(self, normalize_alphas: bool = True, spatial_mean: bool = False) -> None:
         self.normalize_alphas = check.boolean("normalize_alphas", normalize_alphas)
+        self.spatial_mean = check.boolean("spatial_mean", spatial_mean)
 
     def channel_weights(self, activations: tf.Tensor, gradients: tf.Tensor) -> tf.Tensor:
         """``A (N, *s, C), g (N, T, *s, C) -> w (N, T, C)``."""
         axes = spatial_axes(gradients)
         second = tf.square(gradients)
         third = second * gradients
-        global_sum = tf.reduce_sum(activations, axis=[a - 1 for a in axes], keepdims=True)[:, None]
+        pool = tf.reduce_mean if self.spatial_mean else tf.reduce_sum
+        global_sum = pool(activations, axis=[a - 1 for a in axes], keepdims=True)[:, None]
         den = 2.0 * second + third * global_sum
         alpha = second / tf.where(den != 0.0, den, tf.ones_like(den))
         if self.normalize_alphas:
             total = tf.reduce_sum(alpha, axis=axes, keepdims=True)
             alpha = alpha / tf.where(total != 0.0, total, tf.ones_like(total))
-        return tf.reduce_sum(tf.nn.relu(gradients) * alpha, axis=axes)
+        return pool(tf.nn.relu(gradients) * alpha, axis=axes)

@@ -32,7 +32,7 @@ paper's figures; ``relu=False, normalize=False`` returns the raw values.
 
 Options
 -------
-reduce : {"sum", "mean", "max_abs", "sum_abs", "l2"}, default "sum"
+reduce : {"sum", "mean", "max", "max_abs", "sum_abs", "l2"}, default "sum"
     Channel reduction of ``G`` (the paper shows ``G`` as an RGB image). ``"mean"`` is
     Xplique's default ``reducer`` (``"sum"`` / C); ``"max_abs"`` the saliency map's.
     Captum, tf-keras-vis and pytorch-grad-cam return the channels unreduced.

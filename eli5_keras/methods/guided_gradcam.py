@@ -16,7 +16,7 @@ rule, coverage and warning about non-ReLU activations are those of
 
 Options
 -------
-reduce : {"sum", "mean", "max_abs", "sum_abs", "l2"}, default "sum"
+reduce : {"sum", "mean", "max", "max_abs", "sum_abs", "l2"}, default "sum"
     Channel reduction of the guided gradient (the paper shows the RGB product).
 interpolation : {"bilinear", "nearest"}, default "bilinear"
     Upsampling of the Grad-CAM map. ``"nearest"`` is Captum's ``GuidedGradCam``

@@ -19,8 +19,10 @@ import tensorflow as tf
 from ..backend.probe import Forward
 from .base import Context, Method, MethodOutput, explained_input_spec, is_float_dtype
 
-CHANNEL_REDUCTIONS = ("sum", "mean", "max_abs", "sum_abs", "l2")
+CHANNEL_REDUCTIONS = ("sum", "mean", "max", "max_abs", "sum_abs", "l2")
 """Channel reductions of :func:`reduce_channels`."""
+SIGNED_REDUCTIONS = ("sum", "mean", "max")
+"""The reductions whose map keeps the sign of the values."""
 
 
 def reduce_channels(values: tf.Tensor, how: str) -> tf.Tensor:
@@ -28,6 +30,7 @@ def reduce_channels(values: tf.Tensor, how: str) -> tf.Tensor:
 
     ``"sum"``      ``sum_c v``           (signed)
     ``"mean"``     ``mean_c v``          (signed; Xplique's ``reducer="mean"``)
+    ``"max"``      ``max_c v``           (signed; AUCMEDI's ``tf.reduce_max(g, axis=-1)``)
     ``"max_abs"``  ``max_c |v|``         (Simonyan et al.'s saliency map)
     ``"sum_abs"``  ``sum_c |v|``         (PAIR's ``VisualizeImageGrayscale``)
     ``"l2"``       ``sqrt(sum_c v^2)``
@@ -36,6 +39,8 @@ def reduce_channels(values: tf.Tensor, how: str) -> tf.Tensor:
         return tf.reduce_sum(values, axis=-1)
     if how == "mean":
         return tf.reduce_mean(values, axis=-1)
+    if how == "max":
+        return tf.reduce_max(values, axis=-1)
     if how == "max_abs":
         return tf.reduce_max(tf.abs(values), axis=-1)
     if how == "sum_abs":

@@ -2,7 +2,7 @@
 
     IG_i[n, t] = (x_i - x'_i) * integral_0^1 dS[n, t](x' + a (x - x')) / dx_i da
                ~ (x_i - x'_i) * sum_k w_k * dS[n, t](x' + a_k (x - x')) / dx_i
-    M[n, t]    = sum_c IG[n, t, ..., c]                      (N, T, *S), signed
+    M[n, t]    = sum_c IG[n, t, ..., c]                      (N, T, *S), signed (reduce="sum")
 
 ``S`` is the differentiated target score (the logit by default), ``x`` the explained
 input ``(N, *S, C)`` and ``x'`` the baseline (other inputs of a multi-input model are
@@ -48,10 +48,15 @@ rule : str, default "trapezoid"
 
     PAIR saliency uses ``linspace(0, 1, steps)`` with equal weights ``1/steps`` (both
     ends included), which is none of these; it converges to the same integral.
+reduce : str, default "sum"
+    Channel reduction of ``IG`` (:func:`~eli5_keras.methods.input_gradients.reduce_channels`):
+    ``"sum"`` (the map's sum is the attribution's), ``"mean"`` (Xplique), ``"max"``
+    (AUCMEDI's ``reduce_max``), ``"max_abs"``, ``"sum_abs"``, ``"l2"``. The completeness
+    gap always sums every channel.
 
 Deviations: the paper's eq. 3 is the right Riemann sum; we default to the trapezoid
 rule (second-order accurate, exact weights summing to 1). Libraries reduce channels
-differently (Captum keeps them, Xplique averages); we sum them so that the map's sum
+differently (Captum keeps them, Xplique averages, AUCMEDI takes the max); we sum them by default so that the map's sum
 is the attribution's sum and completeness can be read off the map.
 """
 from __future__ import annotations
@@ -64,7 +69,7 @@ import tensorflow as tf
 
 from .base import Context, MethodOutput, explained_input_spec, sum_over_blocks
 from .. import validation as check
-from .input_gradients import InputGradientMethod
+from .input_gradients import CHANNEL_REDUCTIONS, InputGradientMethod, reduce_channels
 from .perturbed import pin_targets
 
 DEFAULT_STEPS = 50
@@ -114,8 +119,11 @@ class IntegratedGradients(InputGradientMethod):
     summary = "(x - x') * path integral of dS/dx from a baseline x' (signed; completeness gap in extras)"
     signed = True
 
-    def __init__(self, steps: int = DEFAULT_STEPS, baseline: Any = None, rule: str = "trapezoid") -> None:
+    def __init__(
+        self, steps: int = DEFAULT_STEPS, baseline: Any = None, rule: str = "trapezoid", reduce: str = "sum"
+    ) -> None:
         self.steps = check.integer("steps", steps, 1)
+        self.reduce = check.choice("reduce", reduce, CHANNEL_REDUCTIONS)
         self.baseline = _check_baseline(baseline)
         self.rule = check.choice("rule", rule, QUADRATURE_RULES)
         self._alphas, self._weights = quadrature(self.rule, self.steps)
@@ -124,7 +132,7 @@ class IntegratedGradients(InputGradientMethod):
         baseline = self.baseline
         if isinstance(baseline, np.ndarray):
             baseline = ("array", baseline.shape, hashlib.sha1(baseline.tobytes()).hexdigest())
-        return (self.name, ("baseline", baseline), ("rule", self.rule), ("steps", self.steps))
+        return (self.name, ("baseline", baseline), ("reduce", self.reduce), ("rule", self.rule), ("steps", self.steps))
 
     def setup(self, context: Context) -> None:
         super().setup(context)
@@ -179,5 +187,5 @@ class IntegratedGradients(InputGradientMethod):
         total = tf.reduce_sum(attributions, axis=list(range(2, attributions.shape.rank)))
         gap = tf.cast(total, tf.float32) - (fwd.scores - base_scores)
         return MethodOutput(
-            tf.reduce_sum(attributions, axis=-1), fwd.labels, fwd.reported, {"completeness_gap": gap}
+            reduce_channels(attributions, self.reduce), fwd.labels, fwd.reported, {"completeness_gap": gap}
         )

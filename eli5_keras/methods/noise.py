@@ -8,6 +8,7 @@ the input.
 For each input ``x`` (the explained model input) and the wrapped method's raw map ``E``:
 
     sigma    = noise_level * (max(x) - min(x))          per input, over all its values
+               (or the absolute ``sigma`` option, the same for every input)
     x_j      = x + sigma * eps_j,   eps_j ~ N(0, I)     j = 1..samples
     SmoothGrad = (1/n) sum_j E(x_j)
     SquareGrad = (1/n) sum_j E(x_j)^2
@@ -67,6 +68,9 @@ class NoiseWrapper(Wrapper):
         Seed of the noise (same seed, same maps).
     base_options : dict, optional
         Options of the base method when ``base`` is a name.
+    sigma : float, optional
+        Absolute noise standard deviation, used instead of ``noise_level`` (Xplique's
+        and keras-explainable's ``noise``, Captum's ``stdevs``).
 
     Output: maps ``(N, T, *s)`` on the base method's grid.
     """
@@ -78,11 +82,13 @@ class NoiseWrapper(Wrapper):
         noise_level: float = DEFAULT_NOISE_LEVEL,
         seed: int = 0,
         base_options: Optional[Mapping[str, Any]] = None,
+        sigma: Optional[float] = None,
     ) -> None:
         super().__init__(base, base_options)
         self.samples = check.integer("samples", samples, 1)
         self.noise_level = check.real("noise_level", noise_level, low=0.0)
         self.seed = check.integer("seed", seed, 0)
+        self.sigma = None if sigma is None else check.real("sigma", sigma, low=0.0)
 
     @abc.abstractmethod
     def statistic(self, mean: tf.Tensor, m2: tf.Tensor) -> tf.Tensor:
@@ -100,7 +106,10 @@ class NoiseWrapper(Wrapper):
         n = tf.shape(x)[0]
         fwd, pinned = pin_targets(context, inputs, data)
         value_axes = list(range(1, x.shape.rank))
-        sigma = self.noise_level * (tf.reduce_max(x, axis=value_axes) - tf.reduce_min(x, axis=value_axes))
+        if self.sigma is None:
+            sigma = self.noise_level * (tf.reduce_max(x, axis=value_axes) - tf.reduce_min(x, axis=value_axes))
+        else:
+            sigma = tf.fill([n], tf.cast(self.sigma, x.dtype))
         scale = tf.reshape(sigma, tf.concat([[n, 1], tf.ones([x.shape.rank - 1], tf.int32)], axis=0))
         copies, inner = self.split_block(context, block)
 
@@ -192,8 +201,9 @@ class VarGrad(NoiseWrapper):
         seed: int = 0,
         base_options: Optional[Mapping[str, Any]] = None,
         unbiased: bool = False,
+        sigma: Optional[float] = None,
     ) -> None:
-        super().__init__(base, samples, noise_level, seed, base_options)
+        super().__init__(base, samples, noise_level, seed, base_options, sigma)
         self.unbiased = check.boolean("unbiased", unbiased)
         if self.unbiased and self.samples < 2:
             raise ValueError(f"vargrad with unbiased=True needs samples >= 2; got samples={self.samples}.")

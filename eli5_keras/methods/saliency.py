@@ -12,19 +12,22 @@ non-negative; the shared pipeline then min-max normalises it. The plumbing is
 
 Options
 -------
-reduce : {"max_abs", "sum_abs", "l2"}, default "max_abs"
+reduce : {"max_abs", "sum_abs", "l2", "sum", "mean", "max"}, default "max_abs"
     Channel reduction. ``"max_abs"`` is the paper's ("the maximum magnitude of w across
     all colour channels"), as in tf-keras-vis and Xplique's ``Saliency``;
     ``"sum_abs"`` is PAIR saliency's ``VisualizeImageGrayscale`` (before its percentile
     clipping); ``"l2"`` the gradient's norm per position. Captum's ``Saliency`` keeps
     the channels (``|g|`` per channel) and leaves the reduction to the user.
+    The signed reductions of the raw gradient, ``"sum"``, ``"mean"`` and ``"max"``
+    (``max_c g``, AUCMEDI's ``SaliencyMap``), make the map signed; ``"sum"`` on a
+    one-channel input is the plain gradient ``dS/dx``.
 """
 from __future__ import annotations
 
 from .. import validation as check
-from .input_gradients import InputGradientMethod
+from .input_gradients import SIGNED_REDUCTIONS, InputGradientMethod
 
-SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2")
+SALIENCY_REDUCTIONS = ("max_abs", "sum_abs", "l2") + SIGNED_REDUCTIONS
 
 
 class Saliency(InputGradientMethod):
@@ -34,3 +37,4 @@ class Saliency(InputGradientMethod):
 
     def __init__(self, reduce: str = "max_abs") -> None:
         self.reduce = check.choice("reduce", reduce, SALIENCY_REDUCTIONS)
+        self.signed = self.reduce in SIGNED_REDUCTIONS

@@ -49,8 +49,17 @@ Deviations, all documented choices:
 * Faster Score-CAM keeps ``N`` channels per input; tf-keras-vis takes the union of the
   per-input choices over the whole batch (results depend on the batch).
 * Like the reference, no baseline ``f(x_b)`` is subtracted (the paper's ``f(X ∘ H) -
-  f(X_b)``); tf-keras-vis weights low-resolution ``A`` with the probabilities;
-  keras-explainable uses raw logits as weights of the normalised masks ``N_k``.
+  f(X_b)``); tf-keras-vis weights low-resolution ``A`` with the probabilities.
+
+``masks="layer"`` is keras-explainable's ``methods.cams.scorecam``: each channel is
+min-maxed at the layer's grid (a constant channel becomes 0), *then* upsampled, and the
+map sums the normalised masks, not the activations::
+
+    N_k    = upsample((A^k - min A^k) / (max A^k - min A^k), S)
+    s_k    = P(x ⊙ N_k)[t];      L[n,t] = sum_k s_k N_k = upsample(sum_k s_k norm(A^k))
+
+(with ``use_logits=False`` on a model returning logits, ``P`` is the raw logit, as
+keras-explainable's). ``softmax="channels"`` does not combine with it.
 """
 from __future__ import annotations
 
@@ -65,6 +74,7 @@ from .base import Context, Method, MethodOutput, concat_over_blocks, weighted_ch
 from .perturbed import channels_of, forward_copies, layer_channels, per_channel, pin_targets, require_float_input
 
 SOFTMAX = ("classes", "channels")
+MASKS = ("upsampled", "layer")
 
 
 class ScoreCAM(Method):
@@ -80,6 +90,9 @@ class ScoreCAM(Method):
     max_channels : int, optional
         Faster Score-CAM: score only the ``max_channels`` channels with the largest
         spatial standard deviation (per input). None scores every channel.
+    masks : {"upsampled", "layer"}, default "upsampled"
+        "upsampled": min-max each upsampled channel (the reference). "layer": min-max at
+        the layer's grid, then upsample, and sum the normalised masks (keras-explainable).
     """
 
     name = "scorecam"
@@ -87,9 +100,12 @@ class ScoreCAM(Method):
     summary = "channel weights = the model's scores on the input masked by each upsampled channel"
     per_target_work = False
 
-    def __init__(self, softmax: str = "classes", max_channels: Optional[int] = None) -> None:
+    def __init__(self, softmax: str = "classes", max_channels: Optional[int] = None, masks: str = "upsampled") -> None:
         self.softmax = check.choice("softmax", softmax, SOFTMAX)
         self.max_channels = check.optional_integer("max_channels", max_channels, 1)
+        self.masks = check.choice("masks", masks, MASKS)
+        if self.masks == "layer" and self.softmax == "channels":
+            raise ValueError('masks="layer" (keras-explainable) weights by the scores themselves; use softmax="classes".')
 
     def setup(self, context: Context) -> None:
         if not context.channels_last:
@@ -123,6 +139,8 @@ class ScoreCAM(Method):
         x = inputs[index]
         fwd, pinned = pin_targets(context, inputs, data, taps=[context.path])
         activations = self.select_channels(fwd.tapped[0])
+        if self.masks == "layer":
+            activations = minmax_channels(activations)
         rank = x.shape.rank - 2
         size = batch_spatial_size(x, rank)
         n = tf.shape(x)[0]
@@ -134,7 +152,8 @@ class ScoreCAM(Method):
             low = tf.reduce_min(masks, axis=axes, keepdims=True)
             high = tf.reduce_max(masks, axis=axes, keepdims=True)
             valid = high > low
-            masks = (masks - low) / tf.where(valid, high - low, tf.ones_like(high))
+            if self.masks == "upsampled":
+                masks = (masks - low) / tf.where(valid, high - low, tf.ones_like(high))
             masks = tf.cast(tf.experimental.numpy.moveaxis(masks, -1, 1)[..., None], x.dtype)  # (n, b, *S, 1)
             masked = tf.reshape(x[:, None] * masks, tf.concat([[n * count], tf.shape(x)[1:]], axis=0))
             out = forward_copies(probe, inputs, pinned, count, replaced={index: masked})
@@ -151,6 +170,14 @@ class ScoreCAM(Method):
         else:
             maps = weighted_channel_sum(activations, masked_softmax(scores, valid))
         return MethodOutput(maps, fwd.labels, fwd.reported)
+
+
+def minmax_channels(activations: tf.Tensor) -> tf.Tensor:
+    """Each channel of ``(N, *s, K)`` min-maxed over its positions; a constant channel
+    becomes 0 (keras-explainable's ``filters.normalize``, ``divide_no_nan``)."""
+    axes = list(range(1, activations.shape.rank - 1))
+    shifted = activations - tf.reduce_min(activations, axis=axes, keepdims=True)
+    return tf.math.divide_no_nan(shifted, tf.reduce_max(shifted, axis=axes, keepdims=True))
 
 
 def masked_softmax(logits: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:

@@ -32,12 +32,23 @@ def resolve_base(base: Union[str, Method], base_options: Optional[Mapping[str, A
                 f"base_options {sorted(base_options)} given with a Method instance as base; "
                 "set them on the instance."
             )
-        return base
+        return _wrappable(base)
     if not isinstance(base, str):
         raise TypeError(
             f"base must be a method name (str) or a Method instance; got {type(base).__name__}: {base!r}."
         )
-    return get(base, **dict(base_options or {}))
+    return _wrappable(get(base, **dict(base_options or {})))
+
+
+def _wrappable(base: Method) -> Method:
+    """``base``, unless it needs per-chunk side data (features: LIME, KernelSHAP), which
+    the wrapped call cannot pass."""
+    if type(base).side_signature is not Method.side_signature:
+        raise ValueError(
+            f"base {base.name!r} computes its features per input before the graph and cannot be wrapped; "
+            "use a method on gradients, a layer or masks as base."
+        )
+    return base
 
 
 class Wrapper(Method):

@@ -25,6 +25,7 @@ import tensorflow as tf
 from .. import validation as check
 from ..backend.cache import cached, graph_function
 from ..backend.inputs import input_spatial_rank, prepare_inputs
+from ..backend.legacy import keras_model
 from ..backend.probe import ModelProbe
 from ..backend.topology import model_inputs, model_outputs
 from ..explain import ensure_built, explained_input
@@ -166,8 +167,7 @@ def metric_maps(maps: Any, n: int, spatial: Tuple[int, ...]) -> Tuple[np.ndarray
 def metric_inputs(model: keras.Model, inputs: Any, input_index: Optional[int]) -> Tuple[List[np.ndarray], int]:
     """The model checked and built, ``inputs`` as one array per model input, and the
     index of the explained one (``input_index``, default the first with spatial axes)."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     ensure_built(model, inputs)
     return prepare_inputs(model, inputs), explained_input(model, None, input_index)
 

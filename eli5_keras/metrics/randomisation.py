@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from .. import validation as check
+from ..backend.legacy import keras_model
 from ..backend.topology import model_outputs
 from ..explain import explain
 from .similarity import SIMILARITIES, similarity
@@ -95,8 +96,7 @@ def random_logit(
     seed = check.integer("seed", seed, 0)
     if "top_k" in explain_options:
         raise ValueError("random_logit compares one class per input with another: pass targets, not top_k.")
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     outputs = model_outputs(model)
     output_index = check.index("output_index", output_index, len(outputs), " (the model's outputs)")
     num_classes = outputs[output_index].shape[-1]
@@ -198,8 +198,7 @@ def model_parameter_randomisation(
         raise ValueError(f"similarity must name at least one of {list(SIMILARITIES)}.")
     measures = [_measure("similarity", m) for m in measures]
     seed = check.integer("seed", seed, 0)
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model; got {type(model).__name__}.")
+    model = keras_model(model)
     chosen = randomised_layers(model, layers)
 
     if maps is None:

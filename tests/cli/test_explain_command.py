@@ -159,7 +159,7 @@ def bad_inputs(folder, model_path):
     return [
         ([m, str(folder / "missing.png")], ["missing.png", "does not exist"]),
         ([m, str(folder / "broken.png")], ["cannot read image", "broken.png"]),
-        ([m, str(folder / "notes.txt")], ["not a PNG/JPEG image or a .npy array"]),
+        ([m, str(folder / "notes.txt")], ["not a PNG/JPEG image, a .npy array or a NIfTI volume"]),
         ([m, str(folder / "empty")], ["holds no"]),
         ([m, ok, "--method", "nope"], ["unknown method 'nope'", "gradcam"]),
         ([m, ok, "--layer", "nope"], ["No such layer: 'nope'"]),

@@ -144,3 +144,83 @@ def test_unsupported_arguments_say_so(logits_model):
         ke.methods.cams.gradcam(logits_model, x, y, spatial_axis=(1, 2, 3))
     with pytest.raises(ValueError, match="indices"):
         ke.methods.cams.gradcam(logits_model, x, y[:, 0])
+
+
+def engine_noise(shape, j, seed=0):
+    """The engine's stateless noise for sample j: N(0, 1) drawn from (seed, j)."""
+    return tf.random.stateless_normal(shape, seed=tf.constant([seed, j], tf.int64)).numpy()
+
+
+def gradcam_maps(model, x, y):
+    A, _, J = activations_and_jacobian(model, x, y)
+    return np.einsum("bhwk,bck->bhwc", A, J.mean(axis=(2, 3)))
+
+
+def test_smooth_counts_the_clean_input(logits_model):
+    x, y = labels_and_inputs()
+    x, y = x[:2], y[:2]
+    r, noise = 3, 0.3
+    copies = [x] + [x + noise * engine_noise(x.shape[1:], j, seed=2)[None] for j in range(r - 1)]
+    expected = sum(gradcam_maps(logits_model, c, y) for c in copies) / r
+    # keras-explainable's docs form, with the import changed (and a seed)
+    smoothgrad = ke.methods.meta.smooth(ke.methods.cams.gradcam, repetitions=r, noise=noise, seed=2)
+    scores, maps = smoothgrad(ke.inspection.expose(logits_model), x, y)
+    assert smoothgrad.__name__ == "gradcam_smooth"
+    np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(scores), activations_and_jacobian(logits_model, x, y)[1], **TOL)
+    _, once = ke.methods.meta.smooth(ke.methods.cams.gradcam, repetitions=1)(logits_model, x, y)
+    np.testing.assert_allclose(np.asarray(once), gradcam_maps(logits_model, x, y), **TOL)
+    _, via_explain = ke.explain(smoothgrad, logits_model, x, y, resizing=False)
+    np.testing.assert_allclose(via_explain, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="meta.smooth"):
+        ke.methods.meta.smooth(ke.methods.cams.gradcampp)
+
+
+def input_gradients(model, x, y):
+    """mean_c |d out[y] / dx| of each input for its one unit y (B, 1): (B, H, W, 1)."""
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = tf.gather(model(xt), y, axis=-1, batch_dims=1)
+    return np.abs(tape.gradient(out, xt).numpy()).mean(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("hflip, scales", [(True, [0.5, 1.5, 2.0]), (False, [2.0])])
+def test_tta_keras_explainable_count(variable_model, hflip, scales):
+    x, y = images(2, seed=23), np.array([[1], [3]])
+    total = np.zeros((2, 12, 12, 1), np.float32)
+    for scale in [None] + scales:
+        for flip in ([False, True] if hflip else [False]):
+            z = tf.image.flip_left_right(x) if flip else tf.convert_to_tensor(x)
+            if scale is not None:
+                z = tf.image.resize(z, (int(12 * scale),) * 2, method="bilinear")
+            m = input_gradients(variable_model, z.numpy(), y)
+            if flip:
+                m = tf.image.flip_left_right(m).numpy()
+            total += tf.image.resize(m, (12, 12), method="bilinear").numpy()
+    expected = total / (len(scales) * (2 if hflip else 1))
+    augmented = ke.methods.meta.tta(ke.methods.gradient.gradients, scales=scales, hflip=hflip)
+    _, maps = augmented(variable_model, x, y)
+    assert augmented.__name__ == "gradients_tta"
+    np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="methods on the input"):
+        ke.methods.meta.tta(ke.methods.cams.gradcam)
+    with pytest.raises(ValueError, match="resize_method"):
+        ke.methods.meta.tta(ke.methods.gradient.gradients, resize_method="nearest")
+
+
+def test_scorecam_normalised_masks_raw_logits(logits_model):
+    x, y = labels_and_inputs()
+    A, logits, _ = activations_and_jacobian(logits_model, x, y)
+    expected = np.zeros((3, 12, 12, 2), np.float32)
+    for k in range(A.shape[-1]):
+        a = A[..., k:k + 1] - A[..., k:k + 1].min(axis=(1, 2), keepdims=True)
+        top = a.max(axis=(1, 2), keepdims=True)
+        a = np.divide(a, top, out=np.zeros_like(a), where=top != 0)
+        mask = tf.image.resize(a, (12, 12)).numpy()  # (B, 12, 12, 1)
+        s = np.take_along_axis(logits_model(x * mask).numpy(), y, axis=-1)  # (B, L)
+        expected += s[:, None, None, :] * mask
+    scores, maps = ke.methods.cams.scorecam(ke.inspection.expose(logits_model), x, y)
+    assert maps.shape == (3, 12, 12, 2)
+    np.testing.assert_allclose(np.asarray(scores), logits, **TOL)
+    np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-5)

@@ -78,11 +78,34 @@ def test_relu_false_keeps_the_sign(shape_model):
     (target,) = expl.targets
     np.testing.assert_allclose(target.raw_heatmap, raw, atol=1e-5)
     assert np.abs(target.raw_heatmap).max() <= 1.0
-    low = min(raw.min(), 0.0)
-    np.testing.assert_allclose(target.heatmap, (raw - low) / (raw.max() - low + EPS), atol=1e-5)
+    # eli5's text branch: the signed map in `heatmap` too, so `heatmap < 0` finds counter-evidence
+    np.testing.assert_array_equal(target.heatmap, target.raw_heatmap)
+    assert (target.heatmap < 0).any()
     assert expl.signed
     weights = [w for _, _, w in target.weighted_spans.docs_weighted_spans[0].spans]
     np.testing.assert_allclose(weights, target.raw_heatmap)
+
+
+def test_signed_text_heatmap_is_drawn_right(shape_model):
+    """Every formatter draws the signed `heatmap` of relu=False: signed scale by default,
+    its [0, 1] shift when asked unsigned (never a range error or clipped values)."""
+    from eli5_keras.formatters.overlay import map_values
+
+    doc, tokens = doc_and_tokens(seed=2)
+    expl = explain_prediction(shape_model, doc, tokens=tokens, layer="conv", relu=False, targets=[0])
+    (target,) = expl.targets
+    values, scale = map_values(expl, target, None, "auto")
+    np.testing.assert_array_equal(values, target.raw_heatmap)
+    assert scale.low == -scale.high
+    values, _ = map_values(expl, target, None, False)
+    raw = target.raw_heatmap
+    low = min(raw.min(), 0.0)
+    np.testing.assert_allclose(values, (raw - low) / (raw.max() - low + EPS), atol=1e-6)
+    html = eli5.format_as_html(expl)
+    spans = target.weighted_spans.docs_weighted_spans[0].spans
+    negative = [tok for tok, _, w in spans if w < 0]
+    assert negative and all(tok in html for tok in negative)
+    assert "rgba(255," in html or "hsl(0" in html  # red for counter-evidence, as eli5 draws it
 
 
 def test_counterfactual_negates_the_gradient(shape_model):

@@ -5,7 +5,9 @@ it is (softmax included), one-hot ``y`` ``(N, K)``; gradient maps reduced over c
 with the mean (``reducer="mean"``) to ``(N, H, W, 1)``; Grad-CAM ``ReLU(sum_k mean_ij(g) A)``
 resized with ``tf.image.resize(..., BICUBIC)``, not normalised; Integrated Gradients on
 ``linspace(0, 1, steps)`` with the trapezoid mean; Occlusion sums the drops of the
-patches covering a pixel.
+patches covering a pixel; Grad-CAM++ takes spatial means; SmoothGrad, SquareGrad and
+VarGrad (unbiased) are per-channel statistics of gradients at absolute Gaussian noise,
+reduced afterwards; RISE divides by the per-pixel mask sum.
 """
 import keras
 import numpy as np
@@ -196,3 +198,122 @@ def test_xplique_readme_example_runs_unchanged(relu_model):
     for explainer in (Saliency(model), GradCAM(model), IntegratedGradients(model, steps=10)):
         explanations = explainer.explain(X, Y)
         assert explanations.shape == (2, 12, 12, 1)
+
+
+def test_gradcampp_xplique_means(relu_model):
+    x, y = images(2, seed=10), one_hot([1, 4])
+    with tf.GradientTape() as tape:
+        out, A = run(relu_model, x, stop="c2")
+        s = tf.reduce_sum(out * y, axis=-1)
+    g = tape.gradient(s, A).numpy()
+    A = A.numpy()
+    den = 2 * g ** 2 + g ** 3 * A.mean(axis=(1, 2), keepdims=True)
+    den = den + (den == 0) * 1e-4  # Xplique's guard
+    weights = (g ** 2 / den * np.maximum(g, 0)).mean(axis=(1, 2), keepdims=True)
+    cam = np.maximum((A * weights).sum(-1), 0)
+    expected = tf.image.resize(cam[..., None], (12, 12), method="bicubic").numpy()
+    got = xq.GradCAMPP(relu_model).explain(x, y)
+    assert got.shape == (2, 12, 12, 1)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-7)
+
+
+def noisy_gradients(model, x, y, samples, noise, seed=0):
+    """(samples, N, H, W, C): gradients at x + noise * eps_j, eps_j the stateless normal
+    draw of (seed, j) with the shape of one input (plus its trailing axis of 1)."""
+    grads = []
+    for j in range(samples):
+        eps = tf.random.stateless_normal(x.shape[1:] + (1,), seed=tf.constant([seed, j], tf.int64)).numpy()[..., 0]
+        grads.append(input_gradient(model, x + noise * eps, y))
+    return np.stack(grads)
+
+
+def test_gradient_statistics_per_channel(relu_model):
+    x, y = images(2, seed=11), one_hot([2, 0])
+    g = noisy_gradients(relu_model, x, y, 6, 0.3, seed=4)
+    mean, square = g.mean(0), (g ** 2).mean(0)
+    var = 6 / 5 * (square - mean ** 2)
+    common = dict(nb_samples=6, noise=0.3, seed=4)
+    np.testing.assert_allclose(xq.SmoothGrad(relu_model, **common).explain(x, y).numpy(),
+                               mean.mean(-1, keepdims=True), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(xq.SquareGrad(relu_model, reducer="max", **common).explain(x, y).numpy(),
+                               square.max(-1, keepdims=True), rtol=1e-4, atol=1e-8)
+    got = xq.VarGrad(relu_model, reducer=None, **common)(x, y).numpy()
+    assert got.shape == (2, 12, 12, 3)
+    np.testing.assert_allclose(got, var, rtol=2e-3, atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::eli5_keras.result.EmptyMapWarning")
+def test_gradient_statistics_without_noise(relu_model):
+    # invariants: no noise -> SmoothGrad is the gradient, VarGrad 0, SquareGrad g^2
+    x, y = images(2, seed=12), one_hot([3, 3])
+    g = input_gradient(relu_model, x, y)
+    np.testing.assert_allclose(xq.SmoothGrad(relu_model, nb_samples=3, noise=0.0, reducer="sum").explain(x, y).numpy(),
+                               g.sum(-1, keepdims=True), **TOL)
+    np.testing.assert_allclose(xq.VarGrad(relu_model, nb_samples=3, noise=0.0).explain(x, y).numpy(), 0.0, atol=1e-10)
+    np.testing.assert_allclose(xq.SquareGrad(relu_model, nb_samples=2, noise=0.0, reducer="min").explain(x, y).numpy(),
+                               (g ** 2).min(-1, keepdims=True), rtol=1e-4, atol=1e-10)
+    with pytest.raises(ValueError, match="nb_samples"):
+        xq.VarGrad(relu_model, nb_samples=1)
+    with pytest.raises(ValueError, match="reducer"):
+        xq.SmoothGrad(relu_model, reducer="median")
+
+
+@pytest.mark.filterwarnings("ignore::eli5_keras.result.EmptyMapWarning")
+def test_rise_mask_sum_formula(relu_model):
+    x, y = images(2, seed=13), one_hot([0, 2])
+    n, s, p1, value = 12, 4, 0.6, 0.25
+    grids = tf.cast(tf.random.stateless_uniform([n, s, s], seed=tf.constant([5, 0], tf.int64)) < p1, tf.float32)
+    cell = -(-12 // s)
+    shifts = np.floor(tf.random.stateless_uniform([n, 2], seed=tf.constant([5, 1], tf.int64)).numpy() * cell)
+    up = tf.image.resize(grids[..., None], ((s + 1) * cell,) * 2, method="bilinear").numpy()[..., 0]
+    masks = np.stack([up[i, int(a):int(a) + 12, int(b):int(b) + 12] for i, (a, b) in enumerate(shifts)])
+    num, den = np.zeros((2, 12, 12)), masks.sum(0)
+    for m in masks:
+        masked = x * m[None, ..., None] + (1 - m[None, ..., None]) * value
+        num += (relu_model(masked).numpy() * y).sum(-1)[:, None, None] * m
+    expected = (num / (den + 1e-7))[..., None]
+    got = xq.Rise(relu_model, nb_samples=n, grid_size=s, preservation_probability=p1, mask_value=value,
+                  seed=5, batch_size=5).explain(x, y)
+    assert got.shape == (2, 12, 12, 1)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-6)
+    # invariant: masks that keep everything give the score itself at every pixel
+    kept = xq.Rise(relu_model, nb_samples=3, preservation_probability=1.0).explain(x, y).numpy()
+    np.testing.assert_allclose(kept, np.broadcast_to((relu_model(x).numpy() * y).sum(-1)[:, None, None, None], kept.shape),
+                               rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:.*nonlinearities other than ReLU")
+def test_layer_call_left_bound_by_another_library():
+    # Xplique's end_watch_layer leaves ``layer.call = layer.call.__wrapped__``: a method
+    # stored on the instance, bound to the layer. The engine's layer copies must still
+    # read their own (linear) activation, so the DeconvNet rule applies at that ReLU.
+    model = conv_classifier(7, "bound_call_model", (12, 12, 3), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        L.GlobalAveragePooling2D(name="gap"), L.Dense(NUM_CLASSES, activation="softmax", name="dense"),
+    ])
+    conv = model.get_layer("c1")
+    conv.call = conv.call  # what Xplique's GradCAM leaves behind
+    x, y = images(2, seed=14), one_hot([1, 2])
+
+    @tf.custom_gradient
+    def deconv(z):
+        return tf.nn.relu(z), lambda dy: tf.nn.relu(dy)
+
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        z = keras.ops.conv(xt, conv.kernel, padding="same") + conv.bias
+        out = model.get_layer("dense")(model.get_layer("gap")(deconv(z)))
+        s = tf.reduce_sum(out * y, axis=-1)
+    expected = tape.gradient(s, xt).numpy().mean(-1)[..., None]
+    np.testing.assert_allclose(xq.DeconvNet(model).explain(x, y).numpy(), expected, **TOL)
+
+
+def test_gradient_statistics_leave_the_model_alone(relu_model):
+    # the (H, W, C, 1) view calls the model on tensors: no symbolic node is added to it
+    nodes = len(relu_model._inbound_nodes)
+    weights = [w.copy() for w in relu_model.get_weights()]
+    xq.SmoothGrad(relu_model, nb_samples=2).explain(images(1, seed=15), one_hot([1]))
+    assert len(relu_model._inbound_nodes) == nodes
+    for before, after in zip(weights, relu_model.get_weights()):
+        np.testing.assert_array_equal(before, after)

@@ -13,7 +13,7 @@ from eli5_keras.methods.input_gradients import InputGradientMethod
 # Small values by option name, for sweeps that check shapes and plumbing, not numbers
 # (each method's defaults are tested in its own file): applied to whichever of these
 # options a method's ``__init__`` takes.
-FAST_VALUES = dict(steps=4, masks=8, samples=2, window=4, stride=4, seed=0)
+FAST_VALUES = dict(steps=4, masks=8, samples=2, window=4, stride=4, seed=0, grid=2, designs=2)
 
 
 def names():

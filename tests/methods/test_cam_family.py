@@ -580,7 +580,9 @@ def test_alias_shares_the_explainer(seq_model):
 def test_gradcam_pp_option_is_validated():
     with pytest.raises(TypeError, match="normalize_alphas must be True or False; got str: 'no'"):
         methods.get("gradcam++", normalize_alphas="no")
-    assert methods.get("gradcam++").options() == {"normalize_alphas": True}
+    assert methods.get("gradcam++").options() == {"normalize_alphas": True, "spatial_mean": False}
+    with pytest.raises(TypeError, match="spatial_mean must be True or False"):
+        methods.get("gradcam++", spatial_mean=1)
 
 
 @pytest.mark.parametrize("name", without_options())

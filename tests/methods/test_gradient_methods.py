@@ -139,8 +139,11 @@ def test_token_ids_cannot_be_differentiated(method):
 
 
 def test_options_are_validated():
-    with pytest.raises(ValueError, match="reduce must be one of 'max_abs', 'sum_abs', 'l2'; got 'max'"):
-        methods.get("saliency", reduce="max")
+    with pytest.raises(ValueError, match="reduce must be one of 'max_abs', 'sum_abs', 'l2', 'sum', 'mean', 'max'; got 'min'"):
+        methods.get("saliency", reduce="min")
+    assert methods.get("saliency", reduce="max").signed and not methods.get("saliency").signed
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        methods.get("integrated_gradients", reduce="min")
     with pytest.raises(TypeError, match="gradient_input"):
         methods.get("gradient_input", reduce="sum")
 

@@ -284,7 +284,7 @@ def test_guided_gradcam_in_a_nested_backbone(nested_model, nested_parts):
 
 def test_guided_options_are_validated():
     for name in ("guided_backprop", "deconvnet", "guided_gradcam"):
-        with pytest.raises(ValueError, match="reduce must be one of 'sum', 'mean', 'max_abs', 'sum_abs', 'l2'"):
+        with pytest.raises(ValueError, match="reduce must be one of 'sum', 'mean', 'max', 'max_abs', 'sum_abs', 'l2'"):
             methods.get(name, reduce="abs")
     with pytest.raises(ValueError, match="interpolation must be one of 'bilinear', 'nearest'; got 'cubic'"):
         methods.get("guided_gradcam", interpolation="cubic")

@@ -248,3 +248,20 @@ def test_bad_options(name, options, error, match):
     options.setdefault("base", "gradcam")
     with pytest.raises(error, match=match):
         get(name, **options)
+
+
+def test_absolute_sigma_is_the_same_for_every_input(seq_model):
+    # sigma= replaces noise_level * range: each input gets the same absolute noise, i.e.
+    # the relative run with noise_level = sigma / (its own range), input by input
+    x = images(2, seed=40)
+    x[1] *= 3.0  # a different range
+    absolute = eli5.explain(seq_model, x, method="smoothgrad", base=InputGradient(), samples=3, sigma=0.1,
+                            seed=2, top_k=1, **RAW)
+    np.testing.assert_allclose(absolute.extras["noise_sigma"], 0.1, rtol=1e-6)
+    for i in range(2):
+        level = 0.1 / float(x[i].max() - x[i].min())
+        relative = eli5.explain(seq_model, x[i:i + 1], method="smoothgrad", base=InputGradient(), samples=3,
+                                noise_level=level, seed=2, targets=absolute.targets[i:i + 1], **RAW)
+        np.testing.assert_allclose(absolute.maps[i], relative.maps[0], rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="sigma"):
+        eli5.explain(seq_model, x, method="smoothgrad", sigma=-1.0)

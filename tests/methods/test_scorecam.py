@@ -312,7 +312,11 @@ def test_bad_options(options, error, message):
 def test_registered():
     method = get("ScoreCAM")
     assert isinstance(method, ScoreCAM)
-    assert method.options() == {"softmax": "classes", "max_channels": None}
+    assert method.options() == {"softmax": "classes", "max_channels": None, "masks": "upsampled"}
+    with pytest.raises(ValueError, match="masks must be one of 'upsampled', 'layer'"):
+        get("scorecam", masks="input")
+    with pytest.raises(ValueError, match='masks="layer"'):
+        get("scorecam", masks="layer", softmax="channels")
 
 
 def test_variable_size_inputs(variable_model):

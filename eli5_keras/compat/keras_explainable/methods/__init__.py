@@ -1,4 +1,4 @@
-"""keras-explainable's explaining methods: :mod:`.cams` and :mod:`.gradient`."""
-from . import cams, gradient
+"""keras-explainable's explaining methods: :mod:`.cams`, :mod:`.gradient` and :mod:`.meta`."""
+from . import cams, gradient, meta
 
-__all__ = ["cams", "gradient"]
+__all__ = ["cams", "gradient", "meta"]

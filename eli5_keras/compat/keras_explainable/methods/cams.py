@@ -8,8 +8,11 @@ at the exposed activation layer's resolution, raw (no ReLU, no normalisation).
   the engine's Grad-CAM++ (``normalize_alphas=False``, ``exp(y_c)`` dropped) times
   ``exp(y_c)``.
 
-``y_c`` is the exposed logits layer's output as it is. Score-CAM is not offered (see
-docs/compat.md).
+* ``scorecam``: ``Σ_k y_c(x ⊙ N_k) N_k`` at the input's resolution, ``N_k`` the channel
+  min-maxed at the layer then resized bilinearly (the engine's Score-CAM with
+  ``masks="layer"``).
+
+``y_c`` is the exposed logits layer's output as it is.
 """
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ from typing import Any, Optional, Tuple
 import tensorflow as tf
 
 from ..inspection import KERNEL_AXIS, SPATIAL_AXIS
-from .engine import run
+from .engine import EngineSpec, run, with_spec
 
 
+@with_spec(EngineSpec("cam", at_layer=True))
 def cam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
         indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
     """CAM (Zhou et al. 2016): ``(B, H, W, C) -> (scores (B, L), maps (B, H', W', L))``."""
@@ -29,6 +33,7 @@ def cam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: in
     return scores, maps
 
 
+@with_spec(EngineSpec("gradcam", at_layer=True))
 def gradcam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
             indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
     """Grad-CAM (Selvaraju et al. 2017): ``(B, H, W, C) -> (scores (B, L), maps (B, H', W', L))``."""
@@ -45,5 +50,19 @@ def gradcampp(model: Any, inputs: Any, indices: Optional[Any] = None, indices_ax
     return scores, maps * tf.exp(scores)[:, None, None, :]
 
 
-METHODS = [cam, gradcam, gradcampp]
-__all__ = ["cam", "gradcam", "gradcampp"]
+SCORECAM = EngineSpec("scorecam", at_layer=True, options={"masks": "layer"})
+
+
+@with_spec(SCORECAM)
+def scorecam(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
+             indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
+    """Score-CAM (Wang et al. 2020) as keras-explainable: ``(B, H, W, C) -> (scores (B, L), maps (B, H, W, L))``
+    at the *input's* resolution, ``sum_k y_c(x ⊙ N_k) N_k`` with ``N_k`` the channel
+    min-maxed at the layer, then resized bilinearly; raw scores, no softmax, no ReLU."""
+    scores, maps, _ = run(SCORECAM.method, model, inputs, indices, indices_axis, indices_batch_dims, spatial_axis,
+                          batch_size, at_layer=True, **SCORECAM.options)
+    return scores, maps
+
+
+METHODS = [cam, gradcam, gradcampp, scorecam]
+__all__ = ["cam", "gradcam", "gradcampp", "scorecam"]

@@ -2,7 +2,8 @@
 the exposed model's output, maps returned labels last ``(B, *S, L)``."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -11,6 +12,29 @@ from ....explain import explain as _explain
 from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, ExposedModel, expose
 
 SUPPORTED_SPATIAL_AXES = ((-3, -2), (1, 2))
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """How a keras-explainable method runs on the engine, for the meta methods
+    (:mod:`.meta`) that wrap it: the engine ``method`` and its ``options``, whether
+    it explains the exposed activation layer (``at_layer``), and ``scale(x)``, the
+    constant factor the facade multiplies the raw maps by (a linear post-processing,
+    so it commutes with averaging over copies)."""
+
+    method: str
+    at_layer: bool
+    options: Dict[str, Any] = field(default_factory=dict)
+    scale: Callable[[Any], float] = lambda x: 1.0
+
+
+def with_spec(spec: EngineSpec) -> Callable:
+    """Decorator: record ``spec`` on a method function as ``function.engine``."""
+    def mark(function: Callable) -> Callable:
+        function.engine = spec
+        return function
+
+    return mark
 
 
 def run(

@@ -1,0 +1,233 @@
+"""Datasets at scale: flat memory in the dataset's length, streaming throughput against
+in-memory ``explain()``, and Ray workers against one process.
+
+Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
+
+``memory``
+    ``explain_dataset`` over ``N`` generated inputs (a ``tf.data`` pipeline making each
+    input from its index, so nothing of size N exists in memory) into a Zarr store, for
+    each N in its own process; peak resident memory (``ru_maxrss``) of the run minus the
+    peak before it (TensorFlow, the model and one explained batch loaded).
+``throughput``
+    One process: the floor (the model's compiled forward + backward to the explained
+    layer, batch by batch), ``explain()`` on the whole array in memory, and
+    ``explain_dataset`` from the same array and from the ``tf.data`` pipeline (reading
+    overlaps explaining: the next batch is prefetched while this one is explained).
+``ray``
+    ``eli5_keras.ray.explain_dataset`` on a local runtime (``ray.init(num_cpus=...)``)
+    with 1 and 2 workers over the same array (``from_numpy``, 16 blocks), against
+    ``explain()`` in one process. Each run starts its actors (TensorFlow import, model
+    load, first trace): the pool's batches are timed as they arrive, the first one paying
+    that start, the rest giving the steady throughput; a whole ``explain_dataset`` run
+    (store included) is timed too. Ray's overhead per batch = steady time per batch with
+    one worker - ``explain()``'s time per batch.
+
+Run::
+
+    python benchmarks/bench_scale.py                      # all three, defaults below
+    python benchmarks/bench_scale.py --parts memory --sizes 1000 20000
+
+and paste the tables into docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+SHAPE = (64, 64, 3)
+BATCH = 32
+
+MEMORY_CHILD = r"""
+import json, os, resource, sys, tempfile
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, {bench!r})
+import keras, numpy as np, tensorflow as tf
+import eli5_keras
+from bench_scale import generated
+from bench_gradcam import small_cnn
+
+keras.utils.set_random_seed(0)
+model = small_cnn()
+with tempfile.TemporaryDirectory() as folder:
+    eli5_keras.explain_dataset(model, generated({batch}), out=folder + "/warm.zarr", batch_size={batch}, progress=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    store = eli5_keras.explain_dataset(model, generated({n}), out=folder + "/maps.zarr", batch_size={batch},
+                                       progress=False)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(dict(n={n}, before_mib=before / 1024, after_mib=after / 1024, rows=len(store))))
+"""
+
+
+def generated(n: int):
+    """``n`` inputs of SHAPE made from their index in a ``tf.data`` pipeline (uniform
+    noise, stateless seed = index): a stream of any length that never sits in memory."""
+    import tensorflow as tf
+
+    def make(i):
+        return tf.random.stateless_uniform(SHAPE, seed=tf.stack([i, tf.constant(0, tf.int64)]))
+
+    return tf.data.Dataset.range(n).map(make, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def memory(sizes: list, batch: int) -> list:
+    rows = []
+    for n in sizes:
+        code = MEMORY_CHILD.format(bench=str(BENCH), n=n, batch=batch)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(result)
+        print(f"  memory n={n}: peak {result['after_mib']:.0f} MiB, growth "
+              f"{result['after_mib'] - result['before_mib']:.1f} MiB", file=sys.stderr)
+    return rows
+
+
+def _median(fn, repeats: int, clock=time.perf_counter) -> float:
+    """Median of ``clock`` over ``fn()`` runs, after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+def throughput(n: int, batch: int, repeats: int) -> dict:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import eli5_keras
+    from bench_gradcam import floor_function, small_cnn
+
+    keras.utils.set_random_seed(0)
+    model = small_cnn()
+    x = np.stack(list(generated(n).as_numpy_iterator()))
+    floor = floor_function(model, "last_conv")
+    folder = tempfile.mkdtemp()
+
+    def run_floor():
+        for start in range(0, n, batch):
+            floor(tf.constant(x[start:start + batch])).numpy()
+
+    runs = dict(
+        floor=run_floor,
+        explain=lambda: eli5_keras.explain(model, x, batch_size=batch),
+        dataset_array=lambda: eli5_keras.explain_dataset(
+            model, x, out=f"{folder}/a.zarr", batch_size=batch, resume=False, progress=False),
+        dataset_tfdata=lambda: eli5_keras.explain_dataset(
+            model, generated(n), out=f"{folder}/t.zarr", batch_size=batch, resume=False, progress=False),
+    )
+    # wall time, and CPU time of the process (all its threads): on a machine shared with other
+    # jobs the wall time of the threaded runs suffers most; the CPU time says what the work costs
+    wall = {k: _median(fn, repeats) / n for k, fn in runs.items()}
+    cpu = {k: _median(fn, repeats, time.process_time) / n for k, fn in runs.items()}
+    return dict(wall=wall, cpu=cpu)
+
+
+def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
+    import keras
+    import numpy as np
+    import ray
+
+    import eli5_keras
+    from bench_gradcam import small_cnn
+    from eli5_keras.ray import BatchExplainer, explain_dataset
+
+    keras.utils.set_random_seed(0)
+    model = small_cnn()
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "small_cnn.keras"
+    model.save(path)
+    x = np.stack(list(generated(n).as_numpy_iterator()))
+    explain_time = _median(lambda: eli5_keras.explain(model, x, batch_size=batch), 3) / n
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH.parent), os.environ.get("PYTHONPATH")]))
+    os.environ["RAY_worker_niceness"] = "0"  # as this process (Ray's default 15 loses to any other job)
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    rows = {}
+    try:
+        for count in workers:
+            # the pool as explain_dataset runs it, its batches timed as they arrive: the first
+            # one pays the actors' start (TensorFlow import, model load, first trace)
+            mapped = ray.data.from_numpy(np.array_split(x, 16)).map_batches(
+                BatchExplainer, fn_constructor_kwargs=dict(model=str(path), column="data", threads=1),
+                batch_size=batch, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=count), num_cpus=1)
+            start = time.perf_counter()
+            arrivals, rows_seen = [], 0
+            for out in mapped.iter_batches(batch_size=batch, batch_format="numpy"):
+                arrivals.append((time.perf_counter(), len(out["maps"])))
+                rows_seen += len(out["maps"])
+            first = arrivals[0][0] - start
+            steady = (arrivals[-1][0] - arrivals[0][0]) / (rows_seen - arrivals[0][1])
+            whole_start = time.perf_counter()
+            explain_dataset(ray.data.from_numpy(np.array_split(x, 16)), path, out=folder / f"w{count}.zarr",
+                            column="data", workers=count, batch_size=batch, resume=False, progress=False)
+            whole = time.perf_counter() - whole_start
+            rows[count] = dict(startup_s=first, whole_s=whole, steady_per_image=steady,
+                               overhead_per_batch=(steady - explain_time) * batch if count == 1 else None)
+            print(f"  ray {count} worker(s): first batch {first:.1f} s, steady {1e3 * steady:.3f} ms/image, "
+                  f"explain_dataset {whole:.1f} s", file=sys.stderr)
+    finally:
+        ray.shutdown()
+    return dict(explain_per_image=explain_time, workers=rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", default=["memory", "throughput", "ray"],
+                        choices=["memory", "throughput", "ray"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000], help="memory: dataset lengths")
+    parser.add_argument("--images", type=int, default=1000, help="throughput and ray: inputs")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--cpus", type=int, default=2, help="ray: num_cpus of the local runtime")
+    args = parser.parse_args()
+    print(f"small CNN {SHAPE}, Grad-CAM, batch_size {args.batch}")
+    if "memory" in args.parts:
+        rows = memory(args.sizes, args.batch)
+        print("\n| inputs | peak RSS (MiB) | growth during the run (MiB) |\n|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['n']} | {r['after_mib']:.0f} | {r['after_mib'] - r['before_mib']:.1f} |")
+        if len(rows) > 1:
+            print(f"\npeak RSS difference {rows[-1]['n']} vs {rows[0]['n']} inputs: "
+                  f"{rows[-1]['after_mib'] - rows[0]['after_mib']:.1f} MiB")
+    if "throughput" in args.parts:
+        t = throughput(args.images, args.batch, args.repeats)
+        w, c = t["wall"], t["cpu"]
+        print(f"\n{args.images} inputs\n\n| what | ms / image | ratio to floor | ratio to explain() | CPU ms / image "
+              "| CPU ratio to explain() |\n|---|---:|---:|---:|---:|---:|")
+        for name in ("floor", "explain", "dataset_array", "dataset_tfdata"):
+            print(f"| {name} | {1e3 * w[name]:.3f} | {w[name] / w['floor']:.2f} | {w[name] / w['explain']:.2f} | "
+                  f"{1e3 * c[name]:.3f} | {c[name] / c['explain']:.2f} |")
+    if "ray" in args.parts:
+        r = ray_scale(args.images, args.batch, args.workers, args.cpus)
+        e = r["explain_per_image"]
+        print(f"\n{args.images} inputs, ray.init(num_cpus={args.cpus}); explain() in one process: "
+              f"{1e3 * e:.3f} ms / image\n")
+        print("| workers | first batch (s) | explain_dataset run (s) | steady ms / image | images / s | "
+              "ratio to explain() |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for count, row in r["workers"].items():
+            s = row["steady_per_image"]
+            print(f"| {count} | {row['startup_s']:.1f} | {row['whole_s']:.1f} | {1e3 * s:.3f} | {1 / s:.0f} | "
+                  f"{s / e:.2f} |")
+        one = r["workers"].get(1)
+        if one:
+            print(f"\nRay overhead per batch of {args.batch} (1 worker, steady): "
+                  f"{1e3 * one['overhead_per_batch']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

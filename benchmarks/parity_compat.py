@@ -1,0 +1,231 @@
+"""Parity of the compat facades with the original libraries: the same inputs through
+the original and through the facade; the largest difference per method and the time
+per image of each side.
+
+Not part of the test suite: it needs Xplique and AUCMEDI, which install beside TF 2.21
+with ``--no-deps`` only (the project's ``/work/refvenv``). keras-explainable cannot load
+on Keras 3, so its side is its documented formulas (its ``methods/*.py`` code, written
+here with Keras 3 calls, compiled with ``tf.function`` as ``ke.explain`` runs them;
+``smooth`` as its Python loop is written, around the compiled method). Run::
+
+    . /work/refvenv/bin/activate
+    PYTHONPATH=/path/to/checkout python benchmarks/parity_compat.py [--images 8] [--repeats 3]
+
+and paste the table into docs/compat.md. ``max |diff|`` is over all maps; ``rel`` divides
+it by the original's largest magnitude. Methods with random sampling (SmoothGrad,
+VarGrad, SquareGrad, Rise, smooth) cannot agree number by number (each side draws its
+own noise): their row compares the two estimates at many samples, so the difference is
+Monte Carlo error that shrinks as the samples grow.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+L = keras.layers
+keras.utils.disable_interactive_logging()  # AUCMEDI's occlusion calls model.predict per patch
+SIZE, CLASSES = 32, 5
+
+
+def build_model(logits: bool = False) -> keras.Model:
+    """A small CNN, ReLUs as ``activation="relu"`` (what AUCMEDI's guided backprop
+    replaces); softmax output, or logits (keras-explainable's docs)."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((SIZE, SIZE, 3))
+    h = L.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    h = L.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="c2")(h)
+    h = L.Conv2D(16, 3, padding="same", activation="relu", name="c3")(h)
+    h = L.GlobalAveragePooling2D(name="gap")(h)
+    out = L.Dense(CLASSES, activation=None if logits else "softmax", name="dense")(h)
+    model = keras.Model(inp, out)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")  # AUCMEDI's clone reads them
+    return model
+
+
+def timed(fn, repeats: int):
+    """(result, median seconds) after one warm-up call."""
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return result, statistics.median(times)
+
+
+def row(library, name, original, facade, n, repeats, note=""):
+    ref, t_ref = timed(original, repeats)
+    got, t_got = timed(facade, repeats)
+    ref, got = np.asarray(ref, np.float64), np.asarray(got, np.float64)
+    if ref.shape != got.shape:
+        raise AssertionError(f"{library} {name}: shapes {ref.shape} (original) and {got.shape} (facade) differ")
+    diff = np.abs(ref - got).max()
+    scale = np.abs(ref).max()
+    if note.startswith("random"):
+        again = np.asarray(original(), np.float64)  # another draw of the original: the Monte Carlo floor
+        note += f"; original vs its own rerun: rel {np.abs(again - ref).max() / scale:.2e}"
+    print(f"| {library} | {name} | {ref.shape} | {diff:.2e} | {diff / scale if scale else 0:.2e} | "
+          f"{1e3 * t_ref / n:.1f} | {1e3 * t_got / n:.1f} | {t_ref / t_got:.1f}x | {note} |", flush=True)
+
+
+def xplique_rows(model, x, y, repeats):
+    import xplique.attributions as xa
+    from eli5_keras.compat import xplique as xq
+
+    n = len(x)
+    cases = [
+        ("GradCAM", {}, ""), ("GradCAMPP", {}, ""), ("Saliency", {}, ""), ("GradientInput", {}, ""),
+        ("IntegratedGradients", {"steps": 50}, ""), ("GuidedBackprop", {}, ""), ("DeconvNet", {}, ""),
+        ("Occlusion", {"patch_size": 4, "patch_stride": 4}, ""),
+        ("SmoothGrad", {"nb_samples": 400, "noise": 0.1}, "random: Monte Carlo error"),
+        ("SquareGrad", {"nb_samples": 400, "noise": 0.1}, "random: Monte Carlo error"),
+        ("VarGrad", {"nb_samples": 400, "noise": 0.1}, "random: Monte Carlo error"),
+        ("Rise", {"nb_samples": 2000, "grid_size": 8}, "random: Monte Carlo error"),
+    ]
+    for name, options, note in cases:
+        original = getattr(xa, name)(model, **options)
+        facade = getattr(xq, name)(model, **options)
+        row("Xplique", name, lambda: original.explain(x, y), lambda: facade.explain(x, y), n, repeats, note)
+
+
+def aucmedi_rows(model, x, classes, repeats):
+    import aucmedi.xai.methods as am
+    from eli5_keras.compat.aucmedi import methods as fm
+
+    n = len(x)
+    cases = [
+        ("GradCAM", {}, ""), ("GradCAMpp", {}, "closed form vs AUCMEDI's nested tapes on the softmax"),
+        ("SaliencyMap", {}, ""), ("GuidedBackpropagation", {}, ""), ("IntegratedGradients", {"num_steps": 50}, ""),
+        ("GuidedGradCAM", {}, ""), ("OcclusionSensitivity", {}, ""),
+    ]
+    for name, options, note in cases:
+        original = getattr(am, name)(model, **options)
+        facade = getattr(fm, name)(model, **options)
+
+        def per_image():
+            return np.stack([original.compute_heatmap(x[i:i + 1], int(classes[i])) for i in range(n)])
+
+        def batched():
+            return facade.heatmaps(x, classes)[:, 0]
+
+        row("AUCMEDI", name, per_image, batched, n, repeats, note or "AUCMEDI: one call per image; facade: one batch")
+
+
+def ke_reference(model, layer):
+    """keras-explainable's methods as its code computes them (Keras 3 calls)."""
+    features = keras.Model(model.inputs, [model.output, model.get_layer(layer).output])
+
+    def gather(t, y):
+        return tf.gather(t, y, axis=-1, batch_dims=1)
+
+    def gradcam(x, y):
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            logits, a = features(x)
+            logits = gather(logits, y)
+        weights = tf.reduce_mean(tape.batch_jacobian(logits, a), axis=(-3, -2))
+        return tf.einsum("b...k,bck->b...c", a, weights)
+
+    def gradcampp(x, y):
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            logits, a = features(x)
+            logits = gather(logits, y)
+        dlda = tape.batch_jacobian(logits, a)
+        dyda = tf.einsum("bc,bc...k->bc...k", tf.exp(logits), dlda)
+        d2, d3 = dlda ** 2, dlda ** 3
+        aab = tf.reduce_sum(a, axis=(1, 2))
+        akc = tf.math.divide_no_nan(d2, 2.0 * d2 + tf.einsum("bk,bc...k->bc...k", aab, d3))
+        weights = tf.reduce_sum(akc * tf.nn.relu(dyda), axis=(-3, -2))
+        return tf.einsum("bck,b...k->b...c", weights, a)
+
+    def cam(x, y):
+        _, a = features(x)
+        kernel = model.get_layer("dense").kernel
+        return tf.einsum("b...k,kbc->b...c", a, tf.gather(kernel, y, axis=-1))
+
+    def normalize(t):
+        t = t - tf.reduce_min(t, axis=(1, 2), keepdims=True)
+        return tf.math.divide_no_nan(t, tf.reduce_max(t, axis=(1, 2), keepdims=True))
+
+    def scorecam(x, y):
+        _, a = features(x)
+        maps = 0.0
+        for k in range(a.shape[-1]):
+            mask = tf.image.resize(normalize(a[..., k:k + 1]), x.shape[1:3])
+            s = gather(model(x * mask), y)
+            maps += tf.einsum("bc,bhw->bhwc", s, mask[..., 0])
+        return maps
+
+    def gradients(x, y):
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = gather(model(x), y)
+        return tf.transpose(tf.reduce_mean(tf.abs(tape.batch_jacobian(logits, x)), -1), [0, 2, 3, 1])
+
+    def smooth(method, repetitions, noise):
+        def apply(x, y):
+            maps = method(x, y)
+            for _ in range(repetitions - 1):
+                maps += method(x + tf.random.normal(x.shape, 0, noise), y)
+            return maps / repetitions
+        return apply
+
+    return {"cam": cam, "gradcam": gradcam, "gradcampp": gradcampp, "scorecam": scorecam,
+            "gradients": gradients, "smooth(gradcam)": smooth(tf.function(gradcam), 200, 0.1)}
+
+
+def ke_rows(x, y, repeats):
+    import eli5_keras.compat.keras_explainable as ke
+
+    model = build_model(logits=True)
+    reference = ke_reference(model, "c3")
+    exposed = ke.inspection.expose(model)
+    facades = {
+        "cam": ke.methods.cams.cam, "gradcam": ke.methods.cams.gradcam, "gradcampp": ke.methods.cams.gradcampp,
+        "scorecam": ke.methods.cams.scorecam, "gradients": ke.methods.gradient.gradients,
+        "smooth(gradcam)": ke.methods.meta.smooth(ke.methods.cams.gradcam, repetitions=200, noise=0.1),
+    }
+    for name, method in facades.items():
+        note = "random: Monte Carlo error" if name.startswith("smooth") else "original: its formulas (no Keras 3 build)"
+        compiled = reference[name] if name.startswith("smooth") else tf.function(reference[name])
+        row("keras-explainable", name, lambda: compiled(tf.constant(x), tf.constant(y)),
+            lambda: method(exposed, x, y)[1], len(x), repeats, note)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--libraries", nargs="+", default=["xplique", "aucmedi", "keras-explainable"])
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (args.images, SIZE, SIZE, 3)).astype(np.float32)
+    model = build_model()
+    classes = np.asarray(model(x)).argmax(-1)
+    print(f"TF {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs (shared machine), "
+          f"{args.images} images {SIZE}x{SIZE}x3, median of {args.repeats} after a warm-up\n")
+    print("| library | method | maps | max abs diff | rel | original ms/img | facade ms/img | speed-up | note |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    if "xplique" in args.libraries:
+        xplique_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
+    if "aucmedi" in args.libraries:
+        aucmedi_rows(model, x, classes, args.repeats)
+    if "keras-explainable" in args.libraries:
+        ke_rows(x, np.stack([classes, (classes + 1) % CLASSES], axis=1), args.repeats)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""Explanations of a Ray dataset on an actor pool: many processes, many machines.
+
+``pip install 'eli5-keras[ray]'``. Two pieces:
+
+- :class:`BatchExplainer`, a callable class for ``ray.data.Dataset.map_batches``: each
+  actor loads the model once (from a file path or a loader function: a live model is
+  never pickled), builds one compiled :class:`~eli5_keras.explain.Explainer`, and maps
+  batches ``{column: (n, *input_shape)}`` to ``{"maps": (n, T, *S), "targets": (n, T),
+  "scores": (n, T), "empty": (n, T), "extras/NAME": ..., "error": (n,)}``;
+- :func:`explain_dataset`, which runs it on ``ActorPoolStrategy(size=workers)`` and
+  writes the Zarr store of :func:`eli5_keras.explain_dataset` (the same layout and
+  writer, read with :func:`eli5_keras.open_results`), or Parquet files with Ray's own
+  writer.
+
+Items of the column are arrays of one input (``read_images``' ``image`` column: uint8
+pixels), or paths of image, ``.npy`` and NIfTI files that the actor reads with the
+command line's readers. A bad item (a file that does not decode, an array of the wrong
+shape) is named in a ValueError, or skipped and listed with ``on_error="skip"``.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import keras
+import numpy as np
+
+from . import validation as check
+from .datasets import (
+    ExplanationStore,
+    Preprocess,
+    RunSummary,
+    _close_quietly,
+    _progress,
+    check_out,
+    open_store,
+    warn_empty_maps,
+)
+from .explain import TargetNames, get_explainer
+
+ModelSource = Union[str, os.PathLike, Callable[[], keras.Model]]
+"""A saved model's path (``.keras``, ``.h5``) or a function returning the model."""
+
+COLUMN = "image"
+"""The column ``ray.data.read_images`` fills, explained by default."""
+
+ON_ERROR = ("raise", "skip")
+ERROR = "error"
+"""Output column: ``""`` for an explained item, else why it could not be."""
+
+
+def _ray() -> Any:
+    """The ``ray`` module, imported when used: an optional extra."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "eli5_keras.ray runs on Ray Data: pip install 'eli5-keras[ray]'.", name="ray"
+        ) from None
+    return ray
+
+
+def check_model(model: Any) -> None:
+    """``model`` is a path that exists or a function (a TypeError or ValueError naming it)."""
+    if isinstance(model, keras.Model):
+        raise TypeError(
+            "model must be a saved model's path or a function returning the model; got a live keras.Model, "
+            "which Ray would pickle to every worker: save it (model.save('model.keras')) and pass the path."
+        )
+    if isinstance(model, (str, os.PathLike)):
+        if not Path(model).exists():
+            raise ValueError(f"model {os.fspath(model)!r} does not exist.")
+    elif not callable(model):
+        raise TypeError(f"model must be a path or a function returning a keras.Model; got {type(model).__name__}.")
+
+
+def load_model(model: ModelSource) -> keras.Model:
+    """The model of ``model``: a file loaded with ``keras.saving.load_model(compile=False)``,
+    or the result of calling a loader function (in the process that calls this)."""
+    check_model(model)
+    if isinstance(model, (str, os.PathLike)):
+        return keras.saving.load_model(model, compile=False)
+    loaded = model()
+    if not isinstance(loaded, keras.Model):
+        raise TypeError(f"model's loader must return a keras.Model; it returned {type(loaded).__name__}.")
+    return loaded
+
+
+def set_threads(threads: int) -> None:
+    """TensorFlow's intra- and inter-op thread pools of this process set to ``threads``
+    (a worker's CPU share); a process whose TensorFlow runtime already started keeps its
+    pools and says so."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        warnings.warn(f"TensorFlow already started in process {os.getpid()}; its thread pools stay as they are "
+                      f"(asked: {threads} threads).", stacklevel=2)
+
+
+def _rescale_uint8(x: np.ndarray) -> np.ndarray:
+    return x / np.float32(255)
+
+
+class BatchExplainer:
+    """``ds.map_batches(BatchExplainer, fn_constructor_kwargs=dict(model=..., ...))``:
+    batches of inputs -> batches of maps, one compiled explainer per actor.
+
+    Parameters
+    ----------
+    model : str, os.PathLike or callable
+        A saved model's path, loaded once per actor, or a function returning the model
+        (called once per actor; Ray pickles the function, never a live model).
+    method : str, default "gradcam"
+        Options of the method and the pipeline go in ``**options``, as for
+        :func:`eli5_keras.explain`.
+    column : str, default "image"
+        The column of inputs: arrays of one input each (``(n, *input_shape)``, or an
+        object array of them), or paths of image, ``.npy`` and NIfTI files.
+    targets : None, int or str
+        None: each input's top class; an int: that class; a column name (e.g.
+        ``"label"``): each row's class from that column.
+    top_k, layer, output_index :
+        As for :func:`eli5_keras.explain`.
+    batch_size : int, default 32
+        Bound on the work in flight per call (as for ``explain``).
+    preprocess : callable, optional
+        One input's float32 array -> the model's input. Default: uint8 arrays and image
+        files as pixels / 255, other arrays as they are.
+    ids : str, optional
+        A column naming items in errors (e.g. ``"path"`` of ``read_images(...,
+        include_paths=True)``); passed through to the output.
+    on_error : {"raise", "skip"}
+        A bad item raises ValueError naming it; ``"skip"`` gives it a zero map and its
+        reason in the ``error`` column (``""`` for explained items).
+    threads : int, optional
+        Set TensorFlow's thread pools of the actor's process to this many threads (its
+        CPU share) before the model loads; None leaves them.
+    **options
+        Method and pipeline options.
+
+    Returns (per call)
+    ------------------
+    dict of numpy arrays
+        ``maps`` float32 ``(n, T, *S)``, ``targets`` int64 ``(n, T)``, ``scores``
+        float32 ``(n, T)``, ``empty`` bool ``(n, T)``, ``extras/NAME``, ``error`` str
+        ``(n,)``, ``probabilities`` bool ``(n,)`` and the ``ids`` column when given.
+    """
+
+    def __init__(
+        self,
+        model: ModelSource,
+        method: str = "gradcam",
+        *,
+        column: str = COLUMN,
+        targets: Union[None, int, str] = None,
+        top_k: Optional[int] = None,
+        layer: Any = None,
+        output_index: int = 0,
+        batch_size: int = 32,
+        preprocess: Optional[Preprocess] = None,
+        ids: Optional[str] = None,
+        on_error: str = "raise",
+        threads: Optional[int] = None,
+        **options: Any,
+    ) -> None:
+        from .cli.inputs import ExampleLoader
+
+        self.column, self.ids, self.top_k, self.output_index = column, ids, top_k, output_index
+        self.batch_size = check.integer("batch_size", batch_size, 1)
+        self.on_error = check.choice("on_error", on_error, ON_ERROR)
+        if targets is not None and not isinstance(targets, str):
+            targets = check.integer("targets", targets, 0)
+        self.targets = targets
+        if threads is not None:
+            set_threads(check.integer("threads", threads, 1))
+        self.model = load_model(model)
+        inputs = self.model.inputs or []
+        if len(inputs) != 1:
+            raise ValueError(f"eli5_keras.ray explains single-input models; model {self.model.name!r} has "
+                             f"{len(inputs)} inputs.")
+        self.input_shape = tuple(inputs[0].shape)
+        self.explainer = get_explainer(self.model, method, layer, **options)
+        self.preprocess = preprocess
+        self.loader = ExampleLoader(self.input_shape, preprocess or _rescale_uint8)
+        self._template: Optional[Dict[str, np.ndarray]] = None
+
+    # -- inputs
+
+    def _item(self, value: Any) -> np.ndarray:
+        """One item as the model's input (a ValueError saying what is wrong)."""
+        from .cli.errors import UsageError
+        from .cli.inputs import Example
+
+        if isinstance(value, (str, bytes, os.PathLike)):
+            path = Path(os.fsdecode(value))
+            try:
+                return self.loader.load(Example(path.name, path))[0]
+            except UsageError as error:
+                raise ValueError(str(error)) from None
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"holds {array.dtype} values, not numbers")
+        expected = self.input_shape[1:]
+        if array.ndim != len(expected) or any(e is not None and e != g for e, g in zip(expected, array.shape)):
+            raise ValueError(f"has shape {array.shape}; the model takes inputs of shape {expected} (None: any size)")
+        if self.preprocess is not None:
+            return np.asarray(self.preprocess(array.astype(np.float32)), np.float32)
+        if array.dtype == np.uint8:
+            return _rescale_uint8(array.astype(np.float32))
+        return array
+
+    def _name(self, batch: Dict[str, np.ndarray], row: int) -> str:
+        if self.ids is not None:
+            return f"item {_plain(batch[self.ids][row])!r}"
+        value = batch[self.column][row]
+        if isinstance(value, (str, bytes, os.PathLike)):
+            return f"item {os.fsdecode(value)!r}"
+        return f"row {row} of a batch of {len(batch[self.column])} (name items with ids=)"
+
+    # -- outputs
+
+    def _fields(self, inputs: np.ndarray, targets: Any) -> Dict[str, np.ndarray]:
+        result = self.explainer.explain(inputs, targets, top_k=self.top_k, output_index=self.output_index,
+                                        batch_size=self.batch_size, warn=False)
+        fields = {"maps": result.maps, "targets": result.targets, "scores": result.scores, "empty": result.empty}
+        fields.update({f"extras/{k}": v for k, v in result.extras.items()})
+        fields["probabilities"] = np.full(len(result), bool(result.probabilities))
+        return fields
+
+    def _blank(self, n: int) -> Dict[str, np.ndarray]:
+        """Zero rows shaped as the explainer's outputs (for skipped items)."""
+        if self._template is None:
+            if any(d is None for d in self.input_shape[1:]):
+                raise ValueError("cannot skip a whole batch of bad items for a model with free input sizes: "
+                                 "the map shape is unknown; use on_error='raise'")
+            dtype = self.model.inputs[0].dtype
+            zero = np.zeros((1,) + self.input_shape[1:], keras.backend.standardize_dtype(dtype))
+            targets = None if isinstance(self.targets, str) else self.targets
+            self._template = self._fields(zero, targets)
+        return {k: np.zeros((n,) + v.shape[1:], v.dtype) for k, v in self._template.items()}
+
+    def __call__(self, batch: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        if self.column not in batch:
+            raise ValueError(f"column {self.column!r} is not in the dataset's batches, which have "
+                             f"{sorted(batch)}; pass column= (read_images: 'image').")
+        values = batch[self.column]
+        n = len(values)
+        errors = np.full(n, "", dtype=object)
+        good: List[int] = []
+        items: List[np.ndarray] = []
+        for row in range(n):
+            try:
+                items.append(self._item(values[row]))
+                good.append(row)
+            except ValueError as error:
+                errors[row] = f"{self._name(batch, row)} {error}"
+        if good and len({a.shape for a in items}) > 1:
+            shapes = sorted({a.shape for a in items})
+            for row in good:
+                errors[row] = f"{self._name(batch, row)}: inputs of one batch differ in shape {shapes}"
+            good, items = [], []
+        if len(good) < n and self.on_error == "raise":
+            raise ValueError(next(e for e in errors if e))
+        targets = self.targets
+        if isinstance(targets, str):
+            targets = np.asarray(batch[targets])[good].astype(np.int64)
+        output = self._fields(np.stack(items), targets) if good else None
+        if len(good) < n:
+            blank = self._blank(n)
+            if output is not None:
+                for key, value in output.items():
+                    blank[key][good] = value
+            blank["empty"][errors != ""] = True
+            output = blank
+        output[ERROR] = errors.astype(str)
+        if self.ids is not None:
+            output[self.ids] = batch[self.ids]
+        return output
+
+
+def _ordered(ds: Any) -> Any:
+    """``ds`` with its own copy of the execution context, set to keep the order of its
+    rows (the store is written by position) and without Ray's progress lines (the run
+    draws its own); the user's dataset and Ray's current context are left as they are."""
+    from ray.data import Dataset
+
+    ordered = Dataset.copy(ds, _deep_copy=True)
+    context = ordered.context
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    return ordered
+
+
+def explain_dataset(
+    ds: Any,
+    model: ModelSource,
+    method: str = "gradcam",
+    *,
+    out: Union[str, os.PathLike],
+    column: str = COLUMN,
+    workers: int = 1,
+    gpus_per_worker: float = 0,
+    cpus_per_worker: float = 1,
+    targets: Union[None, int, str] = None,
+    top_k: Optional[int] = None,
+    layer: Any = None,
+    batch_size: int = 32,
+    ids: Optional[str] = None,
+    on_error: str = "raise",
+    format: Optional[str] = None,
+    resume: bool = True,
+    progress: bool = True,
+    output_index: int = 0,
+    target_names: TargetNames = None,
+    preprocess: Optional[Preprocess] = None,
+    **options: Any,
+) -> Union[ExplanationStore, str]:
+    """Explain every row of the Ray dataset ``ds`` on ``workers`` actors into ``out``.
+
+    Each actor holds one model and one compiled explainer
+    (:class:`BatchExplainer`) and receives batches of ``batch_size`` rows; the driver
+    (this process) writes the results into the Zarr store of
+    :func:`eli5_keras.explain_dataset` (chunk ``c`` = rows ``c*B .. c*B+B-1`` in the
+    dataset's order), or Ray writes Parquet files from the workers.
+
+    Parameters
+    ----------
+    ds : ray.data.Dataset
+        Rows with a ``column`` of inputs (see :class:`BatchExplainer`).
+    model : str, os.PathLike or callable
+        A saved model's path or a loader function (never a live model). The driver loads
+        it too, for the store's attributes (method options, layer, weights fingerprint).
+    method, targets, top_k, layer, output_index, preprocess, ids, **options
+        See :class:`BatchExplainer`; ``targets="label"`` explains the ``label`` column.
+    out : str or path
+        ``*.zarr``: a Zarr store (layout: :mod:`eli5_keras.datasets`); otherwise, with
+        ``format="parquet"`` (or a path ending in ``.parquet``), a folder of Parquet files
+        whose rows hold ``maps``, ``targets``, ``scores``, ``empty``, ``error`` and the
+        ``ids`` column, in no particular order.
+    workers : int, default 1
+        Actors in the pool (``ActorPoolStrategy(size=workers)``); each sets TensorFlow's
+        thread pools to ``cpus_per_worker`` threads.
+    gpus_per_worker, cpus_per_worker : float
+        Ray resources of each actor (``num_gpus``, ``num_cpus``).
+    batch_size : int, default 32
+        Rows per call of an actor, the store's chunk length, and the bound on work in
+        flight per actor.
+    on_error : {"raise", "skip"}
+        A bad item stops the run with a ValueError naming it (its position in the
+        dataset, and its id); ``"skip"`` writes a zero map flagged empty and lists it in
+        ``store.skipped``.
+    resume : bool, default True
+        A complete store made with the same arguments is returned as it is; an
+        incomplete one is recomputed, writing only the chunks it lacks (Ray datasets
+        cannot be entered at a row, so nothing is saved on compute). False replaces it.
+    progress : bool, default True
+        A progress line on stderr (store output).
+
+    Returns
+    -------
+    ExplanationStore or str
+        The store (``store.run``, ``store.skipped``), or the Parquet folder's path.
+    """
+    ray = _ray()
+    workers = check.integer("workers", workers, 1)
+    gpus_per_worker = check.real("gpus_per_worker", gpus_per_worker, low=0)
+    cpus_per_worker = check.real("cpus_per_worker", cpus_per_worker, low=0)
+    batch_size = check.integer("batch_size", batch_size, 1)
+    on_error = check.choice("on_error", on_error, ON_ERROR)
+    check.exclusive("targets", targets, "top_k", top_k)
+    top_k = check.optional_integer("top_k", top_k, 1)
+    if targets is not None and not isinstance(targets, str):
+        targets = check.integer("targets", targets, 0)
+    check_model(model)
+    if not isinstance(ds, ray.data.Dataset):
+        raise TypeError(f"ds must be a ray.data.Dataset; got {type(ds).__name__}.")
+    out = check_out(out)
+    format = format or ("zarr" if out.rstrip("/\\").lower().endswith(".zarr") else
+                        "parquet" if out.rstrip("/\\").lower().endswith(".parquet") else None)
+    if format is None:
+        raise ValueError(f"out {out!r} must end in .zarr (a Zarr store) or .parquet, or pass format='zarr' or "
+                         "'parquet'.")
+    format = check.choice("format", format, ("zarr", "parquet"))
+    kwargs = dict(options, method=method, column=column, targets=targets, top_k=top_k, layer=layer,
+                  output_index=output_index, batch_size=batch_size, preprocess=preprocess, ids=ids,
+                  threads=max(1, int(cpus_per_worker)), model=model)
+    mapped_args = dict(
+        fn_constructor_kwargs=kwargs, batch_size=batch_size, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker,
+        **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}),
+    )
+    if format == "parquet":
+        kwargs["on_error"] = on_error
+        ds.map_batches(BatchExplainer, **mapped_args).write_parquet(out)
+        return out
+    kwargs["on_error"] = "skip"  # the driver raises, naming the item's position
+    return _to_store(_ordered(ds).map_batches(BatchExplainer, **mapped_args), load_model(model), method, out,
+                     targets, top_k, layer, output_index, batch_size, resume, progress, target_names, ids,
+                     on_error, options)
+
+
+def _to_store(
+    mapped: Any, model: keras.Model, method: str, out: str, targets: Any, top_k: Optional[int], layer: Any,
+    output_index: int, batch_size: int, resume: bool, progress: bool, target_names: TargetNames,
+    ids: Optional[str], on_error: str, options: Dict[str, Any],
+) -> ExplanationStore:
+    """Write ``mapped``'s batches (in the dataset's order) as the store's chunks."""
+    explainer = get_explainer(model, method, layer, **options)
+    writer = open_store(out, model, explainer, None, None, targets, top_k, output_index, batch_size,
+                        check.boolean("resume", resume), target_names)
+    if writer.complete:
+        rows = int(writer.group["maps"].shape[0])
+        return ExplanationStore(writer.group, RunSummary(explained=0, skipped=rows, interrupted=False))
+    done = writer.done_chunks()
+    bar = _progress(None, 0, check.boolean("progress", progress))
+    explained, kept, empty, skipped = 0, 0, [], []
+    try:
+        for chunk, batch in enumerate(mapped.iter_batches(batch_size=batch_size, batch_format="numpy")):
+            start = chunk * batch_size
+            for row in np.flatnonzero(batch[ERROR] != ""):
+                item = dict(index=int(start + row), error=str(batch[ERROR][row]))
+                if ids is not None:
+                    item["id"] = _plain(batch[ids][row])
+                if on_error == "raise":
+                    raise ValueError(f"input {start + row} of the dataset: {item['error']}")
+                skipped.append(item)
+            fields = {k: v for k, v in batch.items() if k not in (ERROR, "probabilities", ids)}
+            n = len(fields["maps"])
+            if chunk not in done:
+                writer.write_fields(chunk, fields, bool(batch["probabilities"][0]))
+                explained += n
+            else:
+                kept += n
+            bad = {i["index"] for i in skipped}
+            empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if start + i not in bad)
+            bar.advance(n)
+        writer.close()
+    except BaseException:
+        bar.close(draw=False)
+        _close_quietly(writer)
+        raise
+    bar.close()
+    writer.finish(skipped=skipped)
+    warn_empty_maps(explainer.method.title, empty, explained + kept)
+    return ExplanationStore(writer.group, RunSummary(explained=explained, skipped=kept, interrupted=False))
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as JSON holds it."""
+    return value.item() if isinstance(value, np.generic) else value
