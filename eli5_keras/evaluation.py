@@ -32,7 +32,7 @@ from .backend.topology import model_inputs
 from .explain import explain, explained_input
 from .result import ExplanationBatch
 
-__all__ = ["Evaluation", "MetricSummary", "evaluate", "metric_names"]
+__all__ = ["Evaluation", "MetricInput", "MetricSummary", "check_metrics", "evaluate", "metric_names", "score_maps"]
 
 Z_95 = 1.96
 """Standard normal quantile of the two-sided 95% interval."""
@@ -94,8 +94,12 @@ def _parameter_randomisation(data: MetricInput, options: Dict[str, Any]) -> np.n
     measure = options.pop("similarity", "spearman_abs")
     if not isinstance(measure, str):
         raise TypeError(f"model_parameter_randomisation in evaluate takes one similarity; got {measure!r}.")
+    # the method's own maps with their classes (N, T) are not explained again
+    classes = np.asarray(data.targets) if data.targets is not None and not callable(data.targets) else None
+    known = classes is not None and classes.dtype.kind in "iu" and classes.size == np.prod(data.maps.shape[:2])
     result = _metrics.model_parameter_randomisation(
-        data.model, data.inputs, data.method, data.targets, similarity=measure, batch_size=data.batch_size,
+        data.model, data.inputs, data.method, classes.reshape(data.maps.shape[:2]) if known else data.targets,
+        similarity=measure, batch_size=data.batch_size, maps=data.maps if known else None,
         **_rerun_options(data), **options)
     last = result.scores[measure][-1]
     return last.reshape(len(last), -1)
@@ -363,15 +367,7 @@ def evaluate(
     given = _given_maps(maps, method_names)
     if not method_names and not given:
         raise ValueError("pass methods (names to explain) or maps (computed beforehand); got neither.")
-    metric_list = _names("metrics", metrics, METRICS)
-    if not metric_list:
-        raise ValueError(f"metrics must name at least one of {metric_names()}.")
-    per_metric = _metric_options(metric_options, metric_list)
-    needing = [m for m in metric_list if METRICS[m].needs_masks]
-    if needing and masks is None:
-        raise ValueError(
-            f"metrics {needing} compare maps with ground truth: pass masks (N, *S), nonzero on the object."
-        )
+    metric_list, per_metric = check_metrics(metrics, metric_options, masks=masks is not None)
     rerun = [m for m in metric_list if METRICS[m].needs_method]
     if rerun and given:
         raise ValueError(
@@ -400,13 +396,44 @@ def evaluate(
     for name, method_maps, method_targets, method in sources:
         data = MetricInput(model, inputs, np.asarray(method_maps), method_targets, mask_array, batch_size,
                            model_options, method, options)
-        row = {}
-        for metric in metric_list:
-            values = np.asarray(METRICS[metric].run(data, dict(per_metric.get(metric, {}))), np.float64)
-            row[metric] = values[:, 0] if values.shape[1] == 1 else values
-        scores[name] = row
+        scores[name] = score_maps(data, metric_list, per_metric)
     return Evaluation(scores, [s[0] for s in sources], metric_list,
                       {m: METRICS[m].higher_is_better for m in metric_list}, results)
+
+
+def check_metrics(
+    metrics: Any, metric_options: Optional[Mapping[str, Mapping[str, Any]]] = None, *, masks: bool
+) -> Tuple[List[str], Mapping[str, Mapping[str, Any]]]:
+    """``metrics`` as a list of known names and ``metric_options`` checked against it,
+    before any work: ``(names, options per name)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``metrics`` not names, an unknown or repeated name, none at all; options for a
+        metric not asked for; a metric that needs ground truth when ``masks`` is False.
+    """
+    metric_list = _names("metrics", metrics, METRICS)
+    if not metric_list:
+        raise ValueError(f"metrics must name at least one of {metric_names()}.")
+    per_metric = _metric_options(metric_options, metric_list)
+    needing = [m for m in metric_list if METRICS[m].needs_masks]
+    if needing and not masks:
+        raise ValueError(
+            f"metrics {needing} compare maps with ground truth: pass masks (N, *S), nonzero on the object."
+        )
+    return metric_list, per_metric
+
+
+def score_maps(data: MetricInput, metric_list: Sequence[str],
+               per_metric: Mapping[str, Mapping[str, Any]]) -> Dict[str, np.ndarray]:
+    """One method's maps scored by each metric of ``metric_list`` (checked by
+    :func:`check_metrics`): ``{metric: (N,) float64}``, ``(N, T)`` when ``T > 1``."""
+    row = {}
+    for metric in metric_list:
+        values = np.asarray(METRICS[metric].run(data, dict(per_metric.get(metric, {}))), np.float64)
+        row[metric] = values[:, 0] if values.shape[1] == 1 else values
+    return row
 
 
 def _names(argument: str, value: Any, known: Optional[Mapping[str, Any]]) -> List[str]:

@@ -2,7 +2,9 @@
 
 ``eli5_keras.report(model, inputs, methods=[...])`` runs :func:`eli5_keras.explain` once
 per method, times it, optionally scores the maps against ground-truth masks (pointing
-game), and writes a page whose rows are inputs and whose columns are methods. This
+game) and by the evaluation metrics asked for (``metrics=[...]``, by name, through
+:mod:`eli5_keras.evaluation`'s table of metrics), and writes a page whose rows are inputs
+and whose columns are methods. This
 module makes the data (:class:`MethodRun` per method, :class:`SkippedMethod` per method
 that raised, the :class:`Report`); :mod:`eli5_keras.formatters.report_html` draws the
 page. Every picture is inlined (``data:`` URIs), the CSS too, and a
@@ -23,6 +25,7 @@ import numpy as np
 
 from . import methods as _methods
 from .backend.inputs import prepare_inputs
+from .evaluation import METRICS, MODEL_OPTIONS, MetricInput, MetricSummary, check_metrics, score_maps
 from .backend.legacy import keras_model
 from .explain import ensure_built, explain
 from .metrics import pointing_hits
@@ -49,6 +52,10 @@ class MethodRun:
         Wall time of explaining all ``N`` inputs in one call, divided by ``N``.
     hits : numpy.ndarray of bool (N,), optional
         Whether each input's first map has its maximum inside the mask.
+    metrics : dict of str to numpy.ndarray
+        ``metrics[name]``: the scores of each metric asked for, ``(N,)`` float64, or
+        ``(N, T)`` with ``T > 1`` targets (as :attr:`eli5_keras.Evaluation.scores`);
+        empty when none was asked for.
     """
 
     name: str
@@ -57,6 +64,12 @@ class MethodRun:
     first_call_seconds: float
     seconds_per_input: float
     hits: Optional[np.ndarray] = field(default=None, repr=False)
+    metrics: Dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def summary(self) -> Dict[str, MetricSummary]:
+        """Per metric: mean and 95% interval over the inputs (:class:`~eli5_keras.evaluation.MetricSummary`)."""
+        return {name: MetricSummary.of(values) for name, values in self.metrics.items()}
 
     @property
     def pointing(self) -> Optional[float]:
@@ -93,6 +106,8 @@ class Report:
     path: Path
     runs: List[MethodRun]
     skipped: List[SkippedMethod] = field(default_factory=list)
+    higher_is_better: Dict[str, bool] = field(default_factory=dict)
+    """Per metric asked for (in order), whether a higher score is better."""
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -111,6 +126,12 @@ class Report:
         if self.runs and self.runs[0].hits is None:
             return None
         return {run.name: run.pointing for run in self.runs}
+
+    @property
+    def metrics(self) -> Dict[str, Dict[str, float]]:
+        """``{method: {metric: mean score}}`` (NaN scores left out of the mean); empty
+        dicts when no metric was asked for."""
+        return {run.name: {k: s.mean for k, s in run.summary.items()} for run in self.runs}
 
     def _repr_html_(self) -> str:
         from .formatters.report_html import report_summary
@@ -133,6 +154,8 @@ def report(
     alpha_limit: Optional[float] = 0.65,
     signed: Union[bool, str] = "auto",
     on_error: str = "raise",
+    metrics: Union[None, str, Sequence[str]] = None,
+    metric_options: Optional[Dict[str, Dict[str, Any]]] = None,
     **explain_options: Any,
 ) -> Report:
     """Explain ``inputs`` with each method and write a comparison page to ``path``.
@@ -168,7 +191,18 @@ def report(
         What a method that raises does: ``'raise'`` (default) stops the report;
         ``'skip'`` leaves its column out, lists it in the methods table with its error,
         and records it in :attr:`Report.skipped` (e.g. CAM on a model without a
-        global-average-pooling head, when comparing every method).
+        global-average-pooling head, when comparing every method). A metric that
+        raises on a method's maps counts as the method raising.
+    metrics : str or sequence of str, optional
+        Evaluation metrics by name (:func:`eli5_keras.evaluation.metric_names`:
+        ``"deletion"``, ``"insertion"``, ``"mufidelity"``, ``"model_parameter_randomisation"``,
+        ...), each scoring every method's maps as :func:`eli5_keras.evaluate` scores them
+        (the same table of metrics): a column per metric in the methods table (mean and
+        95% interval over the inputs) and each input's score under its maps. Metrics
+        comparing with ground truth (``"pointing_game"``, ``"energy_pointing_game"``,
+        ``"relevance_mass_accuracy"``, ``"relevance_rank_accuracy"``) need ``masks``.
+    metric_options : dict of str to dict, optional
+        Options per metric, e.g. ``{"deletion": {"steps": 20}}``.
     **explain_options
         Passed to every :func:`eli5_keras.explain` call (``layer``, ``top_k``,
         ``batch_size``, ``relu``, ``normalize``, ...).
@@ -181,7 +215,8 @@ def report(
     Raises
     ------
     TypeError, ValueError
-        Bad ``methods``, ``target_names``, ``display_width``, ``on_error``, ``inputs``
+        Bad ``methods``, ``metrics`` (an unknown name, one needing ``masks`` without
+        them) or ``metric_options``, ``target_names``, ``display_width``, ``on_error``, ``inputs``
         (checked once before any method runs, as :func:`eli5_keras.explain` checks
         them: e.g. the wrong shape) or ``masks`` (wrong length or shape), or what
         :func:`eli5_keras.explain` rejects for a method unless ``on_error='skip'``.
@@ -196,51 +231,90 @@ def report(
     arrays = _prepare_inputs(model, inputs)
     count = len(arrays[0])
     mask_array = _check_masks(masks, count)
-    runs, skipped = _run_methods(model, arrays, names, targets, mask_array, on_error, explain_options)
+    if metrics is None and metric_options is not None:
+        raise ValueError(f"metric_options name metrics {list(metric_options)!r:.100}, but no metrics were asked for.")
+    metric_list, per_metric = ([], {}) if metrics is None else check_metrics(
+        metrics, metric_options, masks=mask_array is not None)
+    scoring = _Scoring(model, inputs, mask_array, metric_list, dict(per_metric), explain_options)
+    runs, skipped = _run_methods(model, arrays, names, targets, scoring, on_error, explain_options)
 
     html = page.html(runs, skipped, title=title or f"Explanations of {model.name}", model_name=model.name,
-                     count=count, targets=targets, top_k=explain_options.get("top_k"), masks=mask_array)
+                     count=count, targets=targets, top_k=explain_options.get("top_k"), masks=mask_array,
+                     higher_is_better=scoring.higher_is_better)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
-    return Report(out, runs, skipped)
+    return Report(out, runs, skipped, scoring.higher_is_better)
+
+
+@dataclass
+class _Scoring:
+    """What scoring a method's maps needs besides the maps: the metrics asked for
+    (checked) and their options, the model, inputs and masks."""
+
+    model: keras.Model
+    inputs: Any
+    masks: Optional[np.ndarray]
+    metrics: List[str]
+    options: Dict[str, Dict[str, Any]]
+    explain_options: Dict[str, Any]
+
+    @property
+    def higher_is_better(self) -> Dict[str, bool]:
+        return {m: METRICS[m].higher_is_better for m in self.metrics}
 
 
 def _run_methods(model: keras.Model, inputs: List[np.ndarray], names: Sequence[str], targets: Any,
-                 masks: Optional[np.ndarray], on_error: str,
+                 scoring: _Scoring, on_error: str,
                  options: Dict[str, Any]) -> Tuple[List[MethodRun], List[SkippedMethod]]:
     """Each method explained, timed and scored; with ``on_error='skip'`` a method that
-    raises is set aside instead."""
+    raises (or whose scoring raises) is set aside instead."""
     runs, skipped = [], []
     for name in names:
         try:
             result, first_call, per_input = _timed_explain(model, inputs, name, targets, options)
+            hits, scores = _scores(name, result, targets, scoring)
         except Exception as error:  # noqa: BLE001 - on_error='skip': one method must not stop the comparison
             if on_error == "raise":
                 raise
             skipped.append(SkippedMethod(name, error))
             continue
-        hits = None if masks is None else _scores(name, result.maps, masks)
-        runs.append(MethodRun(name, result.method, result, first_call, per_input, hits))
+        runs.append(MethodRun(name, result.method, result, first_call, per_input, hits, scores))
     return runs, skipped
 
 
-def _scores(name: str, maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """One method's scores against the ground truth: ``maps (N, T, *S)``, ``masks (N, *S)``
+def _scores(name: str, result: ExplanationBatch, targets: Any,
+            scoring: _Scoring) -> Tuple[Optional[np.ndarray], Dict[str, np.ndarray]]:
+    """One method's scores: against the ground truth, ``maps (N, T, *S)``, ``masks (N, *S)``
     -> bool ``(N,)``, whether each input's first map has its maximum inside its mask
-    (pointing game). Every score a report gives a method is computed here, once per method.
+    (pointing game; None without masks); and each metric asked for, as
+    :func:`eli5_keras.evaluate` computes it (:func:`eli5_keras.evaluation.score_maps`),
+    for the targets the maps explain. Every score a report gives a method is computed
+    here, once per method.
 
     Raises
     ------
     ValueError
-        The masks' spatial shape is not the maps'.
+        The masks' spatial shape is not the maps'; what a metric rejects.
     """
-    if masks.shape[1:] != maps.shape[2:]:
+    maps, masks = result.maps, scoring.masks
+    if masks is not None and masks.shape[1:] != maps.shape[2:]:
         raise ValueError(
             f"masks must have shape (N, *S) with S the maps' spatial shape {maps.shape[2:]} "
             f"(method {name!r}); got {masks.shape}."
         )
-    return pointing_hits(maps[:, 0], masks)
+    hits = None if masks is None else pointing_hits(maps[:, 0], masks)
+    if not scoring.metrics:
+        return hits, {}
+    options = {k: v for k, v in scoring.explain_options.items() if k != "batch_size"}
+    data = MetricInput(
+        scoring.model, scoring.inputs, np.asarray(maps), result.targets if targets is None else targets, masks,
+        scoring.explain_options.get("batch_size", 32), {k: options[k] for k in MODEL_OPTIONS if k in options},
+        name, options,
+    )
+    with warnings.catch_warnings():  # maps re-explained by a metric (other classes, randomised copies) may
+        warnings.simplefilter("ignore", EmptyMapWarning)  # be empty: the metric scores that, not the page
+        return hits, score_maps(data, scoring.metrics, scoring.options)
 
 
 def _check_methods(methods: Union[None, str, Sequence[str]], model: Any) -> List[str]:

@@ -245,3 +245,69 @@ def test_a_cell_with_an_empty_map_says_so(negative_evidence_model, tmp_path):
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     notes = [attrs for tag, attrs in parse_tags(page) if tag == "div" and "eli5k-warning" in attrs.get("class", "")]
     assert len(notes) == 2 and page.count("empty map: constant") == 2  # one per input, in the Grad-CAM column
+
+
+def plain_gini(values):
+    """Sparseness (Chalasani et al. 2020) of one map, plainly: the Gini index of sorted |map|."""
+    x = np.sort(np.abs(np.asarray(values, np.float64)).ravel())
+    n = len(x)
+    return sum((2 * (i + 1) - n - 1) * x[i] for i in range(n)) / (n * x.sum())
+
+
+@pytest.fixture(scope="module")
+def scored(seq_model, inputs, tmp_path_factory):
+    masks = np.zeros((N, SIZE, SIZE), bool)
+    masks[:, 2:7, 3:9] = True
+    path = tmp_path_factory.mktemp("scored") / "r.html"
+    options = {"deletion": {"steps": 6}}
+    written = eli5_keras.report(seq_model, inputs, methods=["gradcam", "saliency"], masks=masks, path=path,
+                                metrics=["deletion", "sparseness", "relevance_mass_accuracy"],
+                                metric_options=options, batch_size=8)
+    return written, masks, path.read_text(encoding="utf-8")
+
+
+def test_metric_columns_are_evaluate_numbers(seq_model, inputs, scored):
+    written, masks, html = scored
+    assert written.higher_is_better == {"deletion": False, "sparseness": True, "relevance_mass_accuracy": True}
+    ev = eli5_keras.evaluate(seq_model, inputs, ["gradcam", "saliency"], ["deletion", "relevance_mass_accuracy"],
+                             masks=masks, batch_size=8, metric_options={"deletion": {"steps": 6}})
+    for run in written.runs:
+        assert list(run.metrics) == ["deletion", "sparseness", "relevance_mass_accuracy"]
+        np.testing.assert_allclose(run.metrics["deletion"], ev.scores[run.name]["deletion"], rtol=1e-6)
+        np.testing.assert_allclose(run.metrics["relevance_mass_accuracy"],
+                                   ev.scores[run.name]["relevance_mass_accuracy"], rtol=1e-6)
+        np.testing.assert_allclose(run.metrics["sparseness"], [plain_gini(m[0]) for m in run.result.maps], rtol=1e-5)
+        mean = run.metrics["deletion"].mean()
+        half = 1.96 * run.metrics["deletion"].std(ddof=1) / np.sqrt(N)
+        assert written.metrics[run.name]["deletion"] == pytest.approx(mean)
+        # the methods table: mean ± half-width; each cell: that input's scores
+        assert f"{mean:.3f} \u00b1 {half:.3f}" in html
+        for i in range(N):
+            assert f"deletion {run.metrics['deletion'][i]:.3f}; sparseness {run.metrics['sparseness'][i]:.3f}" in html
+    assert "deletion \u2193" in html and "sparseness \u2191" in html
+    assert "deletion \u2193" in str(written._repr_html_())
+
+
+def test_metrics_per_target_with_top_k(seq_model, inputs, tmp_path):
+    written = eli5_keras.report(seq_model, inputs, methods=["gradcam"], path=tmp_path / "r.html",
+                                metrics="sparseness", top_k=2)
+    maps = written.runs[0].result.maps
+    assert written.runs[0].metrics["sparseness"].shape == (N, 2)
+    np.testing.assert_allclose(written.runs[0].metrics["sparseness"],
+                               [[plain_gini(m) for m in row] for row in maps], rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(metrics=["deletion", "nope"]), ValueError, r"unknown metrics \['nope'\]; known: \['deletion'"),
+    (dict(metrics=["pointing_game"]), ValueError, r"metrics \['pointing_game'\] compare maps with ground truth: pass masks"),
+    (dict(metrics=[3]), TypeError, "metrics must be a name or a sequence of names; got"),
+    (dict(metric_options={"deletion": {}}), ValueError, "no metrics were asked for"),
+    (dict(metrics=["deletion"], metric_options={"insertion": {}}), ValueError, r"metric_options names \['insertion'\]"),
+])
+def test_bad_metrics_fail_before_any_work(seq_model, inputs, tmp_path, monkeypatch, kwargs, error, match):
+    import eli5_keras.reporting as reporting
+
+    monkeypatch.setattr(reporting, "explain", lambda *a, **k: pytest.fail("a method ran"))
+    with pytest.raises(error, match=match):
+        eli5_keras.report(seq_model, inputs, methods=["gradcam"], path=tmp_path / "r.html", **kwargs)
+    assert not (tmp_path / "r.html").exists()

@@ -2,12 +2,15 @@
 
 Needs no data, no training and no network: the scenes are generated (seeded) and the
 model ships in the package. The page is :func:`eli5_keras.report` with the objects'
-masks, so each method's column carries its pointing-game accuracy.
+masks, so each method's column carries its pointing-game accuracy, and with three
+metrics (:data:`DEMO_METRICS`): deletion and insertion AUC (Petsiuk et al. 2018) and the
+model-parameter randomisation check (Adebayo et al. 2018).
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
@@ -18,6 +21,23 @@ from .outputs import writable_folder
 
 TITLE = "eli5-keras demo: which method points at the object?"
 
+CAUSAL_STEPS = 16
+"""Deletion and insertion steps in the demo: 17 forward passes per map (the library's
+default, 100, would make them the slowest part of the demo); a step removes 256 of the
+4096 pixels of a 64x64 scene."""
+
+DEMO_METRICS = {
+    "deletion": {"steps": CAUSAL_STEPS},
+    "insertion": {"steps": CAUSAL_STEPS},
+    "model_parameter_randomisation": {"similarity": "spearman_abs"},
+}
+"""Metric name -> options. The randomisation check re-initialises the model's top layer
+with weights (its class layer) only, the first step of Adebayo et al.'s cascade: two more
+explain() calls per method instead of one per layer."""
+
+COLUMNS = {"deletion": "deletion", "insertion": "insertion", "model_parameter_randomisation": "randomisation"}
+"""The metrics' names in the printed table and in scores.json."""
+
 
 def _outcomes(report, names: List[str]) -> Dict[str, dict]:
     """Per method, in the order asked: its numbers, or why it did not run.
@@ -27,27 +47,44 @@ def _outcomes(report, names: List[str]) -> Dict[str, dict]:
     """
     outcomes = {}
     for run in report.runs:
-        outcomes[run.name] = dict(title=run.title, layer=run.result.layer, pointing_game=run.pointing,
+        means = {COLUMNS[k]: _finite(v) for k, v in report.metrics[run.name].items()}
+        outcomes[run.name] = dict(title=run.title, layer=run.result.layer, pointing_game=run.pointing, **means,
                                   ms_per_image=1e3 * run.seconds_per_input, error=None, not_applicable=None)
     for skip in report.skipped:
         applicable = not isinstance(skip.error, ValueError)
-        outcomes[skip.name] = dict(title=skip.name, layer=None, pointing_game=None, ms_per_image=None,
+        outcomes[skip.name] = dict(title=skip.name, layer=None, pointing_game=None,
+                                   **{column: None for column in COLUMNS.values()}, ms_per_image=None,
                                    error=skip.message if applicable else None,
                                    not_applicable=None if applicable else skip.reason)
     return {name: outcomes[name] for name in names}
 
 
+def _finite(value: float) -> Optional[float]:
+    """A mean for JSON: None when no score was defined."""
+    return value if math.isfinite(value) else None
+
+
+def _number(value: Optional[float]) -> str:
+    return "nan" if value is None else f"{value:.2f}"
+
+
 def _table(outcomes: Dict[str, dict]) -> str:
-    rows = [("method", "pointing game", "ms/image")]
+    """The printed table: a row per method, its means over the scenes."""
+    header = ("method", "pointing game \u2191", "deletion \u2193", "insertion \u2191", "randomisation \u2193", "ms/image")
+    rows = [header]
     for name, outcome in outcomes.items():
-        if outcome["error"]:
-            rows.append((name, "failed", ""))
-        elif outcome["not_applicable"]:
-            rows.append((name, "n/a", ""))
+        if outcome["error"] or outcome["not_applicable"]:
+            rows.append((name, "failed" if outcome["error"] else "n/a") + ("",) * (len(header) - 2))
         else:
-            rows.append((name, f"{outcome['pointing_game']:.2f}", f"{outcome['ms_per_image']:.1f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows)
+            numbers = [outcome[k] for k in ("pointing_game", *COLUMNS.values())]
+            rows.append((name, *map(_number, numbers), f"{outcome['ms_per_image']:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]).rstrip()
+             for row in rows]
+    return "\n".join(lines + [
+        f"(means over the scenes; deletion/insertion: AUC of the class probability, {CAUSAL_STEPS} steps; "
+        "randomisation: Spearman |map| correlation with the map after re-initialising the top layer)"
+    ])
 
 
 @contextlib.contextmanager
@@ -96,11 +133,16 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
 
     from ..demo.model import load_model
     from ..demo.scenes import CLASS_NAMES, make_scenes, to_bytes
+    from ..metrics.randomisation import randomised_layers
     from ..reporting import report
 
     model = load_model()
     if names is None:  # every method that applies to the demo CNN (no attention methods)
         names = registry.applicable(model)
+    metric_options = dict(DEMO_METRICS)
+    top = model.layers[randomised_layers(model, None)[0]].name
+    metric_options["model_parameter_randomisation"] = dict(metric_options["model_parameter_randomisation"],
+                                                           layers=[top])
     scenes, labels, masks = make_scenes(images, seed=seed)
     with failed_writes_reported(folder):
         (folder / "scenes").mkdir(parents=True, exist_ok=True)
@@ -112,10 +154,12 @@ def run_demo(out: str, methods: Optional[List[str]] = None, images: int = 16, se
     with failed_writes_reported(folder):
         written = report(model, scenes, methods=names, targets=labels, path=folder / "index.html",
                          target_names=list(CLASS_NAMES), masks=masks, title=TITLE, batch_size=batch_size,
-                         on_error="skip")
+                         on_error="skip", metrics=list(DEMO_METRICS), metric_options=metric_options)
         outcomes = _outcomes(written, names)
         (folder / "scores.json").write_text(json.dumps(
-            dict(model=model.name, seed=seed, images=images, accuracy=accuracy, methods=outcomes), indent=2),
+            dict(model=model.name, seed=seed, images=images, accuracy=accuracy,
+                 metrics={COLUMNS[k]: dict(metric=k, **v) for k, v in metric_options.items()}, methods=outcomes),
+            indent=2),
             encoding="utf-8")
 
     failed = [name for name, outcome in outcomes.items() if outcome["error"]]

@@ -1,4 +1,4 @@
-"""The ``eli5-keras`` command: ``demo``, ``explain`` and ``methods``.
+"""The ``eli5-keras`` command: ``demo``, ``explain``, ``evaluate`` and ``methods``.
 
 Exit status: 0 done; 1 the demo ran but a method failed, or an output could not be
 written once the run had started (finished outputs kept); 2 a usage or input error (an
@@ -66,16 +66,7 @@ def build_parser() -> ArgumentParser:
         help="explain a model's predictions on image files or .npy arrays",
         description="Explain MODEL's predictions on each INPUT and write one output per input.",
     )
-    explain.add_argument(
-        "model", metavar="MODEL",
-        help="a .keras/.h5 file, a SavedModel folder, 'demo', or a keras.applications name "
-        "(resnet50, mobilenet_v2, ...)",
-    )
-    explain.add_argument(
-        "inputs", nargs="+", metavar="INPUT",
-        help="PNG/JPEG images (resized to the model's input), folders of them, .npy arrays "
-        "(one example, or a batch with the batch axis first), or NIfTI volumes (.nii, .nii.gz)",
-    )
+    _add_model_arguments(explain)
     explain.add_argument(
         "--method", default="gradcam", help="explanation method (default: gradcam; see `eli5-keras methods`)"
     )
@@ -98,14 +89,6 @@ def build_parser() -> ArgumentParser:
         "(default: png for image models, npy otherwise)",
     )
     explain.add_argument(
-        "--weights", metavar="W",
-        help="keras.applications only: 'imagenet' (downloads once), 'none' (random) or a weights file",
-    )
-    explain.add_argument(
-        "--rescale", type=_rescale, default=1 / 255, metavar="F",
-        help="factor on image pixels for model files (default: 1/255; 1 if the model rescales itself)",
-    )
-    explain.add_argument(
         "--engine", choices=("local", "ray"), default="local",
         help="local: this process (default); ray: a Ray actor pool (pip install 'eli5-keras[ray]'), "
         "--out a .zarr store or a .parquet folder",
@@ -125,11 +108,81 @@ def build_parser() -> ArgumentParser:
     explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     explain.set_defaults(run=_run_explain)
 
+    _add_evaluate(commands)
+
     methods = commands.add_parser(
         "methods", help="list the explanation methods", description="List the explanation methods."
     )
     methods.set_defaults(run=_run_methods)
     return parser
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL, INPUT..., --weights and --rescale: read as ``explain`` reads them."""
+    parser.add_argument(
+        "model", metavar="MODEL",
+        help="a .keras/.h5 file, a SavedModel folder, 'demo', or a keras.applications name "
+        "(resnet50, mobilenet_v2, ...)",
+    )
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="PNG/JPEG images (resized to the model's input), folders of them, .npy arrays "
+        "(one example, or a batch with the batch axis first), or NIfTI volumes (.nii, .nii.gz)",
+    )
+    parser.add_argument(
+        "--weights", metavar="W",
+        help="keras.applications only: 'imagenet' (downloads once), 'none' (random) or a weights file",
+    )
+    parser.add_argument(
+        "--rescale", type=_rescale, default=1 / 255, metavar="F",
+        help="factor on image pixels for model files (default: 1/255; 1 if the model rescales itself)",
+    )
+
+
+def _add_evaluate(commands) -> None:
+    from .evaluate_command import EVALUATE_FORMATS
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score explanation methods with evaluation metrics (deletion, insertion, pointing game, ...)",
+        description="Explain every INPUT with each method and score the maps with each metric; write the "
+        "table of means and 95% intervals (text, JSON or HTML) to --out or stdout.",
+    )
+    _add_model_arguments(evaluate)
+    evaluate.add_argument("--methods", nargs="+", action="extend", metavar="M", required=True,
+                          help="methods to score, comma or space separated (see `eli5-keras methods`)")
+    evaluate.add_argument("--metrics", nargs="+", action="extend", metavar="K", default=None,
+                          help="metrics, comma or space separated (default: deletion insertion; "
+                          "pointing_game, energy_pointing_game, relevance_mass_accuracy, "
+                          "relevance_rank_accuracy need --masks)")
+    evaluate.add_argument("--metric-option", action="append", metavar="METRIC.KEY=VALUE",
+                          help="an option of one metric, e.g. deletion.steps=20 (repeatable; VALUE read as JSON)")
+    evaluate.add_argument("--masks", metavar="PATH",
+                          help="ground truth: a .npy array (N, *S) for the inputs in order, or a folder with "
+                          "NAME.png / NAME.npy per input (nonzero on the object)")
+    targets = evaluate.add_mutually_exclusive_group()
+    targets.add_argument(
+        "--target", metavar="T", help="class to explain: index or class name (default: each input's top class)"
+    )
+    targets.add_argument("--top-k", type=int, metavar="K", help="explain and score each input's K best classes")
+    evaluate.add_argument(
+        "--layer", metavar="L", help="layer name, 'outer/inner' path or index (default: last spatial layer)"
+    )
+    evaluate.add_argument("--batch-size", type=int, default=32, metavar="B",
+                          help="work in flight: inputs per batch, perturbed copies per metric batch (default: 32)")
+    evaluate.add_argument("--format", choices=EVALUATE_FORMATS, default="text",
+                          help="text table, JSON (every score) or a self-contained HTML page (default: text)")
+    evaluate.add_argument("--out", metavar="FILE", help="file to write (default: stdout)")
+    evaluate.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    evaluate.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate_command import run_evaluate
+
+    if args.metrics is None:
+        args.metrics = ["deletion", "insertion"]
+    return run_evaluate(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

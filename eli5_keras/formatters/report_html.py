@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from markupsafe import Markup
@@ -74,12 +74,15 @@ class ReportPage:
         targets: Any,
         top_k: Optional[int],
         masks: Optional[np.ndarray],
+        higher_is_better: Optional[Mapping[str, bool]] = None,
     ) -> str:
-        """The page: a methods table (timings, pointing game, skipped methods), then one
-        row per input of the ``count`` explained.
+        """The page: a methods table (timings, pointing game, a column per metric,
+        skipped methods), then one row per input of the ``count`` explained, each map
+        with its scores.
 
         ``targets`` and ``top_k`` are what :func:`eli5_keras.explain` was asked for (said
-        in words at the top); ``masks`` ``(N, *S)`` the ground truth, or None.
+        in words at the top); ``masks`` ``(N, *S)`` the ground truth, or None;
+        ``higher_is_better`` the metrics' names (in order) and their direction.
         """
         views = [dataclasses.replace(run.result, target_names=None) for run in runs]  # names come from context
         cell_context = dataclasses.replace(self.context, show_input=False)
@@ -92,7 +95,8 @@ class ReportPage:
                 if k == 0:
                     row["input"] = _outlined_input(view[i], masks[i], self.context) if masks is not None else None
                     row["input"] = row["input"] or rendered.input
-                row["cells"].append(dict(targets=rendered.targets, hit=None if run.hits is None else bool(run.hits[i])))
+                row["cells"].append(dict(targets=rendered.targets, hit=None if run.hits is None else bool(run.hits[i]),
+                                         scores=[(k, _score_text(v[i])) for k, v in run.metrics.items()]))
                 notes.extend(rendered.notes)
             rows.append(row)
         return render_page(
@@ -106,6 +110,7 @@ class ReportPage:
             skipped=skipped,
             rows=rows,
             pointing=masks is not None,
+            metrics=_metric_columns(higher_is_better or {}),
             notes=list(dict.fromkeys(notes)),
         )
 
@@ -114,7 +119,17 @@ def report_summary(report: Report) -> Markup:
     """The methods table of ``report`` and where its page is, for Jupyter."""
     pointing = bool(report.runs) and report.runs[0].hits is not None
     return render("report_summary.html", css=stylesheet(), runs=report.runs, skipped=report.skipped,
-                  pointing=pointing, path=str(report.path))
+                  pointing=pointing, metrics=_metric_columns(report.higher_is_better), path=str(report.path))
+
+
+def _metric_columns(higher_is_better: Mapping[str, bool]) -> list:
+    """The methods table's metric columns: name and whether higher is better."""
+    return [dict(name=name, higher=higher) for name, higher in higher_is_better.items()]
+
+
+def _score_text(values: Any) -> str:
+    """One input's score (or scores, one per target, separated by "/"), 3 decimals."""
+    return "/".join(f"{v:.3f}" for v in np.atleast_1d(values))
 
 
 def _outlined_input(expl: Any, mask: np.ndarray, context: RenderContext) -> Optional[Markup]:

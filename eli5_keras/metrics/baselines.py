@@ -93,14 +93,23 @@ def gaussian_kernel_1d(size: int = BLUR_SIZE, sigma: float = BLUR_SIGMA) -> np.n
 
 def blur(x: np.ndarray, rank: int, size: int = BLUR_SIZE, sigma: float = BLUR_SIGMA) -> np.ndarray:
     """``x (n, *S, C)`` convolved per channel with the separable kernel of
-    :func:`gaussian_kernel_1d` on each spatial axis, zeros outside the input."""
+    :func:`gaussian_kernel_1d` on each spatial axis, zeros outside the input:
+    ``out[i] = sum_j kernel[j] x[i + j - size // 2]`` along each axis in turn.
+
+    Written as ``size`` shifted, weighted sums per axis (elementwise numpy, no BLAS call:
+    a matrix product here was slow when BLAS threads competed with TensorFlow's).
+    """
     kernel = gaussian_kernel_1d(size, sigma)
     half = size // 2
     out = x.astype(np.float64)
     for axis in range(1, 1 + rank):
-        length = x.shape[axis]
-        # band[i, j] = kernel[j - i + half]: output i takes input j (zero padding)
-        offsets = np.arange(length)[None, :] - np.arange(length)[:, None] + half
-        band = np.where((offsets >= 0) & (offsets < size), kernel[np.clip(offsets, 0, size - 1)], 0.0)
-        out = np.moveaxis(np.tensordot(out, band, axes=[[axis], [1]]), -1, axis)
+        length = out.shape[axis]
+        widths = [(0, 0)] * out.ndim
+        widths[axis] = (half, half)
+        padded = np.pad(out, widths)
+        window = [slice(None)] * out.ndim
+        out = np.zeros_like(out)
+        for j, weight in enumerate(kernel):
+            window[axis] = slice(j, j + length)
+            out += weight * padded[tuple(window)]
     return out.astype(x.dtype)

@@ -155,6 +155,7 @@ def model_parameter_randomisation(
     similarity: Any = DEFAULT_MEASURES,
     seed: int = 0,
     batch_size: int = 32,
+    maps: Any = None,
     **explain_options: Any,
 ) -> ParameterRandomisation:
     """Model-parameter randomisation test (Adebayo et al. 2018) of a method.
@@ -174,6 +175,10 @@ def model_parameter_randomisation(
         Measures from :mod:`eli5_keras.metrics.similarity`.
     seed : int, default 0
         Seed of the new weights.
+    maps : array-like, shape (N, T, *S), optional
+        The model's own maps for ``targets`` ``(N, T)``, when already computed (as
+        ``explain()`` returns them with these options, e.g. ``result.maps`` with
+        ``targets=result.targets``): not explained again. Needs ``targets``.
 
     Returns
     -------
@@ -196,17 +201,40 @@ def model_parameter_randomisation(
     model = keras_model(model)
     chosen = randomised_layers(model, layers)
 
-    original = explain(model, inputs, method=method, targets=targets, batch_size=batch_size, **explain_options)
-    fixed = original.targets if targets is None else targets
+    if maps is None:
+        original = explain(model, inputs, method=method, targets=targets, batch_size=batch_size, **explain_options)
+        original_maps, original_targets = original.maps, original.targets
+        fixed = original.targets if targets is None else targets
+    else:
+        original_maps, original_targets = _given_maps(maps, targets)
+        fixed = original_targets
     options = {k: v for k, v in explain_options.items() if k != "top_k"}
     names: List[str] = []
     scores: Dict[str, List[np.ndarray]] = {m: [] for m in measures}
     for name, copy in randomised_models(model, order, [model.layers[i].name for i in chosen], seed):
-        maps = explain(copy, inputs, method=method, targets=fixed, batch_size=batch_size, **options).maps
+        randomised = explain(copy, inputs, method=method, targets=fixed, batch_size=batch_size, **options).maps
+        if randomised.shape != original_maps.shape:
+            raise ValueError(
+                f"maps given must have the shape of the method's maps {randomised.shape}; got {original_maps.shape}."
+            )
         names.append(name)
         for m in measures:
-            scores[m].append(_maps_alike(m, original.maps, maps))
-    return ParameterRandomisation(names, order, {m: np.stack(v) for m, v in scores.items()}, original.targets)
+            scores[m].append(_maps_alike(m, original_maps, randomised))
+    return ParameterRandomisation(names, order, {m: np.stack(v) for m, v in scores.items()}, original_targets)
+
+
+def _given_maps(maps: Any, targets: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """``maps (N, T, *S)`` computed beforehand and their ``targets (N, T)``, checked."""
+    array = np.asarray(maps.numpy() if hasattr(maps, "numpy") else maps)
+    if targets is None:
+        raise ValueError("maps given need their targets: pass targets (N, T), e.g. result.targets with result.maps.")
+    classes = np.asarray(targets)
+    if array.ndim < 3 or classes.shape != array.shape[:2]:
+        raise ValueError(
+            f"maps must have shape (N, T, *S) and targets (N, T) of the same N and T; got maps {array.shape} "
+            f"and targets {classes.shape}."
+        )
+    return array, classes
 
 
 def randomised_models(

@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import eli5_keras
+from eli5_keras import metrics
+
 from eli5_keras.cli import main
+from eli5_keras.demo.model import load_model
 from eli5_keras.demo.scenes import make_scenes, to_bytes
 
 from helpers.cli import assert_one_line_error, run_cli
@@ -23,14 +27,33 @@ def test_demo_writes_a_report_where_gradcam_points_at_the_objects(tmp_path):
     assert "Traceback" not in proc.stderr
     scores = json.loads((out / "scores.json").read_text())
     assert scores["images"] == 24 and scores["accuracy"] >= 0.9
+    assert scores["metrics"]["randomisation"] == dict(metric="model_parameter_randomisation",
+                                                      similarity="spearman_abs", layers=["class_maps"])
+    assert scores["metrics"]["deletion"] == dict(metric="deletion", steps=16)
     gradcam = scores["methods"]["gradcam"]
     assert gradcam["error"] is None
     assert gradcam["pointing_game"] >= 0.8
     assert gradcam["ms_per_image"] > 0
     assert re.search(r"gradcam\s+" + f"{gradcam['pointing_game']:.2f}", proc.stdout)
+    # deletion / insertion AUC and the randomisation check, as the metrics compute them on their own
+    model = load_model()
+    scenes, labels, masks = make_scenes(24, seed=2024)
+    maps = eli5_keras.explain(model, scenes, method="gradcam", targets=labels).maps
+    deletion = metrics.deletion(model, scenes, maps, labels[:, None], steps=16)
+    insertion = metrics.insertion(model, scenes, maps, labels[:, None], steps=16)
+    check = metrics.model_parameter_randomisation(model, scenes, "gradcam", labels, layers=["class_maps"],
+                                                  similarity="spearman_abs")
+    assert gradcam["deletion"] == pytest.approx(deletion.mean(), rel=1e-5)
+    assert gradcam["insertion"] == pytest.approx(insertion.mean(), rel=1e-5)
+    assert gradcam["randomisation"] == pytest.approx(np.nanmean(check.scores["spearman_abs"][-1]), rel=1e-5, abs=1e-6)
+    assert gradcam["deletion"] < gradcam["insertion"]  # the map ranks the object first
+    row = f"{gradcam['deletion']:.2f}\\s+{gradcam['insertion']:.2f}\\s+{gradcam['randomisation']:.2f}"
+    assert re.search(r"gradcam\s+\S+\s+" + row, proc.stdout)
+    assert "deletion \u2193" in proc.stdout and "randomisation \u2193" in proc.stdout
 
     page = (out / "index.html").read_text()
     assert "Pointing game" in page and "Grad-CAM" in page and f"{gradcam['pointing_game']:.2f} (" in page
+    assert "insertion \u2191" in page and "model_parameter_randomisation \u2193" in page
     grid = page.split('class="eli5k-grid"')[1]
     assert grid.count("input, mask outlined") == 24  # the report, with the objects outlined
     assert grid.count("maximum inside the mask") == round(24 * gradcam["pointing_game"])
@@ -83,6 +106,7 @@ def test_a_method_that_does_not_apply_is_noted_without_failing_the_demo(tmp_path
     assert "not run: ValueError: method &#39;cam&#39; needs conv" in (tmp_path / "index.html").read_text()
     scores = json.loads((tmp_path / "scores.json").read_text())["methods"]["gradcam"]
     assert scores["error"] is None and scores["not_applicable"].startswith("method 'cam' needs conv")
+    assert scores["deletion"] is None and scores["insertion"] is None and scores["randomisation"] is None
 
 
 def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_work(tmp_path, capsys, monkeypatch):

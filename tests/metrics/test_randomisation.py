@@ -164,6 +164,30 @@ def test_layers_chosen_and_top_k(seq_model):
     assert list(got.scores) == ["spearman"]
 
 
+def test_maps_given_are_not_explained_again(seq_model, monkeypatch):
+    import eli5_keras.metrics.randomisation as module
+
+    x = images(3)
+    original = eli5_keras.explain(seq_model, x, method="saliency", top_k=2)
+    want = metrics.model_parameter_randomisation(seq_model, x, "saliency", layers=["dense"], top_k=2)
+    calls = []
+    real = module.explain
+    monkeypatch.setattr(module, "explain", lambda model, *a, **k: calls.append(model) or real(model, *a, **k))
+    got = metrics.model_parameter_randomisation(seq_model, x, "saliency", original.targets, layers=["dense"],
+                                                maps=original.maps)
+    assert len(calls) == 1 and calls[0] is not seq_model  # only the randomised copy is explained
+    np.testing.assert_array_equal(got.targets, original.targets)
+    for measure in want.scores:
+        np.testing.assert_allclose(got.scores[measure], want.scores[measure], rtol=1e-6)
+    with pytest.raises(ValueError, match="maps given need their targets"):
+        metrics.model_parameter_randomisation(seq_model, x, "saliency", maps=original.maps)
+    with pytest.raises(ValueError, match=r"targets \(N, T\) of the same N and T; got maps \(3, 2"):
+        metrics.model_parameter_randomisation(seq_model, x, "saliency", original.targets[:, :1], maps=original.maps)
+    with pytest.raises(ValueError, match="maps given must have the shape of the method's maps"):
+        metrics.model_parameter_randomisation(seq_model, x, "saliency", original.targets, layers=["dense"],
+                                              maps=original.maps[..., :4])
+
+
 class Subclassed(keras.Model):
     def __init__(self):
         super().__init__()
