@@ -113,3 +113,17 @@ def test_shared_layers_are_not_chosen_and_the_error_lists_them():
     model = keras.Model([first, second], keras.layers.Dense(2)(merged))
     with pytest.raises(ValueError, match=r"skips \(shared layers.*\['shared_conv'\].*Pass layer="):
         auto_layer(model)
+
+
+def test_a_layer_called_by_another_model_is_not_shared_here():
+    """Only calls in the model's own graph make a layer shared: a conv reused by a second
+    model (or nodes left by loading or rebuilding) has more inbound nodes, yet one call
+    in this model, and stays the automatic choice."""
+    keras.utils.set_random_seed(0)
+    x = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(4, 3, padding="same", name="reused_conv")
+    model = keras.Model(x, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(conv(x))))
+    other = keras.Input((6, 6, 3))
+    keras.Model(other, conv(other))  # a second model calls it too
+    assert len(conv._inbound_nodes) > 1
+    assert auto_layer(model)[-1] is conv

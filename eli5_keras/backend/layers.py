@@ -16,6 +16,7 @@ from .inner import inner_calls, inside_custom_layer
 from .inputs import input_spatial_rank, is_token_input
 from .topology import (
     LayerPath,
+    calls_in_graph,
     container_kind,
     is_container,
     is_custom_layer,
@@ -134,10 +135,12 @@ map has a border of padding, not evidence), and the others are the identity at
 inference; the layer before them has the same evidence on its own grid."""
 
 
-def _is_auto_candidate(layer: keras.layers.Layer, shape: Optional[tuple], ranks: Sequence[int]) -> bool:
+def _is_auto_candidate(
+    container: keras.Model, layer: keras.layers.Layer, shape: Optional[tuple], ranks: Sequence[int]
+) -> bool:
     if is_container(layer) or isinstance(layer, (keras.layers.InputLayer,) + PIXEL_MOVING_LAYERS):
         return False
-    if len(getattr(layer, "_inbound_nodes", ())) > 1:
+    if calls_in_graph(container, layer) > 1:
         # Shared (called more than once, e.g. a detector's head on every pyramid level):
         # a tap reads its first call only, which is not all the layer contributes.
         return False
@@ -222,7 +225,8 @@ def auto_layer(model: keras.Model, tokens: bool = False) -> LayerPath:
     skipped = []
     for path in reversed(list(iter_paths(model))):
         shape = output_shape(path[-1]) if len(path) > 1 else replayed.get(id(path[-1]), output_shape(path[-1]))
-        if id(path[-1]) not in head and _is_auto_candidate(path[-1], shape, ranks):
+        container = path[-2] if len(path) > 1 else model
+        if id(path[-1]) not in head and _is_auto_candidate(container, path[-1], shape, ranks):
             return path
         layer = path[-1]
         if is_spatial_shape(shape, ranks) and not (isinstance(layer, keras.layers.InputLayer) or is_container(layer)):

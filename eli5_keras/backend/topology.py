@@ -100,6 +100,16 @@ def _nodes(container: keras.Model) -> list:
     return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
 
 
+def calls_in_graph(container: keras.Model, layer: Any) -> int:
+    """How many times ``container``'s own graph calls ``layer`` (a shared layer: more
+    than once); 1 for a container without a graph. Calls outside this graph (the model
+    rebuilt or loaded, the layer reused in another model) are not counted, unlike the
+    layer's own ``_inbound_nodes``."""
+    if container_kind(container) != "graph":
+        return 1
+    return sum(1 for node in _nodes(container) if node.operation is layer)
+
+
 def operations(container: keras.Model) -> list:
     """The operations of ``container`` in execution order: a functional model's graph
     operations (its ``InputLayer``\\ s, layers and ``keras.ops`` nodes), the layers of
