@@ -13,7 +13,9 @@ step ``k = 0..K`` changes the ``n_k = floor(k F / K)`` most relevant features:
 
 ``S`` is the target's score on the model's output as it returns it (a probability
 under a softmax/sigmoid head), or its logit with ``use_logits=True``; the targets are
-pinned to the clean input's classes. All channels of a position change together.
+pinned to the clean input's classes. All channels of a position change together. The
+clean end of the curve (``x_0 = x`` for deletion, ``x_K = x`` for insertion) is scored by
+the pinning pass, so ``K`` perturbed copies are run per map.
 """
 from __future__ import annotations
 
@@ -45,16 +47,18 @@ class CausalMetric(PerturbationMetric):
         return min(self.steps, features)
 
     def expansion(self, features: int) -> int:
-        return self.steps_for(features) + 1
+        return self.steps_for(features)
 
     def compute(self, score, x, maps, baseline, features, block):
         return auc(self.curves(score, x, maps, baseline, features, block))
 
     def curves(self, score, x, maps, baseline, features, block) -> tf.Tensor:
-        """Scores ``(n, T, K + 1)`` along the curve."""
+        """Scores ``(n, T, K + 1)`` along the curve. The clean input is one end of it
+        (``x_0 = x`` for deletion, ``x_K = x`` for insertion): its score is the pinning
+        pass's, so ``K`` copies per target are run, not ``K + 1``."""
         n, t = tf.shape(maps)[0], tf.shape(maps)[1]
         steps = self.steps_for(features.count)
-        points = steps + 1
+        first = 0 if self.insert else 1  # the steps run: 0..K-1 (insertion) or 1..K (deletion)
         flat = tf.reshape(maps, tf.stack([n, t, features.positions]))
         order = tf.argsort(features.relevance(flat), axis=-1, direction="DESCENDING", stable=True)
         rank = features.at_positions(tf.argsort(order, axis=-1, stable=True))  # (n, T, P): 0 = most relevant
@@ -62,7 +66,7 @@ class CausalMetric(PerturbationMetric):
 
         def scores(start, size):
             item = start + tf.range(size)
-            which, step = item // points, item % points
+            which, step = item // steps, item % steps + first
             changed = tf.cast(step, tf.int64) * features.count // steps  # n_k
             ranks = tf.gather(rank, which, axis=1)  # (n, size, P)
             inside = tf.cast(ranks, tf.int64) < changed[None, :, None]
@@ -72,8 +76,9 @@ class CausalMetric(PerturbationMetric):
             out = score(expand_copies(x, copies), size)  # (n, size, T)
             return tf.reduce_sum(out * tf.one_hot(which, t)[None], axis=-1)  # (n, size)
 
-        curve = concat_over_blocks(scores, t * points, block, axis=1)
-        return tf.reshape(curve, tf.stack([n, t, points]))
+        run = tf.reshape(concat_over_blocks(scores, t * steps, block, axis=1), tf.stack([n, t, steps]))
+        clean = tf.cast(score.clean, run.dtype)[..., None]  # (n, T, 1)
+        return tf.concat([run, clean] if self.insert else [clean, run], axis=-1)
 
 
 def auc(curves: tf.Tensor) -> tf.Tensor:
