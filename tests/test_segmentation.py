@@ -14,6 +14,7 @@ from eli5_keras.backend.layers import auto_layer, path_name
 from eli5_keras.targets import FunctionTarget, SegmentationTarget
 
 from helpers.kerashub import AUTO_LAYERS, SIZE
+from helpers.reference import grid_gradcam
 
 L = keras.layers
 CLASSES = 3
@@ -46,12 +47,7 @@ def hand_region_gradcam(model, layer, x, class_index, mask, relu=True):
         features, logits = probe(tf.constant(x), training=False)
         score = tf.reduce_sum(logits[..., class_index] * mask, axis=(1, 2))
     grads = tape.gradient(score, features).numpy().astype(np.float64)
-    features = features.numpy().astype(np.float64)
-    cam = np.einsum("nhwk,nk->nhw", features, grads.mean(axis=(1, 2)))
-    cam = np.maximum(cam, 0.0) if relu else cam
-    low, high = cam.min(axis=(1, 2), keepdims=True), cam.max(axis=(1, 2), keepdims=True)
-    cam = (cam - low) / (high - low)
-    return tf.image.resize(cam[..., None], (SIZE, SIZE), method="bilinear").numpy()[..., 0]
+    return grid_gradcam(features.numpy().astype(np.float64), grads, SIZE, relu)
 
 
 @pytest.fixture(scope="module")

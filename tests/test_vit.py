@@ -14,6 +14,7 @@ import eli5_keras as eli5
 from eli5_keras.backend.layers import auto_layer, path_name
 
 from helpers.methods import gradient_cams
+from helpers.reference import grid_gradcam
 from helpers.vit import DIM, GRID, PATCH, SIZE, squares, vit
 
 
@@ -30,12 +31,7 @@ def hand_gradcam(model, layer_name, x, prefix, grid, relu=True):
     n, _, d = tokens.shape
     a = tokens[:, prefix:].reshape(n, *grid, d)
     g = grads[:, prefix:].reshape(n, *grid, d)
-    weights = g.mean(axis=(1, 2))
-    cam = np.einsum("nhwd,nd->nhw", a, weights)
-    cam = np.maximum(cam, 0.0) if relu else cam
-    low, high = cam.min(axis=(1, 2), keepdims=True), cam.max(axis=(1, 2), keepdims=True)
-    cam = (cam - low) / (high - low)
-    return tf.image.resize(cam[..., None], (SIZE, SIZE), method="bilinear").numpy()[..., 0]
+    return grid_gradcam(a, g, SIZE, relu)
 
 
 @pytest.fixture(scope="module")

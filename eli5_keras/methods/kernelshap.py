@@ -41,14 +41,13 @@ import tensorflow as tf
 
 from .. import validation as check
 from .base import Context, MethodOutput
-from .perturbed import forward_copies, pin_targets
+from .perturbed import forward_copies
 from .segments import SegmentsSpec, per_feature, present, resolve
 from .surrogate import (
     SurrogateMethod,
     design_option,
     given_design,
     hash_uniform,
-    hidden_input,
     hide_option,
     moments,
     padded_identity,
@@ -82,6 +81,8 @@ class KernelSHAP(SurrogateMethod):
     Output: maps ``(N, T, *S)`` (each position carries its feature's Shapley value);
     extras ``base_value`` ``v(0)`` ``(N, T)``.
     """
+
+    array_options = ("design", "design_weights")
 
     name = "kernelshap"
     title = "KernelSHAP"
@@ -121,24 +122,11 @@ class KernelSHAP(SurrogateMethod):
             weights.setflags(write=False)
             self.design_weights = weights
 
-    def options(self):
-        options = super().options()
-        for name in ("design", "design_weights"):
-            value = getattr(self, name)
-            if value is not None:  # hashable: the bytes
-                options[name] = (value.shape, hash(value.tobytes()))
-        return options
-
     def expansion(self, context: Context) -> int:
         return (self.samples if self.design is None else self.design.shape[0]) + 1  # + the baseline
 
     def compute(self, context, inputs, data, block, side):
-        labels, counts = side
-        x = inputs[context.input_index]
-        fwd, pinned = pin_targets(context, inputs, data)
-        t = tf.shape(fwd.scores)[1]
-        k = tf.reduce_max(counts)
-        hidden = hidden_input(x, labels, k, self.hide(context), context.channels_last)
+        labels, counts, fwd, pinned, t, k, hidden = self.chunk(context, inputs, data, side)
         base = forward_copies(context.probe, inputs, pinned, 1, replaced={context.input_index: hidden}).reported
         full = tf.cast(fwd.reported, tf.float64)
         base = tf.cast(base, tf.float64)

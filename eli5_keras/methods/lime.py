@@ -47,14 +47,12 @@ import tensorflow as tf
 
 from .. import validation as check
 from .base import Context, MethodOutput
-from .perturbed import pin_targets
 from .segments import SegmentsSpec, per_feature, present, resolve
 from .surrogate import (
     SurrogateMethod,
     design_option,
     given_design,
     hash_uniform,
-    hidden_input,
     hide_option,
     keep_top,
     moments,
@@ -139,22 +137,12 @@ class Lime(SurrogateMethod):
         if self.feature_selection == "highest_weights" and self.num_features is None:
             raise ValueError("feature_selection='highest_weights' needs num_features (an int >= 1); got None.")
 
-    def options(self):
-        options = super().options()
-        if self.design is not None:  # hashable: the design's bytes
-            options["design"] = (self.design.shape, hash(self.design.tobytes()))
-        return options
 
     def expansion(self, context: Context) -> int:
         return self.samples if self.design is None else self.design.shape[0]
 
     def compute(self, context, inputs, data, block, side):
-        labels, counts = side
-        x = inputs[context.input_index]
-        fwd, pinned = pin_targets(context, inputs, data)
-        t = tf.shape(fwd.scores)[1]
-        k = tf.reduce_max(counts)
-        hidden = hidden_input(x, labels, k, self.hide(context), context.channels_last)
+        labels, counts, fwd, pinned, t, k, hidden = self.chunk(context, inputs, data, side)
         real = tf.cast(present(counts, k), tf.float64)  # (n, K)
         count = self.expansion(context)
 

@@ -20,14 +20,14 @@ so at most one block of ``batch_size`` masked copies is in flight whatever ``sam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
 from .. import validation as check
 from .base import Context, explained_input_spec, is_float_dtype, sum_over_blocks
-from .perturbed import forward_copies
+from .perturbed import forward_copies, pin_targets
 from .segments import SegmentedMethod, Segments, feature_masks, feature_means, present, resolve
 
 DEFAULT_GRID = 8
@@ -50,14 +50,47 @@ def hash_uniform(seed: int, rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
     return tf.cast(h, tf.float64) / 2.0**32
 
 
+class Chunk(NamedTuple):
+    """What a surrogate fit of a chunk starts from: the features ``labels (n, *S)`` and
+    ``counts (n,)``, the clean pass ``fwd`` and its pinned target data, ``T`` targets,
+    ``K = max counts`` and the fully hidden input ``hidden`` like ``x``."""
+
+    labels: tf.Tensor
+    counts: tf.Tensor
+    fwd: Any
+    pinned: tf.Tensor
+    t: tf.Tensor
+    k: tf.Tensor
+    hidden: tf.Tensor
+
+
 class SurrogateMethod(SegmentedMethod):
     """LIME and KernelSHAP: features (``grid`` default: 8 cells per axis, one feature per
     token on token ids) and the value hidden features show (the option named by
-    ``hide_name``; default ``hide_default`` on float inputs, token id 0 on token ids)."""
+    ``hide_name``; default ``hide_default`` on float inputs, token id 0 on token ids).
+    ``array_options``: the array options (given designs) keyed by their bytes."""
 
     hide_name = "hide_value"
     hide_default: Any = "mean"
     grid: Any = None
+    array_options: Tuple[str, ...] = ("design",)
+
+    def options(self):
+        options = super().options()
+        for name in self.array_options:
+            value = getattr(self, name, None)
+            if value is not None:  # hashable: the bytes
+                options[name] = (value.shape, hash(value.tobytes()))
+        return options
+
+    def chunk(self, context: Context, inputs: Sequence[tf.Tensor], data: tf.Tensor, side: Tuple) -> Chunk:
+        """The clean pass pinned, and the fully hidden input, of a chunk (traceable)."""
+        labels, counts = side
+        fwd, pinned = pin_targets(context, inputs, data)
+        k = tf.reduce_max(counts)
+        x = inputs[context.input_index]
+        hidden = hidden_input(x, labels, k, self.hide(context), context.channels_last)
+        return Chunk(labels, counts, fwd, pinned, tf.shape(fwd.scores)[1], k, hidden)
 
     def features(self, context: Context) -> Segments:
         if self.segments.kind == "grid" and self.grid is None:

@@ -277,3 +277,14 @@ def minmax(maps):
 def relu_minmax(maps):
     """The shared pipeline: ReLU, then per-map :func:`minmax`."""
     return minmax(np.maximum(maps, 0.0))
+
+
+def grid_gradcam(a, g, size, relu=True):
+    """Grad-CAM from activations and gradients ``(N, h, w, K)`` written plainly:
+    ``w = mean_hw g``, ``L = sum_k w_k a_k``, optional ReLU, per-map ``(L - min) / (max -
+    min)``, bilinear resize to ``(size, size)`` (tf.image.resize): ``(N, size, size)``."""
+    cam = np.einsum("nhwk,nk->nhw", a, g.mean(axis=(1, 2)))
+    cam = np.maximum(cam, 0.0) if relu else cam
+    low, high = cam.min(axis=(1, 2), keepdims=True), cam.max(axis=(1, 2), keepdims=True)
+    cam = (cam - low) / (high - low)
+    return tf.image.resize(cam[..., None], (size, size), method="bilinear").numpy()[..., 0]
