@@ -32,6 +32,10 @@ call; no attribution maths lives here. Conventions kept from Xplique 2.0:
   Xplique does not have): the same call gives the same maps. Xplique draws unseeded
   ``tf.random`` numbers, so its maps and these agree in distribution, not number by
   number (docs/compat.md records the parity measured).
+* Sobol and HSIC (``SobolAttributionMethod``, ``HsicAttributionMethod``, last block of this
+  module) run the engine's ``sobol`` / ``hsic`` with ``upsample=False`` and resize the grid's
+  indices with Xplique's ``tf.image.resize(..., BICUBIC)``; their deterministic default
+  designs (the Sobol sequence) give Xplique's maps number by number.
 """
 from __future__ import annotations
 
@@ -446,8 +450,8 @@ XPLIQUE_GSA_NOT_OFFERED = {
                           "(the engine's 'sobol') skips: use TFSobolSequence(binary=True) (Xplique's default)",
     "HaltonSequenceRS": "the engine has no Halton sampler: use TFSobolSequenceRS() or LatinHypercubeRS()",
     "HaltonSequence": "the engine has no Halton sampler: use TFSobolSequence() or LatinHypercube()",
-    "RbfEstimator": "the engine's HSIC has the binary input kernel only: use BinaryEstimator() with a binary sampler",
-    "SobolevEstimator": "the engine's HSIC has the binary input kernel only: use BinaryEstimator() with a binary sampler",
+    "RbfEstimator": "the engine's HSIC has the binary input kernel only: use BinaryEstimator()",
+    "SobolevEstimator": "the engine's HSIC has the binary input kernel only: use BinaryEstimator()",
 }
 
 

@@ -163,7 +163,8 @@ def test_xplique_objects_are_read_by_name(seq_model):
     assert explainer.options()["sampler"] == "lhs" and explainer.options()["designs"] == 500
     sobol = xq.SobolAttributionMethod(seq_model, sampler=xplique_object("TFSobolSequenceRS"),
                                       estimator=xplique_object("SaltelliEstimator"))
-    assert (sobol.options()["sampler"], sobol.options()["estimator"], sobol.options()["grid"]) == ("sobol", "saltelli", 8)
+    options = sobol.options()
+    assert (options["sampler"], options["estimator"], options["grid"]) == ("sobol", "saltelli", 8)
 
 
 @pytest.mark.parametrize("cls, options, error, match", [
