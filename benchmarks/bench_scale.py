@@ -11,8 +11,10 @@ Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
 ``throughput``
     One process: the floor (the model's compiled forward + backward to the explained
     layer, batch by batch), ``explain()`` on the whole array in memory, and
-    ``explain_dataset`` from the same array and from the ``tf.data`` pipeline (reading
-    overlaps explaining: the next batch is prefetched while this one is explained).
+    ``explain_dataset`` from the same array, from a ``tf.data`` pipeline over it
+    (``from_tensor_slices``) and from the generating ``tf.data`` pipeline (reading
+    overlaps explaining: the next batch is prefetched while this one is explained), each
+    run into a new store.
 ``ray``
     ``eli5_keras.ray.explain_dataset`` on a local runtime (``ray.init(num_cpus=...)``)
     with 1 and 2 workers over the same array (``from_numpy``, 16 blocks), against
@@ -32,6 +34,7 @@ and paste the tables into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -121,13 +124,18 @@ def throughput(n: int, batch: int, repeats: int) -> dict:
         for start in range(0, n, batch):
             floor(tf.constant(x[start:start + batch])).numpy()
 
+    fresh = itertools.count()  # a new store per run: deleting the last one is not part of the work
+
     runs = dict(
         floor=run_floor,
         explain=lambda: eli5_keras.explain(model, x, batch_size=batch),
         dataset_array=lambda: eli5_keras.explain_dataset(
-            model, x, out=f"{folder}/a.zarr", batch_size=batch, resume=False, progress=False),
+            model, x, out=f"{folder}/a{next(fresh)}.zarr", batch_size=batch, progress=False),
+        dataset_tfdata_slices=lambda: eli5_keras.explain_dataset(
+            model, tf.data.Dataset.from_tensor_slices(x), out=f"{folder}/s{next(fresh)}.zarr", batch_size=batch,
+            progress=False),
         dataset_tfdata=lambda: eli5_keras.explain_dataset(
-            model, generated(n), out=f"{folder}/t.zarr", batch_size=batch, resume=False, progress=False),
+            model, generated(n), out=f"{folder}/t{next(fresh)}.zarr", batch_size=batch, progress=False),
     )
     # wall time, and CPU time of the process (all its threads): on a machine shared with other
     # jobs the wall time of the threaded runs suffers most; the CPU time says what the work costs
@@ -208,7 +216,7 @@ def main() -> None:
         w, c = t["wall"], t["cpu"]
         print(f"\n{args.images} inputs\n\n| what | ms / image | ratio to floor | ratio to explain() | CPU ms / image "
               "| CPU ratio to explain() |\n|---|---:|---:|---:|---:|---:|")
-        for name in ("floor", "explain", "dataset_array", "dataset_tfdata"):
+        for name in ("floor", "explain", "dataset_array", "dataset_tfdata_slices", "dataset_tfdata"):
             print(f"| {name} | {1e3 * w[name]:.3f} | {w[name] / w['floor']:.2f} | {w[name] / w['explain']:.2f} | "
                   f"{1e3 * c[name]:.3f} | {c[name] / c['explain']:.2f} |")
     if "ray" in args.parts:

@@ -418,7 +418,7 @@ def _to_store(
     if writer.complete:
         rows = int(writer.group["maps"].shape[0])
         return ExplanationStore(writer.group, RunSummary(explained=0, skipped=rows, interrupted=False))
-    done = writer.done_chunks()
+    done = writer.done_batches()
     bar = _progress(None, 0, check.boolean("progress", progress))
     explained, kept, empty, skipped = 0, 0, [], []
     try:
@@ -441,13 +441,12 @@ def _to_store(
             bad = {i["index"] for i in skipped}
             empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if start + i not in bad)
             bar.advance(n)
-        writer.close()
+        writer.finish(skipped=skipped)  # the last chunk written; an error of a write is raised here
     except BaseException:
         bar.close(draw=False)
         _close_quietly(writer)
         raise
     bar.close()
-    writer.finish(skipped=skipped)
     warn_empty_maps(explainer.method.title, empty, explained + kept)
     return ExplanationStore(writer.group, RunSummary(explained=explained, skipped=kept, interrupted=False))
 
