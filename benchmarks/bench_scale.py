@@ -22,7 +22,9 @@ Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
     load, first trace): the pool's batches are timed as they arrive, the first one paying
     that start, the rest giving the steady throughput; a whole ``explain_dataset`` run
     (store included) is timed too. Ray's overhead per batch = steady time per batch with
-    one worker - ``explain()``'s time per batch.
+    one worker - ``explain()``'s time per batch, and measured alone: the same pool over the
+    same data with a pass-through stage (``Echo``) that returns arrays of the explainer's
+    output shapes, so only Ray's scheduling, serialisation and ordering are timed.
 
 Run::
 
@@ -144,6 +146,31 @@ def throughput(n: int, batch: int, repeats: int) -> dict:
     return dict(wall=wall, cpu=cpu)
 
 
+class Echo:
+    """A pass-through stage for ``map_batches``: returns, for each batch, arrays of the
+    shapes and dtypes ``BatchExplainer`` returns (``template``'s rows), so timing a pool of
+    these measures what Ray itself costs per batch (scheduling, serialising the inputs to
+    the actor and the outputs back, ordering) without any explaining."""
+
+    def __init__(self, template: dict) -> None:
+        self.template = template
+
+    def __call__(self, batch: dict) -> dict:
+        n = len(next(iter(batch.values())))
+        return {k: v[:n] for k, v in self.template.items()}
+
+
+def _steady(mapped, batch: int):
+    """``(first, steady)``: seconds to the first batch, then seconds per input after it."""
+    start = time.perf_counter()
+    arrivals, rows_seen = [], 0
+    for out in mapped.iter_batches(batch_size=batch, batch_format="numpy"):
+        arrivals.append((time.perf_counter(), len(out["maps"])))
+        rows_seen += len(out["maps"])
+    first = arrivals[0][0] - start
+    return first, (arrivals[-1][0] - arrivals[0][0]) / (rows_seen - arrivals[0][1])
+
+
 def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
     import keras
     import numpy as np
@@ -164,20 +191,21 @@ def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
     os.environ["RAY_worker_niceness"] = "0"  # as this process (Ray's default 15 loses to any other job)
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     rows = {}
+    template = BatchExplainer(str(path), column="data")({"data": x[:batch]})  # the outputs Ray carries
     try:
+        echo = ray.data.from_numpy(np.array_split(x, 16)).map_batches(
+            Echo, fn_constructor_kwargs=dict(template=template), batch_size=batch, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=1), num_cpus=1)
+        _steady(echo, batch)  # warm: the pool's start
+        echo_steady = statistics.median(_steady(echo, batch)[1] for _ in range(3))
+        print(f"  ray pass-through: {1e3 * echo_steady * batch:.2f} ms per batch", file=sys.stderr)
         for count in workers:
             # the pool as explain_dataset runs it, its batches timed as they arrive: the first
             # one pays the actors' start (TensorFlow import, model load, first trace)
             mapped = ray.data.from_numpy(np.array_split(x, 16)).map_batches(
                 BatchExplainer, fn_constructor_kwargs=dict(model=str(path), column="data", threads=1),
                 batch_size=batch, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=count), num_cpus=1)
-            start = time.perf_counter()
-            arrivals, rows_seen = [], 0
-            for out in mapped.iter_batches(batch_size=batch, batch_format="numpy"):
-                arrivals.append((time.perf_counter(), len(out["maps"])))
-                rows_seen += len(out["maps"])
-            first = arrivals[0][0] - start
-            steady = (arrivals[-1][0] - arrivals[0][0]) / (rows_seen - arrivals[0][1])
+            first, steady = _steady(mapped, batch)
             whole_start = time.perf_counter()
             explain_dataset(ray.data.from_numpy(np.array_split(x, 16)), path, out=folder / f"w{count}.zarr",
                             column="data", workers=count, batch_size=batch, resume=False, progress=False)
@@ -188,7 +216,7 @@ def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
                   f"explain_dataset {whole:.1f} s", file=sys.stderr)
     finally:
         ray.shutdown()
-    return dict(explain_per_image=explain_time, workers=rows)
+    return dict(explain_per_image=explain_time, workers=rows, echo_per_batch=echo_steady * batch)
 
 
 def main() -> None:
@@ -233,8 +261,11 @@ def main() -> None:
                   f"{s / e:.2f} |")
         one = r["workers"].get(1)
         if one:
-            print(f"\nRay overhead per batch of {args.batch} (1 worker, steady): "
+            print(f"\nRay overhead per batch of {args.batch} (1 worker, steady minus explain()): "
                   f"{1e3 * one['overhead_per_batch']:.1f} ms")
+        print(f"Ray overhead per batch of {args.batch}, measured alone (a pass-through actor returning "
+              f"the explainer's output arrays): {1e3 * r['echo_per_batch']:.2f} ms "
+              f"({r['echo_per_batch'] / (e * args.batch):.1%} of explain()'s time per batch)")
 
 
 if __name__ == "__main__":
