@@ -2,8 +2,11 @@
 memory map, tf.data batched or not, files), numbers equal to ``explain()`` on the same
 arrays, a store plain ``zarr`` reads, interrupted runs resumed without recomputing, stores
 of other arguments refused, and the command line's ``--out maps.zarr``."""
+import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import keras
@@ -17,7 +20,7 @@ import eli5_keras
 from eli5_keras import Explainer
 from eli5_keras.cli.main import main
 
-from helpers.cli import save_small_model, write_pngs
+from helpers.cli import cli_env, save_small_model, write_pngs
 from helpers.data import NUM_CLASSES, images
 from helpers.models import NEGATIVE_CLASS, seq_model
 
@@ -286,6 +289,59 @@ def test_an_interrupted_run_resumes_without_recomputing(seq_model, x, tmp_path, 
     again = CountingExplainer(monkeypatch)
     store = eli5_keras.explain_dataset(seq_model, data(), out=out, **arguments)
     assert again.calls == 0 and store.run.skipped == N
+
+
+KILLED_CHILD = r"""
+import sys, time
+import keras, numpy as np, tensorflow as tf
+import eli5_keras
+
+model = keras.saving.load_model(sys.argv[1], compile=False)
+x = np.load(sys.argv[2])
+
+
+def slow():  # the first two batches at once, then one input every 0.2 s: time to kill it mid-run
+    for i, row in enumerate(x):
+        if i >= 8:
+            time.sleep(0.2)
+        yield row
+
+
+data = tf.data.Dataset.from_generator(slow, output_signature=tf.TensorSpec(x.shape[1:], tf.float32))
+data = data.apply(tf.data.experimental.assert_cardinality(len(x)))
+eli5_keras.explain_dataset(model, data, out=sys.argv[3], batch_size=4, chunk_size=4, progress=False)
+"""
+
+
+def test_a_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """kill -9 of a real process mid-run: the batches marked done are kept, the next run
+    explains only the others, and the store equals explain()."""
+    model_path = save_small_model(tmp_path)
+    x = np.random.default_rng(3).random((24, 16, 16, 3), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "maps.zarr"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(model_path), str(tmp_path / "x.npy"), str(out)],
+                             env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            if (out / "done" / "zarr.json").is_file() and zarr.open_group(str(out), mode="r")["done"][:].sum() >= 2:
+                break
+            time.sleep(0.05)
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    done = zarr.open_group(str(out), mode="r")["done"][:]
+    assert 2 <= done.sum() < len(done) == 6 and not zarr.open_group(str(out), mode="r").attrs["complete"]
+    model = keras.saving.load_model(model_path, compile=False)
+    data = tf.data.Dataset.from_tensor_slices(x)
+    counted = CountingExplainer(monkeypatch)
+    store = eli5_keras.explain_dataset(model, data, out=out, batch_size=4, chunk_size=4, progress=False)
+    assert counted.calls == len(done) - done.sum() and store.complete
+    assert store.run.skipped == 4 * done.sum()
+    assert_store_equals(store, eli5_keras.explain(model, x))
 
 
 def test_a_half_written_chunk_is_not_finished(seq_model, x, tmp_path, monkeypatch):
