@@ -294,8 +294,6 @@ def test_bad_options(options, error, match):
 def test_grid_and_rounding_options_are_checked():
     """grid="input" (maps averaged at the input's shape, keras-explainable's tta of a CAM;
     its numbers: tests/compat/test_keras_explainable.py) and rounding="floor"."""
-    from eli5_keras.methods import get
-
     with pytest.raises(ValueError, match="grid must be one of 'base', 'input'; got 'layer'"):
         get("tta", grid="layer")
     with pytest.raises(ValueError, match="rounding must be one of 'round', 'floor'; got 'ceil'"):
