@@ -55,7 +55,7 @@ def xplique_formula(model, x, y, z, labels, ref, weights, estimator):
     """Xplique's ``Lime.explain`` for one input, in numpy: (H, W, 1)."""
     masks = z[:, labels][..., None].astype(np.float32)
     copies = x[None] * masks + (1 - masks) * np.asarray(ref, np.float32)
-    scores = (model.predict(copies, verbose=0) * y).sum(-1)
+    scores = (np.asarray(model(copies)) * y).sum(-1)
     flat = (copies - x[None]).reshape(len(z), -1).astype(np.float64)
     estimator.fit(z, scores, sample_weight=weights(flat, copies.reshape(len(z), -1), x.reshape(-1)))
     return estimator.coef_[labels][..., None]

@@ -40,7 +40,7 @@ def numpy_lime(model, x, z, hide, kernel, width, estimator, target):
     scores; weights; ``estimator`` fitted with them: (coef (K,), intercept)."""
     masks = z[:, LABELS][..., None].astype(np.float32)
     copies = x[None] * masks + (1 - masks) * np.asarray(hide, np.float32)
-    y = model.predict(copies, verbose=0)[:, target].astype(np.float64)
+    y = np.asarray(model(copies))[:, target].astype(np.float64)
     w = numpy_weights(kernel, width, x, copies, z)
     estimator.fit(z.astype(np.float64), y, sample_weight=w)
     return estimator.coef_, estimator.intercept_
