@@ -53,6 +53,9 @@ Options beyond the ``lime`` package (defaults keep its numbers; Xplique's ``Lime
 * ``regressor``: any scikit-learn-style regressor fitted instead of the ridge, outside
   the graph on the collected samples (:mod:`.regressor`); ``alpha=0`` is scikit-learn's
   ``LinearRegression`` (minimum-norm least squares with an intercept).
+
+An input whose weights all underflow to 0 (an input-space kernel on large or unscaled
+inputs with a small width) is fitted with every weight 1, as Xplique falls back to.
 """
 from __future__ import annotations
 
@@ -204,7 +207,8 @@ class Lime(SurrogateMethod):
 
         weigh = input_weights(self.kernel, self.kernel_width)
         if self.regressor is None:
-            m = moments(context, inputs, pinned, labels, hidden, design, count, block, k, t, weigh=weigh)
+            m = moments(context, inputs, pinned, labels, hidden, design, count, block, k, t, weigh=weigh,
+                        uniform_fallback=True)
             coef, intercept, r2 = self.fit(m, counts, k)
         else:
             z, w, y = all_samples(context, inputs, pinned, labels, hidden, design, count, block, k, t, weigh=weigh)

@@ -10,6 +10,8 @@ never fitted) per input and target through ``tf.numpy_function``:
     est.fit(z_i[:, :K_i], y_i[:, t], sample_weight=w_i)
     coef[i, t] = est.coef_,  intercept[i, t] = est.intercept_ (0 without one)
     r2[i, t]   = 1 - sum_j w_j (y_j - est.predict(z_j))^2 / sum_j w_j (y_j - ybar_w)^2
+
+(``w_i`` all 0, every weight underflowed: weights 1, Xplique's fallback.)
 """
 from __future__ import annotations
 
@@ -41,9 +43,10 @@ def fit_numpy(regressor: Any, z: np.ndarray, y: np.ndarray, w: np.ndarray, count
     coef, intercept, r2 = np.zeros((n, t, k)), np.zeros((n, t)), np.zeros((n, t))
     for i in range(n):
         features = z[i, :, : counts[i]]
+        weights = w[i] if np.sum(w[i]) > 0 else np.ones_like(w[i])  # every weight underflowed: equal weights
         for j in range(t):
             est = copy.deepcopy(regressor)
-            est.fit(features, y[i, :, j], sample_weight=w[i])
+            est.fit(features, y[i, :, j], sample_weight=weights)
             values = np.ravel(np.asarray(est.coef_, np.float64))
             if values.size != counts[i]:
                 raise ValueError(
@@ -53,9 +56,9 @@ def fit_numpy(regressor: Any, z: np.ndarray, y: np.ndarray, w: np.ndarray, count
             coef[i, j, : counts[i]] = values
             intercept[i, j] = float(np.ravel(getattr(est, "intercept_", 0.0))[0])
             scores = y[i, :, j]
-            mean = np.sum(w[i] * scores) / max(np.sum(w[i]), 1e-300)
-            total = np.sum(w[i] * (scores - mean) ** 2)
-            residual = np.sum(w[i] * (scores - np.ravel(est.predict(features))) ** 2)
+            mean = np.sum(weights * scores) / np.sum(weights)
+            total = np.sum(weights * (scores - mean) ** 2)
+            residual = np.sum(weights * (scores - np.ravel(est.predict(features))) ** 2)
             r2[i, j] = 1.0 - residual / total if total > 0 else 0.0
     return coef, intercept, r2
 

@@ -250,35 +250,47 @@ def moments(
     k: tf.Tensor,
     t: tf.Tensor,
     weigh: Optional[WeighFn] = None,
+    uniform_fallback: bool = False,
 ) -> Moments:
     """Score ``count`` feature vectors per input (rows ``design(start, size)``) on the
     masked copies (:func:`scored_blocks`), in blocks of at most ``block`` copies per
-    input, and return their weighted :class:`Moments`."""
+    input, and return their weighted :class:`Moments`. ``uniform_fallback``: an input
+    whose weights are all 0 (``Sw = 0``: every weight underflowed) gets the moments of
+    weights 1 instead (Xplique's ``Lime``; both sets are accumulated)."""
     n = tf.shape(inputs[context.input_index])[0]
     scored = scored_blocks(context, inputs, pinned, labels, hidden, design, t, weigh)
-
-    def block_moments(start, size):
-        z, w, y = scored(start, size)
-        wz = w[:, :, None] * z
-        wy = w[:, :, None] * y
-        return Moments(
-            sw=tf.reduce_sum(w, axis=1),
-            sz=tf.reduce_sum(wz, axis=1),
-            szz=tf.einsum("nbk,nbl->nkl", wz, z),
-            sy=tf.reduce_sum(wy, axis=1),
-            szy=tf.einsum("nbt,nbk->ntk", wy, z),
-            syy=tf.reduce_sum(wy * y, axis=1),
-        )
-
     zeros = lambda *shape: tf.zeros(tf.stack(shape), tf.float64)  # noqa: E731
-    initial = Moments(zeros(n), zeros(n, k), zeros(n, k, k), zeros(n, t), zeros(n, t, k), zeros(n, t))
+    initial = _fields(Moments(zeros(n), zeros(n, k), zeros(n, k, k), zeros(n, t), zeros(n, t, k), zeros(n, t)))
+    sets = 2 if uniform_fallback else 1
 
     def summed(start, size):
-        out = block_moments(start, size)
-        return tf.nest.map_structure(lambda a, b: tf.ensure_shape(a, b.shape), _fields(out), _fields(initial))
+        z, w, y = scored(start, size)
+        out = _fields(weighted_moments(z, w, y))
+        if uniform_fallback:
+            out += _fields(weighted_moments(z, tf.ones_like(w), y))
+        return tuple(tf.ensure_shape(a, b.shape) for a, b in zip(out, initial * sets))
 
-    total = sum_over_blocks(summed, count, block, _fields(initial))
-    return Moments(*total)
+    total = sum_over_blocks(summed, count, block, initial * sets)
+    m = Moments(*total[:6])
+    if not uniform_fallback:
+        return m
+    zero = m.sw <= 0.0  # (n,)
+    return Moments(*(tf.where(tf.reshape(zero, tf.concat([[-1], tf.ones([tf.rank(a) - 1], tf.int32)], 0)), b, a)
+                     for a, b in zip(total[:6], total[6:])))
+
+
+def weighted_moments(z: tf.Tensor, w: tf.Tensor, y: tf.Tensor) -> Moments:
+    """The :class:`Moments` of one block: ``z (n, b, K)``, ``w (n, b)``, ``y (n, b, T)``."""
+    wz = w[:, :, None] * z
+    wy = w[:, :, None] * y
+    return Moments(
+        sw=tf.reduce_sum(w, axis=1),
+        sz=tf.reduce_sum(wz, axis=1),
+        szz=tf.einsum("nbk,nbl->nkl", wz, z),
+        sy=tf.reduce_sum(wy, axis=1),
+        szy=tf.einsum("nbt,nbk->ntk", wy, z),
+        syy=tf.reduce_sum(wy * y, axis=1),
+    )
 
 
 def all_samples(

@@ -125,3 +125,15 @@ def test_bad_options(seq_model):
         eli5.explain(seq_model, images(1), method="lime", hide_value=(0.0, 1.0), samples=10)
     with pytest.raises(ValueError, match="kernel='euclidean' measures distances between inputs"):
         eli5.explain(token_model(), np.zeros((1, 8), np.int32), method="lime", kernel="euclidean", samples=10)
+
+
+def test_weights_that_all_underflow_fall_back_to_equal_weights(seq_model):
+    # every sample hides something and exp(-d^2 / 1e-3^2) underflows: Xplique's uniform fallback
+    x, z = images(1, seed=24), design(30, seed=3)
+    z[z.sum(-1) == K, 0] = 0
+    common = dict(segments=LABELS, design=z, hide_value=0.0, targets=[1], relu=False, normalize=False)
+    uniform = eli5.explain(seq_model, x, method="lime", kernel="uniform", **common)
+    for extra in ({}, {"regressor": Ridge(alpha=1.0)}):
+        tiny = eli5.explain(seq_model, x, method="lime", kernel="euclidean", kernel_width=1e-3, **common, **extra)
+        np.testing.assert_allclose(tiny.maps, uniform.maps, rtol=1e-5, atol=1e-8)
+    assert np.abs(uniform.maps).max() > 0
