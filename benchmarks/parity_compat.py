@@ -127,13 +127,18 @@ def xplique_surrogate_rows(model, x, y, repeats):
     from eli5_keras.compat import xplique as xq
 
     n = len(x)
-    for name, options, sampling in (("Lime", {"nb_samples": 150}, "bernoulli"),
-                                    ("KernelShap", {"nb_samples": 800}, "shapley")):
+    from sklearn.linear_model import Lasso
+
+    cases = (("Lime", "", {"nb_samples": 150}, "bernoulli"),
+             ("KernelShap", "", {"nb_samples": 800}, "shapley"),
+             ("Lime", " cosine", {"nb_samples": 150, "distance_mode": "cosine", "kernel_width": 0.7}, "bernoulli"),
+             ("Lime", " Lasso", {"nb_samples": 150, "interpretable_model": Lasso(alpha=1e-6)}, "bernoulli"))
+    for name, label, options, sampling in cases:
         original = getattr(xa, name)(model, **options)
         original.pertub_func = engine_samples(sampling)
         facade = getattr(xq, name)(model, **options)
-        row("Xplique", f"{name} (same samples)", lambda: original.explain(x, y), lambda: facade.explain(x, y), n,
-            repeats, "Xplique given the facade's samples (pertub_func)")
+        row("Xplique", f"{name}{label} (same samples)", lambda: original.explain(x, y), lambda: facade.explain(x, y),
+            n, repeats, "Xplique given the facade's samples (pertub_func)")
     for name, options in (("Lime", {"nb_samples": 2000, "batch_size": 500}), ("KernelShap", {"nb_samples": 2000})):
         original = getattr(xa, name)(model, **options)
         facade = getattr(xq, name)(model, **options)
