@@ -69,8 +69,9 @@ class KernelSHAP(SurrogateMethod):
         ``2^K - 2 <= samples``.
     segments, grid
         The features, as for LIME (:mod:`eli5_keras.methods.segments`).
-    baseline : "mean" or float, optional
-        What hidden features show: default 0.0 on float inputs, token id 0 on token ids.
+    baseline : "mean", float or (C,) floats, optional
+        What hidden features show: default 0.0 on float inputs, token id 0 on token ids;
+        a tuple gives one value per channel.
     seed : int, default 0
         Seed of the sampled coalitions.
     design : (B, K) binary array, optional
