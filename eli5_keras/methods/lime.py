@@ -108,9 +108,9 @@ class Lime(SurrogateMethod):
     feature_selection : {"auto", "none", "highest_weights"}, default "auto"
     num_features : int, optional
         Features kept by the feature selection (default: all).
-    hide_value : "mean" or float, optional
-        What hidden features show: "mean" (default on float inputs), a value, or a
-        token id on token inputs (default 0).
+    hide_value : "mean", float or (C,) floats, optional
+        What hidden features show: "mean" (default on float inputs), a value, one value
+        per channel (a tuple), or a token id on token inputs (default 0).
     top_features : int, optional
         View: keep only the ``top_features`` largest ``|beta|`` in the map.
     positive_only : bool, default False
