@@ -75,7 +75,21 @@ PLANS = {
     "tta": ({"base": "gradcam"}, "layer", lambda o, c: 6),
     "lime": ({"samples": 256}, "masked", lambda o, c: o["samples"]),
     "kernelshap": ({"samples": 256}, "masked", lambda o, c: o["samples"] + 1),  # + the baseline pass
+    # Variants ("method:label", run only when named): LIME with Xplique's input-space kernel, and
+    # with a scikit-learn regressor fitted outside the graph (Xplique's interpretable_model).
+    "lime:euclidean": ({"samples": 256, "kernel": "euclidean", "kernel_width": 45.0, "original_sample": False},
+                       "masked", lambda o, c: o["samples"]),
+    "lime:regressor": ({"samples": 256, "regressor": "Ridge(alpha=2)"}, "masked", lambda o, c: o["samples"]),
 }
+
+
+def method_options(options: dict) -> dict:
+    """The plan's options as ``explain()`` takes them (a regressor named by its repr is built)."""
+    if isinstance(options.get("regressor"), str):
+        from sklearn.linear_model import Ridge  # noqa: F401  (the names a repr may use)
+
+        return {**options, "regressor": eval(options["regressor"])}  # noqa: S307  (our own table)
+    return options
 
 
 def forward_function(model: keras.Model):
@@ -156,12 +170,13 @@ def main() -> None:
                 expansion = windows(side, options["window"], options["stride"]) ** 2
             else:
                 expansion = count(options, channels) if count else 1
-            kw = dict(options)
-            if eli5_keras.methods.get(name, **options).uses_layer:
+            method = name.split(":")[0]
+            kw = method_options(options)
+            if eli5_keras.methods.get(method, **kw).uses_layer:
                 kw["layer"] = layer
 
             def ours():
-                eli5_keras.explain(model, x, method=name, batch_size=args.batch_size, **kw)
+                eli5_keras.explain(model, x, method=method, batch_size=args.batch_size, **kw)
 
             label = f"{kind} x{expansion}" if expansion > 1 else kind
             opts = ", ".join(f"{k}={v}" for k, v in options.items()) or "-"

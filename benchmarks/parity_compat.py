@@ -65,6 +65,11 @@ def timed(fn, repeats: int):
     return result, statistics.median(times)
 
 
+def correlation(a, b):
+    """Mean over maps of the Pearson correlation of two sets of maps ``(N, ...)``."""
+    return float(np.mean([np.corrcoef(u.ravel(), v.ravel())[0, 1] for u, v in zip(a, b)]))
+
+
 def row(library, name, original, facade, n, repeats, note=""):
     ref, t_ref = timed(original, repeats)
     got, t_got = timed(facade, repeats)
@@ -75,7 +80,8 @@ def row(library, name, original, facade, n, repeats, note=""):
     scale = np.abs(ref).max()
     if note.startswith("random"):
         again = np.asarray(original(), np.float64)  # another draw of the original: the Monte Carlo floor
-        note += f"; original vs its own rerun: rel {np.abs(again - ref).max() / scale:.2e}"
+        note += (f"; original vs its own rerun: rel {np.abs(again - ref).max() / scale:.2e}; mean per-map "
+                 f"correlation facade/original {correlation(got, ref):.3f}, original/rerun {correlation(again, ref):.3f}")
     print(f"| {library} | {name} | {ref.shape} | {diff:.2e} | {diff / scale if scale else 0:.2e} | "
           f"{1e3 * t_ref / n:.1f} | {1e3 * t_got / n:.1f} | {t_ref / t_got:.1f}x | {note} |", flush=True)
 
@@ -123,6 +129,47 @@ def xplique_gsa_rows(model, x, y, repeats):
         original = getattr(xa, name)(model, **options(xg))
         facade = getattr(xq, name)(model, **options(xq))
         row("Xplique", name, lambda: original.explain(x, y), lambda: facade.explain(x, y), len(x), repeats, note)
+
+
+def engine_samples(sampling):
+    """A ``pertub_func`` for Xplique that returns the rows the facade draws (seed 0), so
+    both sides fit the same samples."""
+    import tensorflow as tf
+    from eli5_keras.methods.lime import sampled_design
+
+    def pertub_func(num_features, nb_samples):
+        k = int(tf.reshape(num_features, [-1])[0])
+        z = sampled_design(0, tf.range(nb_samples), tf.constant([k]), k, 0.5, sampling, False)[0]
+        return tf.cast(z, tf.int32)
+
+    return pertub_func
+
+
+def xplique_surrogate_rows(model, x, y, repeats):
+    """Lime and KernelShap: with the facade's samples given to Xplique (equal up to
+    float rounding), and each side drawing its own (Monte Carlo: mean per-image
+    correlation of the maps, and the original against its own rerun)."""
+    import xplique.attributions as xa
+    from eli5_keras.compat import xplique as xq
+
+    n = len(x)
+    from sklearn.linear_model import Lasso
+
+    cases = (("Lime", "", {"nb_samples": 150}, "bernoulli"),
+             ("KernelShap", "", {"nb_samples": 800}, "shapley"),
+             ("Lime", " cosine", {"nb_samples": 150, "distance_mode": "cosine", "kernel_width": 0.7}, "bernoulli"),
+             ("Lime", " Lasso", {"nb_samples": 150, "interpretable_model": Lasso(alpha=1e-6)}, "bernoulli"))
+    for name, label, options, sampling in cases:
+        original = getattr(xa, name)(model, **options)
+        original.pertub_func = engine_samples(sampling)
+        facade = getattr(xq, name)(model, **options)
+        row("Xplique", f"{name}{label} (same samples)", lambda: original.explain(x, y), lambda: facade.explain(x, y),
+            n, repeats, "Xplique given the facade's samples (pertub_func)")
+    for name, options in (("Lime", {"nb_samples": 2000, "batch_size": 500}), ("KernelShap", {"nb_samples": 2000})):
+        original = getattr(xa, name)(model, **options)
+        facade = getattr(xq, name)(model, **options)
+        row("Xplique", name, lambda: original.explain(x, y), lambda: facade.explain(x, y), n, repeats,
+            "random: Monte Carlo error")
 
 
 def aucmedi_rows(model, x, classes, repeats):
@@ -283,7 +330,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--libraries", nargs="+", default=["xplique", "xplique-gsa", "aucmedi", "keras-explainable"],
-                        help="xplique-gsa: Xplique's SobolAttributionMethod and HsicAttributionMethod")
+                        help="xplique-gsa: Xplique's SobolAttributionMethod and HsicAttributionMethod; "
+                             "xplique-surrogates: its Lime and KernelShap (also run by xplique)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (args.images, SIZE, SIZE, 3)).astype(np.float32)
@@ -297,6 +345,8 @@ def main() -> None:
         xplique_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
     if "xplique-gsa" in args.libraries:
         xplique_gsa_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
+    if {"xplique", "xplique-surrogates"} & set(args.libraries):
+        xplique_surrogate_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
     if "aucmedi" in args.libraries:
         aucmedi_rows(model, x, classes, args.repeats)
     if "keras-explainable" in args.libraries:

@@ -255,14 +255,15 @@ def sum_over_blocks(
 
 
 def concat_over_blocks(
-    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], count: Any, block: tf.Tensor, axis: int = 0
+    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], count: Any, block: tf.Tensor, axis: int = 0,
+    dtype: tf.DType = tf.float32,
 ) -> tf.Tensor:
-    """``fn(start, size)`` over blocks of ``[0, count)``, concatenated along ``axis``
-    (e.g. Score-CAM's channel scores before a softmax across channels)."""
+    """``fn(start, size)`` (of ``dtype``) over blocks of ``[0, count)``, concatenated along
+    ``axis`` (e.g. Score-CAM's channel scores before a softmax across channels)."""
     count = tf.cast(count, tf.int32)
     block = tf.maximum(tf.cast(block, tf.int32), 1)
     n_blocks = (count + block - 1) // block
-    parts = tf.TensorArray(tf.float32, size=n_blocks, infer_shape=False)
+    parts = tf.TensorArray(dtype, size=n_blocks, infer_shape=False)
 
     def body(i, parts):
         start = i * block

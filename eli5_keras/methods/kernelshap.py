@@ -69,8 +69,9 @@ class KernelSHAP(SurrogateMethod):
         ``2^K - 2 <= samples``.
     segments, grid
         The features, as for LIME (:mod:`eli5_keras.methods.segments`).
-    baseline : "mean" or float, optional
-        What hidden features show: default 0.0 on float inputs, token id 0 on token ids.
+    baseline : "mean", float or (C,) floats, optional
+        What hidden features show: default 0.0 on float inputs, token id 0 on token ids;
+        a tuple gives one value per channel.
     seed : int, default 0
         Seed of the sampled coalitions.
     design : (B, K) binary array, optional
@@ -164,19 +165,25 @@ class KernelSHAP(SurrogateMethod):
             # exact: coalition j is the bit pattern of j + 1, weight pi(|z|)
             bits = tf.bitwise.right_shift(tf.cast(rows + 1, tf.int64)[:, None], tf.cast(tf.minimum(tf.range(k), 62), tf.int64)[None])
             enumerated = tf.cast(tf.bitwise.bitwise_and(bits, 1), tf.float64)[None] * tf.cast(real, tf.float64)[:, None]
-            # sampled: size s ~ 1 / (s (K - s)), then the s features with the smallest hash
-            u = hash_uniform(self.seed, rows, tf.range(k))  # (b, K)
-            u = tf.where(real[:, None, :], u[None], 2.0)  # (n, b, K)
-            rank = tf.argsort(tf.argsort(u, axis=-1), axis=-1)
-            size_u = hash_uniform(self.seed, rows, tf.constant([SIZE_COLUMN]))[:, 0]  # (b,)
-            sizes = kernel_sizes(counts, k, size_u)  # (n, b)
-            sampled = tf.cast(rank < sizes[..., None], tf.float64)
-            z = tf.where(exact[:, None, None], enumerated, sampled)
+            z = tf.where(exact[:, None, None], enumerated, shapley_coalitions(self.seed, rows, counts, k))
             weight = tf.where(exact[:, None], shapley_kernel(tf.reduce_sum(enumerated, -1), features), 1.0)
             weight = tf.where(used & (counts[:, None] >= 2), weight, 0.0)
             return z, weight
 
         return design
+
+
+def shapley_coalitions(seed: int, rows: tf.Tensor, counts: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+    """Coalitions ``(n, b, K)`` float64 drawn from the Shapley kernel: size
+    ``s ~ 1 / (s (K_i - s))`` (:func:`kernel_sizes`), then the ``s`` real features with the
+    smallest hash ``u(seed, row, feature)`` (a uniformly chosen subset of that size)."""
+    real = present(counts, k)  # (n, K)
+    u = hash_uniform(seed, rows, tf.range(k))  # (b, K)
+    u = tf.where(real[:, None, :], u[None], 2.0)  # (n, b, K)
+    rank = tf.argsort(tf.argsort(u, axis=-1), axis=-1)
+    size_u = hash_uniform(seed, rows, tf.constant([SIZE_COLUMN]))[:, 0]  # (b,)
+    sizes = kernel_sizes(counts, k, size_u)  # (n, b)
+    return tf.cast(rank < sizes[..., None], tf.float64)
 
 
 def enumerable(counts: tf.Tensor, samples: int) -> tf.Tensor:

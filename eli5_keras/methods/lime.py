@@ -38,6 +38,24 @@ token is dropped with probability 1/2 (its kernel ``cosine * 100`` with width 25
 same kernel). ``design=`` replaces the samples by a given binary ``(B, K)`` matrix
 (the same for every input; row 0 is used as given), e.g. the ``lime`` package's own.
 Extras: ``intercept`` ``b`` and ``r2``, the weighted R² of the fit (lime's ``score``).
+
+Options beyond the ``lime`` package (defaults keep its numbers; Xplique's ``Lime`` and
+``KernelShap`` are these, :mod:`eli5_keras.compat.xplique`):
+
+* ``prob``: ``z_jk ~ Bernoulli(prob)``; ``original_sample=False`` draws ``z_0`` too
+  (Xplique keeps no all-ones row); ``sampling="shapley"``: each ``z_j`` has
+  ``s ~ 1 / (s (K - s))`` ones at uniformly chosen features (Xplique's ``KernelShap``,
+  :func:`~eli5_keras.methods.kernelshap.shapley_coalitions`).
+* ``kernel``: ``"lime"`` (above), ``"euclidean"`` / ``"cosine"`` (``exp(-d^2 / width^2)``
+  with ``d`` the distance between ``x`` and the masked copy in input space),
+  ``"uniform"`` or a callable (:mod:`.lime_kernels`).
+* ``hide_value``: also one value per channel (Xplique's ``ref_value``).
+* ``regressor``: any scikit-learn-style regressor fitted instead of the ridge, outside
+  the graph on the collected samples (:mod:`.regressor`); ``alpha=0`` is scikit-learn's
+  ``LinearRegression`` (minimum-norm least squares with an intercept).
+
+An input whose weights all underflow to 0 (an input-space kernel on large or unscaled
+inputs with a small width) is fitted with every weight 1, as Xplique falls back to.
 """
 from __future__ import annotations
 
@@ -47,9 +65,14 @@ import tensorflow as tf
 
 from .. import validation as check
 from .base import Context, MethodOutput
+from .kernelshap import shapley_coalitions
+from .lime_kernels import KernelSpec, feature_weights, input_weights, kernel_option, reads_copies
+from .perturbed import require_float_input
+from .regressor import fit_regressor, regressor_option
 from .segments import SegmentsSpec, per_feature, present, resolve
 from .surrogate import (
     SurrogateMethod,
+    all_samples,
     design_option,
     given_design,
     hash_uniform,
@@ -63,6 +86,7 @@ DEFAULT_KERNEL_WIDTH = 0.25
 DEFAULT_ALPHA = 1.0
 SELECTION_ALPHA = 0.01
 """Ridge strength of lime's ``highest_weights`` pre-fit."""
+SAMPLINGS = ("bernoulli", "shapley")
 
 
 class Lime(SurrogateMethod):
@@ -84,9 +108,9 @@ class Lime(SurrogateMethod):
     feature_selection : {"auto", "none", "highest_weights"}, default "auto"
     num_features : int, optional
         Features kept by the feature selection (default: all).
-    hide_value : "mean" or float, optional
-        What hidden features show: "mean" (default on float inputs), a value, or a
-        token id on token inputs (default 0).
+    hide_value : "mean", float or (C,) floats, optional
+        What hidden features show: "mean" (default on float inputs), a value, one value
+        per channel (a tuple), or a token id on token inputs (default 0).
     top_features : int, optional
         View: keep only the ``top_features`` largest ``|beta|`` in the map.
     positive_only : bool, default False
@@ -95,6 +119,18 @@ class Lime(SurrogateMethod):
         Seed of the samples (same seed, same maps).
     design : (B, K) binary array, optional
         Use these feature vectors instead of sampling (every input must have ``K`` features).
+    prob : float, default 0.5
+        Probability of a 1 (a kept feature) in the Bernoulli samples.
+    original_sample : bool, default True
+        ``z_0`` is all ones (the input itself), as the ``lime`` package; False draws it.
+    sampling : {"bernoulli", "shapley"}, default "bernoulli"
+        ``z_jk ~ Bernoulli(prob)``, or coalitions from the Shapley kernel (size
+        ``s ~ 1 / (s (K - s))``, then ``s`` features uniformly).
+    kernel : {"lime", "euclidean", "cosine", "uniform"} or callable, default "lime"
+        The sample weights (:mod:`eli5_keras.methods.lime_kernels`).
+    regressor : scikit-learn-style regressor, optional
+        Fitted (a copy per input and target) instead of the ridge; ``alpha`` and the
+        feature selection then do not apply.
 
     Output: maps ``(N, T, *S)`` (each position carries its feature's coefficient);
     extras ``intercept`` and ``r2`` ``(N, T)``.
@@ -121,6 +157,11 @@ class Lime(SurrogateMethod):
         positive_only: bool = False,
         seed: int = 0,
         design: Any = None,
+        prob: float = 0.5,
+        original_sample: bool = True,
+        sampling: str = "bernoulli",
+        kernel: KernelSpec = "lime",
+        regressor: Any = None,
     ) -> None:
         self.samples = check.integer("samples", samples, 2)
         self.grid = None if grid is None else check.per_axis("grid", grid)
@@ -136,6 +177,21 @@ class Lime(SurrogateMethod):
         self.design = design_option("design", design)
         if self.feature_selection == "highest_weights" and self.num_features is None:
             raise ValueError("feature_selection='highest_weights' needs num_features (an int >= 1); got None.")
+        self.prob = check.real("prob", prob, 0.0, 1.0)
+        self.original_sample = check.boolean("original_sample", original_sample)
+        self.sampling = check.choice("sampling", sampling, SAMPLINGS)
+        self.kernel = kernel_option(kernel)
+        self.regressor = regressor_option(regressor)
+        if self.regressor is not None and self.num_features is not None:
+            raise ValueError(
+                f"num_features selects features for the built-in ridge; with a regressor every feature is fitted: "
+                f"pass num_features=None (got {self.num_features})."
+            )
+
+    def setup(self, context: Context) -> None:
+        super().setup(context)
+        if reads_copies(self.kernel):
+            require_float_input(context, "lime", f"with kernel={self.kernel!r} measures distances between inputs")
 
 
     def expansion(self, context: Context) -> int:
@@ -143,29 +199,31 @@ class Lime(SurrogateMethod):
 
     def compute(self, context, inputs, data, block, side):
         labels, counts, fwd, pinned, t, k, hidden = self.chunk(context, inputs, data, side)
-        real = tf.cast(present(counts, k), tf.float64)  # (n, K)
         count = self.expansion(context)
 
         def design(start, size):
-            rows = start + tf.range(size)
-            if self.design is not None:
-                z = given_design(self.design, tf.shape(counts)[0], rows)
-            else:
-                z = tf.cast(hash_uniform(self.seed, rows, tf.range(k)) < 0.5, tf.float64)
-                z = tf.where((rows == 0)[:, None], tf.ones_like(z), z)[None] * real[:, None, :]
-            return z, self.kernel(z, counts)
+            z = self.draw(start + tf.range(size), counts, k)
+            return z, feature_weights(self.kernel, self.kernel_width, z, counts)
 
-        m = moments(context, inputs, pinned, labels, hidden, design, count, block, k, t)
-        coef, intercept, r2 = self.fit(m, counts, k)
+        weigh = input_weights(self.kernel, self.kernel_width)
+        if self.regressor is None:
+            m = moments(context, inputs, pinned, labels, hidden, design, count, block, k, t, weigh=weigh,
+                        uniform_fallback=True)
+            coef, intercept, r2 = self.fit(m, counts, k)
+        else:
+            z, w, y = all_samples(context, inputs, pinned, labels, hidden, design, count, block, k, t, weigh=weigh)
+            coef, intercept, r2 = fit_regressor(self.regressor, z, y, w, counts)
         maps = per_feature(tf.cast(keep_top(coef, counts, self.top_features, self.positive_only), tf.float32), labels)
         extras = {"intercept": tf.cast(intercept, tf.float32), "r2": tf.cast(r2, tf.float32)}
         return MethodOutput(maps, fwd.labels, fwd.reported, extras)
 
-    def kernel(self, z: tf.Tensor, counts: tf.Tensor) -> tf.Tensor:
-        """``w = sqrt(exp(-d^2 / width^2))``, ``d = 1 - sqrt(|z|_1 / K_i)``: ``(n, b, K) -> (n, b)``."""
-        features = tf.cast(counts, tf.float64)[:, None]
-        distance = 1.0 - tf.sqrt(tf.reduce_sum(z, axis=-1) / features)
-        return tf.sqrt(tf.exp(-(distance**2) / self.kernel_width**2))
+    def draw(self, rows: tf.Tensor, counts: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+        """Feature vectors ``z (n, b, K)`` float64 of sample rows ``rows (b,)``: the given
+        design's rows, or :func:`sampled_design` (eager-callable: the tests read the
+        samples a call used from it)."""
+        if self.design is not None:
+            return given_design(self.design, tf.shape(counts)[0], rows)
+        return sampled_design(self.seed, rows, counts, k, self.prob, self.sampling, self.original_sample)
 
     def fit(self, m, counts: tf.Tensor, k: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Ridge coefficients ``(n, T, K)``, intercepts and weighted R² ``(n, T)``."""
@@ -182,6 +240,22 @@ class Lime(SurrogateMethod):
         residual = total - 2.0 * tf.reduce_sum(coef * c, -1) + tf.einsum("ntk,nkl,ntl->nt", coef, a, coef)
         r2 = 1.0 - tf.math.divide_no_nan(residual, total)
         return coef, intercept, r2
+
+
+def sampled_design(seed: int, rows: tf.Tensor, counts: tf.Tensor, k: tf.Tensor, prob: float = 0.5,
+                   sampling: str = "bernoulli", original_sample: bool = True) -> tf.Tensor:
+    """LIME's samples ``z (n, b, K)`` float64 for rows ``rows (b,)`` of inputs with
+    ``counts (n,)`` features (padded to ``k``): ``z_jk = 1[u(seed, j, k) < prob]``
+    (``"bernoulli"``) or :func:`~eli5_keras.methods.kernelshap.shapley_coalitions`
+    (``"shapley"``); row 0 all ones when ``original_sample``; padded features 0."""
+    real = tf.cast(present(counts, k), tf.float64)  # (n, K)
+    if sampling == "shapley":
+        z = shapley_coalitions(seed, rows, counts, k)
+    else:
+        z = tf.cast(hash_uniform(seed, rows, tf.range(k)) < prob, tf.float64)[None]
+    if original_sample:
+        z = tf.where((rows == 0)[None, :, None], tf.ones_like(z), z)
+    return z * real[:, None, :]
 
 
 def ridge(a: tf.Tensor, c: tf.Tensor, selected: tf.Tensor, alpha: float) -> tf.Tensor:

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import validation as check
-from .base import Context, explained_input_spec, is_float_dtype, sum_over_blocks
+from .base import Context, concat_over_blocks, explained_input_spec, is_float_dtype, sum_over_blocks
 from .perturbed import forward_copies, pin_targets
 from .segments import SegmentedMethod, Segments, feature_masks, feature_means, present, resolve
 
@@ -103,6 +103,20 @@ class SurrogateMethod(SegmentedMethod):
         _, dtype = explained_input_spec(context)
         if value is None:
             return self.hide_default if is_float_dtype(dtype) else 0
+        if isinstance(value, tuple):
+            spec, _ = explained_input_spec(context)
+            channels = spec.shape[-1] if context.channels_last and is_float_dtype(dtype) else None
+            if channels is not None and len(value) != channels:
+                raise ValueError(
+                    f"{self.hide_name} has {len(value)} values (one per channel) but input {context.input_index} "
+                    f"has {channels} channels; got {value!r}."
+                )
+            if channels is None:
+                raise ValueError(
+                    f"{self.hide_name} per channel needs a float input with channels; input {context.input_index} "
+                    f"has dtype {dtype}; got {value!r}."
+                )
+            return value
         if not is_float_dtype(dtype) and (value == "mean" or value != int(value)):
             raise ValueError(
                 f"{self.hide_name} must be a token id (a whole number) for input {context.input_index} of "
@@ -128,20 +142,31 @@ class SurrogateMethod(SegmentedMethod):
 
 def hide_option(name: str, value: Any, allow_mean: bool = True) -> Any:
     """``"mean"`` (each hidden feature shows its mean value per channel: the ``lime``
-    package's ``hide_color=None``) or a number written into hidden positions."""
+    package's ``hide_color=None``), a number written into hidden positions, or one
+    number per channel ``(C,)`` (a tuple; Xplique's ``ref_value``)."""
     if allow_mean and isinstance(value, str):
         return check.choice(name, value, ("mean",))
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value)
+        if array.ndim == 0:
+            return check.real(name, array.item())
+        if array.ndim != 1 or array.size == 0:
+            raise ValueError(f"{name} must be a number or one number per channel (C,); got shape {array.shape}.")
+        return tuple(check.real(f"{name}[{i}]", v.item() if hasattr(v, "item") else v) for i, v in enumerate(array))
     return check.real(name, value)
 
 
 def hidden_input(x: tf.Tensor, labels: tf.Tensor, k: tf.Tensor, hide: Any, channels_last: bool) -> tf.Tensor:
     """The input every feature hidden: ``x`` with each feature's positions set to its
-    mean (``hide="mean"``) or to ``hide`` (a value; a token id for token inputs)."""
-    if hide == "mean":
+    mean (``hide="mean"``), to ``hide`` (a value; a token id for token inputs) or to
+    ``hide[c]`` on channel ``c`` (a tuple of ``C`` values)."""
+    if isinstance(hide, str) and hide == "mean":
         if not channels_last:
             raise ValueError("hide_value='mean' needs a float input with channels; token ids take a token id.")
         return feature_means(x, labels, k)
-    return tf.fill(tf.shape(x), tf.cast(hide, x.dtype))
+    return tf.broadcast_to(tf.constant(hide, x.dtype), tf.shape(x))
 
 
 def masked_inputs(x: tf.Tensor, hidden: tf.Tensor, masks: tf.Tensor, channels_last: bool) -> tf.Tensor:
@@ -178,6 +203,40 @@ class Moments:
 DesignFn = Callable[[tf.Tensor, tf.Tensor], Tuple[tf.Tensor, tf.Tensor]]
 """``design(start, size) -> (z (n, size, K) float, w (n, size) float64)``."""
 
+WeighFn = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
+"""``weigh(x (n, ...), z (n, b, K), copies (n, b, ...)) -> (n, b) float64``: weights read
+from the masked copies (input-space kernels, :mod:`.lime_kernels`), multiplied into the
+design's."""
+
+
+def scored_blocks(
+    context: Context,
+    inputs: Sequence[tf.Tensor],
+    pinned: tf.Tensor,
+    labels: tf.Tensor,
+    hidden: tf.Tensor,
+    design: DesignFn,
+    t: tf.Tensor,
+    weigh: Optional[WeighFn] = None,
+) -> Callable[[tf.Tensor, tf.Tensor], Tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
+    """``block(start, size) -> (z (n, b, K), w (n, b), y (n, b, T))``, float64: rows
+    ``design(start, size)``, their masked copies scored, ``y[i, j, t]`` = the reported
+    score of target ``t`` (and ``w`` times ``weigh`` of the copies when given)."""
+    x = inputs[context.input_index]
+    n = tf.shape(x)[0]
+
+    def block(start, size):
+        z, w = design(start, size)
+        masks = feature_masks(tf.cast(z, tf.float32), labels)
+        copies = masked_inputs(x, hidden, masks, context.channels_last)
+        if weigh is not None:
+            w = w * weigh(x, z, tf.reshape(copies, tf.concat([[n, size], tf.shape(x)[1:]], axis=0)))
+        out = forward_copies(context.probe, inputs, pinned, size, replaced={context.input_index: copies})
+        y = tf.cast(tf.reshape(out.reported, tf.stack([n, size, t])), tf.float64)  # (n, b, T)
+        return tf.cast(z, tf.float64), w, y
+
+    return block
+
 
 def moments(
     context: Context,
@@ -190,40 +249,75 @@ def moments(
     block: tf.Tensor,
     k: tf.Tensor,
     t: tf.Tensor,
+    weigh: Optional[WeighFn] = None,
+    uniform_fallback: bool = False,
 ) -> Moments:
     """Score ``count`` feature vectors per input (rows ``design(start, size)``) on the
-    masked copies, ``y[i, j, t] = reported score of target t``, in blocks of at most
-    ``block`` copies per input, and return their weighted :class:`Moments`."""
-    x = inputs[context.input_index]
-    n = tf.shape(x)[0]
-
-    def block_moments(start, size):
-        z, w = design(start, size)
-        masks = feature_masks(tf.cast(z, tf.float32), labels)
-        copies = masked_inputs(x, hidden, masks, context.channels_last)
-        out = forward_copies(context.probe, inputs, pinned, size, replaced={context.input_index: copies})
-        y = tf.cast(tf.reshape(out.reported, tf.stack([n, size, t])), tf.float64)  # (n, b, T)
-        z = tf.cast(z, tf.float64)
-        wz = w[:, :, None] * z
-        wy = w[:, :, None] * y
-        return Moments(
-            sw=tf.reduce_sum(w, axis=1),
-            sz=tf.reduce_sum(wz, axis=1),
-            szz=tf.einsum("nbk,nbl->nkl", wz, z),
-            sy=tf.reduce_sum(wy, axis=1),
-            szy=tf.einsum("nbt,nbk->ntk", wy, z),
-            syy=tf.reduce_sum(wy * y, axis=1),
-        )
-
+    masked copies (:func:`scored_blocks`), in blocks of at most ``block`` copies per
+    input, and return their weighted :class:`Moments`. ``uniform_fallback``: an input
+    whose weights are all 0 (``Sw = 0``: every weight underflowed) gets the moments of
+    weights 1 instead (Xplique's ``Lime``; both sets are accumulated)."""
+    n = tf.shape(inputs[context.input_index])[0]
+    scored = scored_blocks(context, inputs, pinned, labels, hidden, design, t, weigh)
     zeros = lambda *shape: tf.zeros(tf.stack(shape), tf.float64)  # noqa: E731
-    initial = Moments(zeros(n), zeros(n, k), zeros(n, k, k), zeros(n, t), zeros(n, t, k), zeros(n, t))
+    initial = _fields(Moments(zeros(n), zeros(n, k), zeros(n, k, k), zeros(n, t), zeros(n, t, k), zeros(n, t)))
+    sets = 2 if uniform_fallback else 1
 
     def summed(start, size):
-        out = block_moments(start, size)
-        return tf.nest.map_structure(lambda a, b: tf.ensure_shape(a, b.shape), _fields(out), _fields(initial))
+        z, w, y = scored(start, size)
+        out = _fields(weighted_moments(z, w, y))
+        if uniform_fallback:
+            out += _fields(weighted_moments(z, tf.ones_like(w), y))
+        return tuple(tf.ensure_shape(a, b.shape) for a, b in zip(out, initial * sets))
 
-    total = sum_over_blocks(summed, count, block, _fields(initial))
-    return Moments(*total)
+    total = sum_over_blocks(summed, count, block, initial * sets)
+    m = Moments(*total[:6])
+    if not uniform_fallback:
+        return m
+    zero = m.sw <= 0.0  # (n,)
+    return Moments(*(tf.where(tf.reshape(zero, tf.concat([[-1], tf.ones([tf.rank(a) - 1], tf.int32)], 0)), b, a)
+                     for a, b in zip(total[:6], total[6:])))
+
+
+def weighted_moments(z: tf.Tensor, w: tf.Tensor, y: tf.Tensor) -> Moments:
+    """The :class:`Moments` of one block: ``z (n, b, K)``, ``w (n, b)``, ``y (n, b, T)``."""
+    wz = w[:, :, None] * z
+    wy = w[:, :, None] * y
+    return Moments(
+        sw=tf.reduce_sum(w, axis=1),
+        sz=tf.reduce_sum(wz, axis=1),
+        szz=tf.einsum("nbk,nbl->nkl", wz, z),
+        sy=tf.reduce_sum(wy, axis=1),
+        szy=tf.einsum("nbt,nbk->ntk", wy, z),
+        syy=tf.reduce_sum(wy * y, axis=1),
+    )
+
+
+def all_samples(
+    context: Context,
+    inputs: Sequence[tf.Tensor],
+    pinned: tf.Tensor,
+    labels: tf.Tensor,
+    hidden: tf.Tensor,
+    design: DesignFn,
+    count: tf.Tensor,
+    block: tf.Tensor,
+    k: tf.Tensor,
+    t: tf.Tensor,
+    weigh: Optional[WeighFn] = None,
+) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The samples themselves, for a regressor fitted outside the graph: ``z (n, B, K)``,
+    ``w (n, B)``, ``y (n, B, T)`` float64 (``B = count``). The masked copies still run in
+    blocks of ``block``; what is kept is ``B (K + T + 1)`` numbers per input."""
+
+    scored = scored_blocks(context, inputs, pinned, labels, hidden, design, t, weigh)
+
+    def packed(start, size):
+        z, w, y = scored(start, size)
+        return tf.concat([z, w[..., None], y], axis=-1)
+
+    both = concat_over_blocks(packed, count, block, axis=1, dtype=tf.float64)  # (n, B, K + 1 + T)
+    return both[..., :k], both[..., k], both[..., k + 1:]
 
 
 def _fields(m: Moments) -> tuple:

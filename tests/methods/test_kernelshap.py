@@ -156,7 +156,9 @@ def test_bad_options():
     with pytest.raises(ValueError, match="design_weights must be 2 finite"):
         KernelSHAP(design=np.eye(2), design_weights=[1.0, -1.0])
     with pytest.raises(TypeError, match="baseline must be a finite number"):
-        KernelSHAP(baseline=[0.0])
+        KernelSHAP(baseline=True)
+    with pytest.raises(ValueError, match=r"baseline must be a number or one number per channel \(C,\); got shape \(1, 1\)"):
+        KernelSHAP(baseline=[[0.0]])
     with pytest.raises(ValueError, match="design has 3 columns"):
         model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
         eli5.explain(model, np.zeros((1, 4, 4, 1), np.float32), method="kernelshap", grid=2, design=np.eye(3))
