@@ -16,6 +16,7 @@ import tensorflow as tf
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
 from eli5_keras.compat import xplique as xq
+from eli5_keras.compat.xplique import surrogates
 from eli5_keras.methods.lime import sampled_design
 from eli5_keras.methods.segments import grid_labels
 
@@ -157,15 +158,15 @@ def test_defaults_per_channel_count_and_bad_arguments(model):
     # Xplique's shape-dependent defaults: quickshift and grey 0.5 on RGB, felzenszwalb and 0 on one channel
     rgb = xq.Lime(model).engine_options(images(1))
     grey = xq.KernelShap(model).engine_options(np.zeros((1, 12, 12, 1), np.float32))
-    assert rgb["segments"] is xq._xplique_quickshift and rgb["hide_value"] == (0.5, 0.5, 0.5)
-    assert grey["segments"] is xq._xplique_felzenszwalb and grey["hide_value"] == 0.0
+    assert rgb["segments"] is surrogates._xplique_quickshift and rgb["hide_value"] == (0.5, 0.5, 0.5)
+    assert grey["segments"] is surrogates._xplique_felzenszwalb and grey["hide_value"] == 0.0
     assert (rgb["alpha"], rgb["kernel"], rgb["kernel_width"], rgb["samples"]) == (2.0, "euclidean", 45.0, 150)
     assert (grey["alpha"], grey["kernel"], grey["sampling"], grey["samples"]) == (0.0, "uniform", "shapley", 800)
     # Ridge / LinearRegression with an intercept run as the engine's least squares; anything else is fitted
-    assert xq.surrogate_options(Ridge(alpha=3.0, solver="svd")) == {"alpha": 3.0}
-    assert xq.surrogate_options(LinearRegression()) == {"alpha": 0.0}
-    assert set(xq.surrogate_options(LinearRegression(fit_intercept=False))) == {"regressor"}
-    assert set(xq.surrogate_options(Ridge(alpha=1.0, positive=True))) == {"regressor"}
+    assert surrogates.surrogate_options(Ridge(alpha=3.0, solver="svd")) == {"alpha": 3.0}
+    assert surrogates.surrogate_options(LinearRegression()) == {"alpha": 0.0}
+    assert set(surrogates.surrogate_options(LinearRegression(fit_intercept=False))) == {"regressor"}
+    assert set(surrogates.surrogate_options(Ridge(alpha=1.0, positive=True))) == {"regressor"}
     with pytest.raises(ValueError, match="distance_mode must be one of 'euclidean', 'cosine'; got 'l1'"):
         xq.Lime(model, distance_mode="l1")
     with pytest.raises(ValueError, match="interpretable_model must have fit and predict"):
