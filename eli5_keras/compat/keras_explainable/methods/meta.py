@@ -3,9 +3,10 @@
 engine wrapper (the engine's ``smoothgrad`` / ``tta``) around the method's own engine
 call (its :class:`~.engine.EngineSpec`).
 
-Both return ``(scores (B, L), maps)`` where the scores are the clean input's
-(keras-explainable averages the logits of the noisy / augmented copies too) and the
-maps keep keras-explainable's numbers (docs/compat.md). Methods without an engine spec
+Both return ``(scores (B, L), maps)`` with keras-explainable's numbers: the maps and the
+model's outputs at the explained units are averaged over the same copies with the same
+count (docs/compat.md); the copies' outputs are one forward pass each, in blocks of
+``batch_size``. Methods without an engine spec
 (``cams.gradcampp``, whose ``exp(y_c)`` factor is per copy) raise ``ValueError``.
 The wrapped function's own keyword arguments (``full_gradients``' ``psi``, ``biases``)
 pass through, as in keras-explainable.
@@ -15,10 +16,22 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 from .... import validation as check
-from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, as_exposed
+from ....methods.noise import gaussian_noise
+from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, ExposedModel, as_exposed
 from .engine import EngineSpec, run
+
+
+def unit_outputs(exposed: ExposedModel, x: tf.Tensor, indices: Any, batch_size: int) -> tf.Tensor:
+    """The model's outputs at the explained units, ``(B, L)`` for ``indices`` ``(B, L)``
+    (every unit when None), computed in blocks of ``batch_size`` inputs."""
+    blocks = [exposed(x[i:i + batch_size]) for i in range(0, int(x.shape[0]), batch_size)]
+    outputs = tf.cast(tf.concat(blocks, axis=0), tf.float32)
+    if indices is None:
+        return outputs
+    return tf.gather(outputs, tf.convert_to_tensor(np.asarray(indices), tf.int32), axis=-1, batch_dims=1)
 
 
 def engine_spec(method: Callable, meta: str) -> EngineSpec:
@@ -41,8 +54,9 @@ def smooth(method: Callable, repetitions: int = 20, noise: float = 0.1, seed: in
 
     the clean input counted as one of the ``r = repetitions`` samples, ``noise`` an
     absolute standard deviation. ``seed`` (not in keras-explainable, whose noise is
-    unseeded) fixes the engine's stateless noise. Maps as ``method``'s; scores the clean
-    input's."""
+    unseeded) fixes the engine's stateless noise (``eps_j`` drawn from ``(seed, j - 1)``).
+    Maps as ``method``'s; scores the same average of the model's outputs at the units,
+    ``(s(x) + sum_j s(x + eps_j)) / r``."""
     spec = engine_spec(method, "smooth")
     repetitions = check.integer("repetitions", repetitions, 1)
     noise = check.real("noise", noise, low=0.0)
@@ -59,7 +73,11 @@ def smooth(method: Callable, repetitions: int = 20, noise: float = 0.1, seed: in
             return scores, spec.finish(clean, x)
         _, noisy, _ = run("smoothgrad", *common, base=spec.method, base_options=options,
                           samples=repetitions - 1, sigma=noise, seed=seed)
-        return scores, spec.finish((clean + (repetitions - 1) * noisy) / repetitions, x)
+        total = tf.convert_to_tensor(scores, tf.float32)
+        for j in range(repetitions - 1):  # the engine's noisy copies, as the engine draws them
+            eps = gaussian_noise(seed, tf.constant([j]), tf.shape(x)[1:], tf.float32)
+            total += unit_outputs(exposed, x + noise * eps, indices, batch_size)
+        return total / repetitions, spec.finish((clean + (repetitions - 1) * noisy) / repetitions, x)
 
     apply.__name__ = f"{method.__name__}_smooth"
     return apply
@@ -80,7 +98,8 @@ def tta(method: Callable, scales: Sequence[float] = (0.5, 1.5, 2.0), hflip: bool
     (``F_f`` the identity or the horizontal flip). The engine's ``tta`` with
     ``grid="input"``, ``rounding="floor"``, ``scaling="resize"``; the model must take
     any spatial size. Maps ``(B, H, W, L)`` (``(B, H, W, 1)`` for ``full_gradients``);
-    scores the clean input's."""
+    scores the model's outputs at the units summed over the same passes and divided by
+    the same count."""
     spec = engine_spec(method, "tta")
     scales = check.float_tuple("scales", scales)
     hflip = check.boolean("hflip", hflip)
@@ -97,7 +116,16 @@ def tta(method: Callable, scales: Sequence[float] = (0.5, 1.5, 2.0), hflip: bool
                               batch_size, spec.at_layer, base=spec.method, base_options=options,
                               flips=(-1,) if hflip else (), scales=(1.0,) + scales, scaling="resize",
                               grid="input", rounding="floor")
-        return scores, spec.finish(maps * factor, x)
+        size = np.asarray(x.shape[1:3])
+        total = 0.0
+        for scale in (None,) + scales:  # keras-explainable's passes: flip, then resize to int(s * size)
+            for flip in (False, True) if hflip else (False,):
+                z = tf.image.flip_left_right(x) if flip else tf.convert_to_tensor(x)
+                if scale is not None:
+                    z = tf.image.resize(z, (size.astype(np.float32) * np.float32(scale)).astype(int),
+                                        method=resize_method)
+                total += unit_outputs(exposed, z, indices, batch_size)
+        return total / (len(scales) * copies), spec.finish(maps * factor, x)
 
     apply.__name__ = f"{method.__name__}_tta"
     return apply
