@@ -13,16 +13,19 @@
   writer.
 
 Items of the column are arrays of one input (``read_images``' ``image`` column: uint8
-pixels), or paths of image, ``.npy`` and NIfTI files that the actor reads with the
-command line's readers. A bad item (a file that does not decode, an array of the wrong
-shape) is named in a ValueError, or skipped and listed with ``on_error="skip"``.
+pixels, pixels / 255 unless ``preprocess=`` says otherwise), or paths of image, ``.npy``
+and NIfTI files that the actor reads with the command line's readers; a multi-input
+model takes one column per input. A bad item (a file that does not decode, an array of
+the wrong shape) is named in a ValueError, or skipped and listed with
+``on_error="skip"``. A rerun on an unfinished store explains only the rows of its
+unfinished chunks (:func:`unfinished_rows`).
 """
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import keras
 import numpy as np
@@ -49,6 +52,10 @@ COLUMN = "image"
 ON_ERROR = ("raise", "skip")
 ERROR = "error"
 """Output column: ``""`` for an explained item, else why it could not be."""
+
+INDEX = "__eli5_keras_row__"
+"""Column of the rows' positions in the dataset, added when a run resumes a store (its
+unfinished rows are kept by position) and passed through :class:`BatchExplainer`."""
 
 
 def _ray() -> Any:
@@ -119,9 +126,15 @@ class BatchExplainer:
     method : str, default "gradcam"
         Options of the method and the pipeline go in ``**options``, as for
         :func:`eli5_keras.explain`.
-    column : str, default "image"
+    column : str or sequence of str, default "image"
         The column of inputs: arrays of one input each (``(n, *input_shape)``, or an
-        object array of them), or paths of image, ``.npy`` and NIfTI files.
+        object array of them), or paths of image, ``.npy`` and NIfTI files. A
+        multi-input model takes one column per input, in the order of ``model.inputs``
+        (``column=["image", "meta"]``).
+    rows : str, optional
+        A column of row indexes into batch ``.npy`` files: the row's input is that
+        entry of the file's first axis (``-1``: the file is one input). The command
+        line's ``--engine ray`` names a batch file's examples this way.
     targets : None, int or str
         None: each input's top class; an int: that class; a column name (e.g.
         ``"label"``): each row's class from that column.
@@ -129,9 +142,11 @@ class BatchExplainer:
         As for :func:`eli5_keras.explain`.
     batch_size : int, default 32
         Bound on the work in flight per call (as for ``explain``).
-    preprocess : callable, optional
-        One input's float32 array -> the model's input. Default: uint8 arrays and image
-        files as pixels / 255, other arrays as they are.
+    preprocess : callable or dict, optional
+        One input's float32 array -> the model's input; a dict ``{column: callable}``
+        preprocesses those columns only. Default: uint8 arrays (``read_images``' pixels)
+        and image files as pixels / 255 (the command line's ``--rescale`` default),
+        other arrays as they are.
     ids : str, optional
         A column naming items in errors (e.g. ``"path"`` of ``read_images(...,
         include_paths=True)``); passed through to the output.
@@ -149,7 +164,8 @@ class BatchExplainer:
     dict of numpy arrays
         ``maps`` float32 ``(n, T, *S)``, ``targets`` int64 ``(n, T)``, ``scores``
         float32 ``(n, T)``, ``empty`` bool ``(n, T)``, ``extras/NAME``, ``error`` str
-        ``(n,)``, ``probabilities`` bool ``(n,)`` and the ``ids`` column when given.
+        ``(n,)``, ``probabilities`` bool ``(n,)``, the ``ids`` column when given and the
+        row numbers (:data:`INDEX`) of a resumed run.
     """
 
     def __init__(
@@ -157,13 +173,14 @@ class BatchExplainer:
         model: ModelSource,
         method: str = "gradcam",
         *,
-        column: str = COLUMN,
+        column: Union[str, Sequence[str]] = COLUMN,
+        rows: Optional[str] = None,
         targets: Union[None, int, str] = None,
         top_k: Optional[int] = None,
         layer: Any = None,
         output_index: int = 0,
         batch_size: int = 32,
-        preprocess: Optional[Preprocess] = None,
+        preprocess: Union[None, Preprocess, Dict[str, Preprocess]] = None,
         ids: Optional[str] = None,
         on_error: str = "raise",
         threads: Optional[int] = None,
@@ -171,63 +188,77 @@ class BatchExplainer:
     ) -> None:
         from .cli.inputs import ExampleLoader
 
-        self.column, self.ids, self.top_k, self.output_index = column, ids, top_k, output_index
+        self.columns = check_columns(column)
+        self.rows, self.ids, self.top_k, self.output_index = rows, ids, top_k, output_index
         self.batch_size = check.integer("batch_size", batch_size, 1)
         self.on_error = check.choice("on_error", on_error, ON_ERROR)
         if targets is not None and not isinstance(targets, str):
             targets = check.integer("targets", targets, 0)
         self.targets = targets
+        self.preprocess = _per_column(preprocess, self.columns)
         if threads is not None:
             set_threads(check.integer("threads", threads, 1))
         self.model = load_model(model)
         inputs = self.model.inputs or []
-        if len(inputs) != 1:
-            raise ValueError(f"eli5_keras.ray explains single-input models; model {self.model.name!r} has "
-                             f"{len(inputs)} inputs.")
-        self.input_shape = tuple(inputs[0].shape)
+        if len(inputs) != len(self.columns):
+            raise ValueError(
+                f"column must name one column per model input: model {self.model.name!r} has {len(inputs)} "
+                f"inputs {[i.name for i in inputs]}; got {len(self.columns)} columns {list(self.columns)}."
+            )
+        self.input_shapes = [tuple(i.shape) for i in inputs]
         self.explainer = get_explainer(self.model, method, layer, **options)
-        self.preprocess = preprocess
-        self.loader = ExampleLoader(self.input_shape, preprocess or _rescale_uint8)
+        self.loaders = [ExampleLoader(shape, self.preprocess.get(c) or _rescale_uint8)
+                        for shape, c in zip(self.input_shapes, self.columns)]
         self._template: Optional[Dict[str, np.ndarray]] = None
 
     # -- inputs
 
-    def _item(self, value: Any) -> np.ndarray:
-        """One item as the model's input (a ValueError saying what is wrong)."""
+    def _item(self, value: Any, k: int, row: Optional[int]) -> np.ndarray:
+        """One item of input ``k`` as the model's input (a ValueError saying what is wrong)."""
         from .cli.errors import UsageError
         from .cli.inputs import Example
 
         if isinstance(value, (str, bytes, os.PathLike)):
             path = Path(os.fsdecode(value))
             try:
-                return self.loader.load(Example(path.name, path))[0]
+                return self.loaders[k].load(Example(path.name, path, row))[0]
             except UsageError as error:
                 raise ValueError(str(error)) from None
+            except IndexError:
+                raise ValueError(f"has no row {row}") from None
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":
             raise ValueError(f"holds {array.dtype} values, not numbers")
-        expected = self.input_shape[1:]
+        expected = self.input_shapes[k][1:]
         if array.ndim != len(expected) or any(e is not None and e != g for e, g in zip(expected, array.shape)):
             raise ValueError(f"has shape {array.shape}; the model takes inputs of shape {expected} (None: any size)")
-        if self.preprocess is not None:
-            return np.asarray(self.preprocess(array.astype(np.float32)), np.float32)
+        preprocess = self.preprocess.get(self.columns[k])
+        if preprocess is not None:
+            return np.asarray(preprocess(array.astype(np.float32)), np.float32)
         if array.dtype == np.uint8:
             return _rescale_uint8(array.astype(np.float32))
         return array
 
-    def _name(self, batch: Dict[str, np.ndarray], row: int) -> str:
+    def _name(self, batch: Dict[str, np.ndarray], row: int, column: str) -> str:
+        where = f" (column {column!r})" if len(self.columns) > 1 else ""
         if self.ids is not None:
-            return f"item {_plain(batch[self.ids][row])!r}"
-        value = batch[self.column][row]
+            return f"item {_plain(batch[self.ids][row])!r}{where}"
+        value = batch[column][row]
         if isinstance(value, (str, bytes, os.PathLike)):
-            return f"item {os.fsdecode(value)!r}"
-        return f"row {row} of a batch of {len(batch[self.column])} (name items with ids=)"
+            return f"item {str(os.fsdecode(value))!r}{where}"  # str: not numpy's repr of np.str_
+        return f"row {row} of a batch of {len(batch[column])}{where} (name items with ids=)"
+
+    def _row(self, batch: Dict[str, np.ndarray], row: int) -> Optional[int]:
+        if self.rows is None:
+            return None
+        index = int(batch[self.rows][row])
+        return None if index < 0 else index
 
     # -- outputs
 
-    def _fields(self, inputs: np.ndarray, targets: Any) -> Dict[str, np.ndarray]:
-        result = self.explainer.explain(inputs, targets, top_k=self.top_k, output_index=self.output_index,
-                                        batch_size=self.batch_size, warn=False)
+    def _fields(self, inputs: List[np.ndarray], targets: Any) -> Dict[str, np.ndarray]:
+        result = self.explainer.explain(inputs if len(inputs) > 1 else inputs[0], targets, top_k=self.top_k,
+                                        output_index=self.output_index, batch_size=self.batch_size, warn=False)
         fields = {"maps": result.maps, "targets": result.targets, "scores": result.scores, "empty": result.empty}
         fields.update({f"extras/{k}": v for k, v in result.extras.items()})
         fields["probabilities"] = np.full(len(result), bool(result.probabilities))
@@ -236,41 +267,54 @@ class BatchExplainer:
     def _blank(self, n: int) -> Dict[str, np.ndarray]:
         """Zero rows shaped as the explainer's outputs (for skipped items)."""
         if self._template is None:
-            if any(d is None for d in self.input_shape[1:]):
+            if any(d is None for shape in self.input_shapes for d in shape[1:]):
                 raise ValueError("cannot skip a whole batch of bad items for a model with free input sizes: "
                                  "the map shape is unknown; use on_error='raise'")
-            dtype = self.model.inputs[0].dtype
-            zero = np.zeros((1,) + self.input_shape[1:], keras.backend.standardize_dtype(dtype))
+            zeros = [np.zeros((1,) + shape[1:], keras.backend.standardize_dtype(i.dtype))
+                     for shape, i in zip(self.input_shapes, self.model.inputs)]
             targets = None if isinstance(self.targets, str) else self.targets
-            self._template = self._fields(zero, targets)
+            self._template = self._fields(zeros, targets)
         return {k: np.zeros((n,) + v.shape[1:], v.dtype) for k, v in self._template.items()}
 
-    def __call__(self, batch: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        if self.column not in batch:
-            raise ValueError(f"column {self.column!r} is not in the dataset's batches, which have "
-                             f"{sorted(batch)}; pass column= (read_images: 'image').")
-        values = batch[self.column]
-        n = len(values)
+    def _read(self, batch: Dict[str, np.ndarray]) -> Tuple[List[int], List[List[np.ndarray]], np.ndarray]:
+        """``(rows read, their arrays per input, why each row could not be read ("": it was))``."""
+        n = len(batch[self.columns[0]])
         errors = np.full(n, "", dtype=object)
         good: List[int] = []
-        items: List[np.ndarray] = []
+        items: List[List[np.ndarray]] = [[] for _ in self.columns]
         for row in range(n):
-            try:
-                items.append(self._item(values[row]))
+            arrays = []
+            for k, column in enumerate(self.columns):
+                try:
+                    arrays.append(self._item(batch[column][row], k, self._row(batch, row)))
+                except ValueError as error:
+                    errors[row] = f"{self._name(batch, row, column)} {error}"
+                    break
+            else:
                 good.append(row)
-            except ValueError as error:
-                errors[row] = f"{self._name(batch, row)} {error}"
-        if good and len({a.shape for a in items}) > 1:
-            shapes = sorted({a.shape for a in items})
-            for row in good:
-                errors[row] = f"{self._name(batch, row)}: inputs of one batch differ in shape {shapes}"
-            good, items = [], []
+                for k, array in enumerate(arrays):
+                    items[k].append(array)
+        for k, column in enumerate(self.columns):
+            shapes = sorted({a.shape for a in items[k]})
+            if len(shapes) > 1:
+                for row in good:
+                    errors[row] = f"{self._name(batch, row, column)}: inputs of one batch differ in shape {shapes}"
+                return [], [[] for _ in self.columns], errors
+        return good, items, errors
+
+    def __call__(self, batch: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        for column in self.columns:
+            if column not in batch:
+                raise ValueError(f"column {column!r} is not in the dataset's batches, which have "
+                                 f"{sorted(batch)}; pass column= (read_images: 'image').")
+        good, items, errors = self._read(batch)
+        n = len(errors)
         if len(good) < n and self.on_error == "raise":
             raise ValueError(next(e for e in errors if e))
         targets = self.targets
         if isinstance(targets, str):
             targets = np.asarray(batch[targets])[good].astype(np.int64)
-        output = self._fields(np.stack(items), targets) if good else None
+        output = self._fields([np.stack(arrays) for arrays in items], targets) if good else None
         if len(good) < n:
             blank = self._blank(n)
             if output is not None:
@@ -279,9 +323,33 @@ class BatchExplainer:
             blank["empty"][errors != ""] = True
             output = blank
         output[ERROR] = errors.astype(str)
-        if self.ids is not None:
-            output[self.ids] = batch[self.ids]
+        for passed in (self.ids, INDEX):
+            if passed is not None and passed in batch:
+                output[passed] = batch[passed]
         return output
+
+
+def check_columns(column: Any) -> Tuple[str, ...]:
+    """``column`` as a tuple of column names (a TypeError naming it otherwise)."""
+    columns = (column,) if isinstance(column, str) else tuple(column) if isinstance(column, (list, tuple)) else None
+    if not columns or not all(isinstance(c, str) for c in columns):
+        raise TypeError(f"column must be a column name or a list of them (one per model input); got {column!r}.")
+    return columns
+
+
+def _per_column(preprocess: Any, columns: Tuple[str, ...]) -> Dict[str, Preprocess]:
+    """``preprocess`` as ``{column: callable}`` (a callable applies to every column)."""
+    if preprocess is None:
+        return {}
+    if callable(preprocess):
+        return dict.fromkeys(columns, preprocess)
+    if isinstance(preprocess, dict):
+        unknown = sorted(set(preprocess) - set(columns))
+        if unknown or not all(callable(f) for f in preprocess.values()):
+            raise ValueError(f"preprocess as a dict maps columns {list(columns)} to functions; got keys "
+                             f"{sorted(preprocess)}" + (f" ({unknown} not among the columns)." if unknown else "."))
+        return dict(preprocess)
+    raise TypeError(f"preprocess must be a function or a dict of them by column; got {type(preprocess).__name__}.")
 
 
 def _ordered(ds: Any) -> Any:
@@ -304,7 +372,7 @@ def explain_dataset(
     method: str = "gradcam",
     *,
     out: Union[str, os.PathLike],
-    column: str = COLUMN,
+    column: Union[str, Sequence[str]] = COLUMN,
     workers: int = 1,
     gpus_per_worker: float = 0,
     cpus_per_worker: float = 1,
@@ -313,13 +381,14 @@ def explain_dataset(
     layer: Any = None,
     batch_size: int = 32,
     ids: Optional[str] = None,
+    rows: Optional[str] = None,
     on_error: str = "raise",
     format: Optional[str] = None,
     resume: bool = True,
     progress: bool = True,
     output_index: int = 0,
     target_names: TargetNames = None,
-    preprocess: Optional[Preprocess] = None,
+    preprocess: Union[None, Preprocess, Dict[str, Preprocess]] = None,
     **options: Any,
 ) -> Union[ExplanationStore, str]:
     """Explain every row of the Ray dataset ``ds`` on ``workers`` actors into ``out``.
@@ -337,8 +406,9 @@ def explain_dataset(
     model : str, os.PathLike or callable
         A saved model's path or a loader function (never a live model). The driver loads
         it too, for the store's attributes (method options, layer, weights fingerprint).
-    method, targets, top_k, layer, output_index, preprocess, ids, **options
-        See :class:`BatchExplainer`; ``targets="label"`` explains the ``label`` column.
+    method, column, rows, targets, top_k, layer, output_index, preprocess, ids, **options
+        See :class:`BatchExplainer`; ``targets="label"`` explains the ``label`` column,
+        ``column=["image", "meta"]`` feeds a two-input model.
     out : str or path
         ``*.zarr``: a Zarr store (layout: :mod:`eli5_keras.datasets`); otherwise, with
         ``format="parquet"`` (or a path ending in ``.parquet``), a folder of Parquet files
@@ -357,9 +427,11 @@ def explain_dataset(
         dataset, and its id); ``"skip"`` writes a zero map flagged empty and lists it in
         ``store.skipped``.
     resume : bool, default True
-        A complete store made with the same arguments is returned as it is; an
-        incomplete one is recomputed, writing only the chunks it lacks (Ray datasets
-        cannot be entered at a row, so nothing is saved on compute). False replaces it.
+        A store made with the same arguments is continued: a finished one is returned as
+        it is; of an unfinished one only the rows of chunks not done go to the workers
+        (the rows are counted and numbered first, :func:`unfinished_rows`), so finished
+        chunks are never recomputed. A store made with other arguments is refused with a
+        ValueError naming the difference. False replaces it.
     progress : bool, default True
         A progress line on stderr (store output).
 
@@ -374,10 +446,12 @@ def explain_dataset(
     cpus_per_worker = check.real("cpus_per_worker", cpus_per_worker, low=0)
     batch_size = check.integer("batch_size", batch_size, 1)
     on_error = check.choice("on_error", on_error, ON_ERROR)
+    resume = check.boolean("resume", resume)
     check.exclusive("targets", targets, "top_k", top_k)
     top_k = check.optional_integer("top_k", top_k, 1)
     if targets is not None and not isinstance(targets, str):
         targets = check.integer("targets", targets, 0)
+    check_columns(column)
     check_model(model)
     if not isinstance(ds, ray.data.Dataset):
         raise TypeError(f"ds must be a ray.data.Dataset; got {type(ds).__name__}.")
@@ -388,7 +462,7 @@ def explain_dataset(
         raise ValueError(f"out {out!r} must end in .zarr (a Zarr store) or .parquet, or pass format='zarr' or "
                          "'parquet'.")
     format = check.choice("format", format, ("zarr", "parquet"))
-    kwargs = dict(options, method=method, column=column, targets=targets, top_k=top_k, layer=layer,
+    kwargs = dict(options, method=method, column=column, rows=rows, targets=targets, top_k=top_k, layer=layer,
                   output_index=output_index, batch_size=batch_size, preprocess=preprocess, ids=ids,
                   threads=max(1, int(cpus_per_worker)), model=model)
     mapped_args = dict(
@@ -401,46 +475,84 @@ def explain_dataset(
         ds.map_batches(BatchExplainer, **mapped_args).write_parquet(out)
         return out
     kwargs["on_error"] = "skip"  # the driver raises, naming the item's position
-    return _to_store(_ordered(ds).map_batches(BatchExplainer, **mapped_args), load_model(model), method, out,
-                     targets, top_k, layer, output_index, batch_size, resume, progress, target_names, ids,
-                     on_error, options)
+    loaded = load_model(model)
+    explainer = get_explainer(loaded, method, layer, **options)
+    writer = open_store(out, loaded, explainer, None, None, targets, top_k, output_index, batch_size, resume,
+                        target_names)
+    if writer.complete:
+        stored = int(writer.group["maps"].shape[0])
+        return ExplanationStore(writer.group, RunSummary(explained=0, skipped=stored, interrupted=False))
+    ds, length = _ordered(ds), None
+    done = writer.done_chunks()
+    if done:
+        ds, length = unfinished_rows(ds, done, batch_size, int(writer.group["maps"].shape[0]), out)
+    return _to_store(ds.map_batches(BatchExplainer, **mapped_args), writer, explainer, length, batch_size,
+                     progress, ids, on_error)
+
+
+def unfinished_rows(ds: Any, done: Set[int], batch_size: int, stored: int, out: str) -> Tuple[Any, int]:
+    """``(the rows of ds in chunks not in done, numbered (column INDEX), ds's length)``.
+
+    Ray Data has no row positions: the rows are counted (``ds.count()``, a pass over the
+    data unless its blocks know their lengths) and zipped with ``0 .. N-1``; Ray's zip
+    holds ``ds``'s blocks in the object store (spilled to disk beyond its size) before
+    the first batch goes on. Chunk ``c`` is rows ``c*B .. c*B+B-1``.
+
+    Raises
+    ------
+    ValueError
+        ``ds`` has fewer rows than the store ``out`` holds: it is another dataset.
+    """
+    ray = _ray()
+    length = ds.count()
+    if length < stored:
+        raise ValueError(f"out {out!r} holds explanations of {stored} rows, but ds has {length}: it was made from "
+                         "another dataset; pass resume=False to replace it, or choose another out.")
+    numbers = ray.data.range(length, override_num_blocks=1).rename_columns({"id": INDEX})
+    with warnings.catch_warnings():  # zip is deprecated in Ray 2.60 (removal planned in 2.64; see docs/scale.md)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        numbered = ds.zip(numbers)
+    # an expression, evaluated by Ray Data itself: the read tasks need not import this module
+    from ray.data.expressions import col
+
+    return numbered.filter(expr=(col(INDEX) // batch_size).not_in(sorted(done))), length
 
 
 def _to_store(
-    mapped: Any, model: keras.Model, method: str, out: str, targets: Any, top_k: Optional[int], layer: Any,
-    output_index: int, batch_size: int, resume: bool, progress: bool, target_names: TargetNames,
-    ids: Optional[str], on_error: str, options: Dict[str, Any],
+    mapped: Any, writer: Any, explainer: Any, length: Optional[int], batch_size: int, progress: bool,
+    ids: Optional[str], on_error: str,
 ) -> ExplanationStore:
-    """Write ``mapped``'s batches (in the dataset's order) as the store's chunks."""
-    explainer = get_explainer(model, method, layer, **options)
-    writer = open_store(out, model, explainer, None, None, targets, top_k, output_index, batch_size,
-                        check.boolean("resume", resume), target_names)
-    if writer.complete:
-        rows = int(writer.group["maps"].shape[0])
-        return ExplanationStore(writer.group, RunSummary(explained=0, skipped=rows, interrupted=False))
+    """Write ``mapped``'s batches (in the dataset's order; rows numbered by ``INDEX`` when
+    a run resumes) as the store's chunks. Skipped items are kept in the store's
+    ``skipped`` attribute before their chunk is written, so a resumed run keeps those of
+    finished chunks."""
     done = writer.done_chunks()
-    bar = _progress(None, 0, check.boolean("progress", progress))
-    explained, kept, empty, skipped = 0, 0, [], []
+    kept = writer.rows(done)
+    skipped = [s for s in writer.group.attrs.get("skipped", []) if s["index"] // batch_size in done]
+    bar = _progress(length, kept, check.boolean("progress", progress))
+    explained, empty = 0, []
     try:
-        for chunk, batch in enumerate(mapped.iter_batches(batch_size=batch_size, batch_format="numpy")):
+        for number, batch in enumerate(mapped.iter_batches(batch_size=batch_size, batch_format="numpy")):
+            chunk = _chunk(batch, number, batch_size)
             start = chunk * batch_size
+            bad = []
             for row in np.flatnonzero(batch[ERROR] != ""):
                 item = dict(index=int(start + row), error=str(batch[ERROR][row]))
                 if ids is not None:
                     item["id"] = _plain(batch[ids][row])
                 if on_error == "raise":
                     raise ValueError(f"input {start + row} of the dataset: {item['error']}")
-                skipped.append(item)
-            fields = {k: v for k, v in batch.items() if k not in (ERROR, "probabilities", ids)}
-            n = len(fields["maps"])
-            if chunk not in done:
-                writer.write_fields(chunk, fields, bool(batch["probabilities"][0]))
-                explained += n
-            else:
-                kept += n
-            bad = {i["index"] for i in skipped}
-            empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if start + i not in bad)
-            bar.advance(n)
+                bad.append(item)
+            if bad:
+                skipped.extend(bad)
+                writer.wait()  # the writer thread may be updating the group's attributes
+                writer.group.attrs.update(dict(skipped=skipped))
+            fields = {k: v for k, v in batch.items() if k not in (ERROR, "probabilities", ids, INDEX)}
+            writer.write_fields(chunk, fields, bool(batch["probabilities"][0]))
+            explained += len(fields["maps"])
+            bad_rows = {i["index"] - start for i in bad}
+            empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if i not in bad_rows)
+            bar.advance(len(fields["maps"]))
         writer.close()
     except BaseException:
         bar.close(draw=False)
@@ -448,8 +560,20 @@ def _to_store(
         raise
     bar.close()
     writer.finish(skipped=skipped)
-    warn_empty_maps(explainer.method.title, empty, explained + kept)
+    warn_empty_maps(explainer.method.title, empty, explained)
     return ExplanationStore(writer.group, RunSummary(explained=explained, skipped=kept, interrupted=False))
+
+
+def _chunk(batch: Dict[str, np.ndarray], number: int, batch_size: int) -> int:
+    """The store chunk of the ``number``-th batch the driver reads: by its rows' numbers
+    when the run resumes (whole chunks, the last one of the data possibly short)."""
+    if INDEX not in batch:
+        return number
+    first = int(batch[INDEX][0])
+    if first % batch_size or np.any(np.diff(batch[INDEX]) != 1):
+        raise RuntimeError(f"rows {batch[INDEX][:3]}... of a resumed run do not start a chunk of {batch_size}: "
+                           "Ray did not keep the dataset's order.")
+    return first // batch_size
 
 
 def _plain(value: Any) -> Any:
