@@ -242,7 +242,7 @@ def test_cli_engine_ray_address(runtime, model_path, model, tmp_path, capsys):
 # -- the callable class in this process (no Ray runtime) ---------------------------------
 
 
-def test_batch_explainer_in_process(model_path, model):
+def test_batch_explainer_in_process(model_path, model, tmp_path):
     """Called directly: uint8 pixels become pixels / 255, outputs keyed as documented,
     a bad item named by its id; a live model, a missing column are refused."""
     explainer = BatchExplainer(model_path, batch_size=3)
@@ -258,6 +258,18 @@ def test_batch_explainer_in_process(model_path, model):
         BatchExplainer(model_path, column="pixels")({"image": pixels})
     with pytest.raises(TypeError, match="got a live keras.Model"):
         BatchExplainer(model)
+    np.save(tmp_path / "batch.npy", pixels / np.float32(255))  # .npy rows go to the model as they are
+    rows = BatchExplainer(model_path, column="path", rows="row", on_error="skip")(
+        {"path": np.array([str(tmp_path / "batch.npy")] * 2), "row": np.array([2, 3])})
+    np.testing.assert_allclose(rows["maps"][0], expected.maps[2], atol=TOL)
+    assert not np.allclose(expected.maps[2], expected.maps[:2], atol=1e-3)  # the row is the one asked for
+    assert list(rows["error"]) == ["", f"item {str(tmp_path / 'batch.npy')!r} has no row 3"]
+    with pytest.raises(ValueError, match=r"column must name one column per model input: model 'small_cnn' has 1 "
+                                         r"inputs \['input_layer'\]; got 2 columns \['a', 'b'\]"):
+        BatchExplainer(model_path, column=["a", "b"])
+    with pytest.raises(ValueError, match=r"preprocess as a dict maps columns \['image'\] to functions; got keys "
+                                         r"\['pixels'\] \(\['pixels'\] not among the columns\)"):
+        BatchExplainer(model_path, preprocess={"pixels": np.sqrt})
     with pytest.raises(ValueError, match="on_error must be one of 'raise', 'skip'; got 'ignore'"):
         BatchExplainer(model_path, on_error="ignore")
     with pytest.raises(TypeError, match="got a live keras.Model"):
