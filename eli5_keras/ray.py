@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import keras
 import numpy as np
@@ -35,13 +35,14 @@ from .datasets import (
     ExplanationStore,
     Preprocess,
     RunSummary,
+    _Writer,
     _close_quietly,
     _progress,
     check_out,
     open_store,
     warn_empty_maps,
 )
-from .explain import TargetNames, get_explainer
+from .explain import Explainer, TargetNames, get_explainer
 
 ModelSource = Union[str, os.PathLike, Callable[[], keras.Model]]
 """A saved model's path (``.keras``, ``.h5``) or a function returning the model."""
@@ -486,8 +487,11 @@ def explain_dataset(
     done = writer.done_chunks()
     if done:
         ds, length = unfinished_rows(ds, done, batch_size, int(writer.group["maps"].shape[0]), out)
-    return _to_store(ds.map_batches(BatchExplainer, **mapped_args), writer, explainer, length, batch_size,
-                     progress, ids, on_error)
+    batches: Iterable[Dict[str, np.ndarray]] = ()
+    if length is None or len(done) < -(-length // batch_size):  # else only the run's end was not recorded
+        batches = ds.map_batches(BatchExplainer, **mapped_args).iter_batches(batch_size=batch_size,
+                                                                             batch_format="numpy")
+    return write_batches(batches, writer, explainer, length=length, progress=progress, ids=ids, on_error=on_error)
 
 
 def unfinished_rows(ds: Any, done: Set[int], batch_size: int, stored: int, out: str) -> Tuple[Any, int]:
@@ -518,21 +522,42 @@ def unfinished_rows(ds: Any, done: Set[int], batch_size: int, stored: int, out: 
     return numbered.filter(expr=(col(INDEX) // batch_size).not_in(sorted(done))), length
 
 
-def _to_store(
-    mapped: Any, writer: Any, explainer: Any, length: Optional[int], batch_size: int, progress: bool,
-    ids: Optional[str], on_error: str,
+def write_batches(
+    batches: Iterable[Dict[str, np.ndarray]], writer: _Writer, explainer: Explainer, *, length: Optional[int] = None,
+    progress: bool = True, ids: Optional[str] = None, on_error: str = "raise",
 ) -> ExplanationStore:
-    """Write ``mapped``'s batches (in the dataset's order; rows numbered by ``INDEX`` when
-    a run resumes) as the store's chunks. Skipped items are kept in the store's
-    ``skipped`` attribute before their chunk is written, so a resumed run keeps those of
-    finished chunks."""
+    """Write :class:`BatchExplainer`'s output batches as the store's chunks, then mark
+    the store complete.
+
+    Parameters
+    ----------
+    batches : iterable of dict
+        Batches of ``writer.batch_size`` rows in the dataset's order (the last one may be
+        short), from a ``BatchExplainer(on_error="skip")``; on a resumed store, the rows of
+        its unfinished chunks numbered by the column :data:`INDEX`.
+    writer : datasets' store writer (:func:`eli5_keras.datasets.open_store`)
+    explainer : Explainer
+        The one that made the maps (its method's title for the empty-map warning).
+    length : int, optional
+        Rows of the dataset, when known (the progress line's total).
+    progress : bool
+        A progress line on stderr.
+    ids : str, optional
+        The column naming items in ``store.skipped``.
+    on_error : {"raise", "skip"}
+        A batch row with an error raises ValueError naming its position in the dataset,
+        or is kept in the store's ``skipped`` attribute, before its chunk is written, so
+        a resumed run keeps those of finished chunks.
+    """
+    on_error = check.choice("on_error", on_error, ON_ERROR)
+    batch_size = writer.batch_size
     done = writer.done_chunks()
     kept = writer.rows(done)
     skipped = [s for s in writer.group.attrs.get("skipped", []) if s["index"] // batch_size in done]
     bar = _progress(length, kept, check.boolean("progress", progress))
     explained, empty = 0, []
     try:
-        for number, batch in enumerate(mapped.iter_batches(batch_size=batch_size, batch_format="numpy")):
+        for number, batch in enumerate(batches):
             chunk = _chunk(batch, number, batch_size)
             start = chunk * batch_size
             bad = []

@@ -26,7 +26,9 @@ from PIL import Image
 
 import eli5_keras
 from eli5_keras.cli.main import main
-from eli5_keras.ray import BatchExplainer, explain_dataset
+from eli5_keras.datasets import open_store
+from eli5_keras.explain import get_explainer
+from eli5_keras.ray import INDEX, BatchExplainer, explain_dataset, write_batches
 
 from helpers.cli import SIZE, run_cli, save_small_model, write_pngs
 
@@ -280,3 +282,43 @@ def test_batch_explainer_in_process(model_path, model, tmp_path):
         explain_dataset([], model_path, out="maps.zarr")
     with pytest.raises(ValueError, match=r"workers must be an int >= 1; got 0"):
         explain_dataset([], model_path, out="maps.zarr", workers=0)
+
+
+def _objects(arrays):
+    """A column of arrays of any shapes, as Ray gives ragged items (an object array)."""
+    column = np.empty(len(arrays), object)
+    for i, array in enumerate(arrays):
+        column[i] = array
+    return column
+
+
+def test_skipped_items_of_finished_chunks_survive_a_resume(model_path, model, tmp_path):
+    """The driver's writer, fed BatchExplainer's batches in this process: a run stopped
+    after two chunks keeps the item it skipped in the store; the resumed run, given the
+    rows of the last chunk numbered by INDEX, lists it too, and writes only that chunk."""
+    x = inputs(6, seed=8)
+    items = list(x)
+    items[1] = x[1][:4]
+    explainer = BatchExplainer(model_path, on_error="skip")
+    batches = [dict(explainer({"image": _objects(items[i:i + 2])}), **{INDEX: np.arange(i, i + 2)})
+               for i in (0, 2, 4)]
+    out = str(tmp_path / "maps.zarr")
+
+    def writer(resume):
+        return open_store(out, model, get_explainer(model, "gradcam"), None, None, None, None, 0, 2, resume, None)
+
+    def stopped():
+        yield from batches[:2]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_batches(stopped(), writer(False), get_explainer(model, "gradcam"), progress=False, on_error="skip")
+    resumed = writer(True)
+    assert resumed.done_chunks() == {0, 1} and not resumed.complete
+    store = write_batches(batches[2:], resumed, get_explainer(model, "gradcam"), length=6, progress=False,
+                          on_error="skip")
+    assert [(s["index"], "has shape (4, 16, 3)" in s["error"]) for s in store.skipped] == [(1, True)]
+    assert (store.run.explained, store.run.skipped, store.complete) == (2, 4, True)
+    good = [0, 2, 3, 4, 5]
+    np.testing.assert_allclose(store.maps[good], eli5_keras.explain(model, x[good]).maps, atol=TOL)
+    assert store.empty[1].all() and not store.maps[1].any()
