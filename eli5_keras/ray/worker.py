@@ -1,48 +1,21 @@
-"""Explanations of a Ray dataset on an actor pool: many processes, many machines.
-
-``pip install 'eli5-keras[ray]'``. Two pieces:
-
-- :class:`BatchExplainer`, a callable class for ``ray.data.Dataset.map_batches``: each
-  actor loads the model once (from a file path or a loader function: a live model is
-  never pickled), builds one compiled :class:`~eli5_keras.explain.Explainer`, and maps
-  batches ``{column: (n, *input_shape)}`` to ``{"maps": (n, T, *S), "targets": (n, T),
-  "scores": (n, T), "empty": (n, T), "extras/NAME": ..., "error": (n,)}``;
-- :func:`explain_dataset`, which runs it on ``ActorPoolStrategy(size=workers)`` and
-  writes the Zarr store of :func:`eli5_keras.explain_dataset` (the same layout and
-  writer, read with :func:`eli5_keras.open_results`), or Parquet files with Ray's own
-  writer.
-
-Items of the column are arrays of one input (``read_images``' ``image`` column: uint8
-pixels, pixels / 255 unless ``preprocess=`` says otherwise), or paths of image, ``.npy``
-and NIfTI files that the actor reads with the command line's readers; a multi-input
-model takes one column per input. A bad item (a file that does not decode, an array of
-the wrong shape) is named in a ValueError, or skipped and listed with
-``on_error="skip"``. A rerun on an unfinished store explains only the rows of its
-unfinished chunks (:func:`unfinished_rows`).
-"""
+"""What runs in each Ray actor: the model loaded once (from a path or a loader function,
+never a pickled live model), TensorFlow's thread pools set to the actor's CPU share, and
+:class:`BatchExplainer`, the callable class for ``ray.data.Dataset.map_batches`` that
+maps batches of inputs (one column per model input: arrays, or paths of image, ``.npy``
+and NIfTI files) to batches of maps, targets and scores."""
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
 
-from . import validation as check
-from .datasets import (
-    ExplanationStore,
-    Preprocess,
-    RunSummary,
-    _Writer,
-    _close_quietly,
-    _progress,
-    check_out,
-    open_store,
-    warn_empty_maps,
-)
-from .explain import Explainer, TargetNames, get_explainer
+from .. import validation as check
+from ..datasets import Preprocess
+from ..explain import get_explainer
 
 ModelSource = Union[str, os.PathLike, Callable[[], keras.Model]]
 """A saved model's path (``.keras``, ``.h5``) or a function returning the model."""
@@ -57,18 +30,6 @@ ERROR = "error"
 INDEX = "__eli5_keras_row__"
 """Column of the rows' positions in the dataset, added when a run resumes a store (its
 unfinished rows are kept by position) and passed through :class:`BatchExplainer`."""
-
-
-def _ray() -> Any:
-    """The ``ray`` module, imported when used: an optional extra."""
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            "eli5_keras.ray runs on Ray Data: pip install 'eli5-keras[ray]'.", name="ray"
-        ) from None
-    return ray
 
 
 def check_model(model: Any) -> None:
@@ -187,7 +148,7 @@ class BatchExplainer:
         threads: Optional[int] = None,
         **options: Any,
     ) -> None:
-        from .cli.inputs import ExampleLoader
+        from ..cli.inputs import ExampleLoader
 
         self.columns = check_columns(column)
         self.rows, self.ids, self.top_k, self.output_index = rows, ids, top_k, output_index
@@ -216,8 +177,8 @@ class BatchExplainer:
 
     def _item(self, value: Any, k: int, row: Optional[int]) -> np.ndarray:
         """One item of input ``k`` as the model's input (a ValueError saying what is wrong)."""
-        from .cli.errors import UsageError
-        from .cli.inputs import Example
+        from ..cli.errors import UsageError
+        from ..cli.inputs import Example
 
         if isinstance(value, (str, bytes, os.PathLike)):
             path = Path(os.fsdecode(value))
@@ -351,254 +312,6 @@ def _per_column(preprocess: Any, columns: Tuple[str, ...]) -> Dict[str, Preproce
                              f"{sorted(preprocess)}" + (f" ({unknown} not among the columns)." if unknown else "."))
         return dict(preprocess)
     raise TypeError(f"preprocess must be a function or a dict of them by column; got {type(preprocess).__name__}.")
-
-
-def _ordered(ds: Any) -> Any:
-    """``ds`` with its own copy of the execution context, set to keep the order of its
-    rows (the store is written by position) and without Ray's progress lines (the run
-    draws its own); the user's dataset and Ray's current context are left as they are."""
-    from ray.data import Dataset
-
-    ordered = Dataset.copy(ds, _deep_copy=True)
-    context = ordered.context
-    context.execution_options.preserve_order = True
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    return ordered
-
-
-def explain_dataset(
-    ds: Any,
-    model: ModelSource,
-    method: str = "gradcam",
-    *,
-    out: Union[str, os.PathLike],
-    column: Union[str, Sequence[str]] = COLUMN,
-    workers: int = 1,
-    gpus_per_worker: float = 0,
-    cpus_per_worker: float = 1,
-    targets: Union[None, int, str] = None,
-    top_k: Optional[int] = None,
-    layer: Any = None,
-    batch_size: int = 32,
-    ids: Optional[str] = None,
-    rows: Optional[str] = None,
-    on_error: str = "raise",
-    format: Optional[str] = None,
-    resume: bool = True,
-    progress: bool = True,
-    output_index: int = 0,
-    target_names: TargetNames = None,
-    preprocess: Union[None, Preprocess, Dict[str, Preprocess]] = None,
-    **options: Any,
-) -> Union[ExplanationStore, str]:
-    """Explain every row of the Ray dataset ``ds`` on ``workers`` actors into ``out``.
-
-    Each actor holds one model and one compiled explainer
-    (:class:`BatchExplainer`) and receives batches of ``batch_size`` rows; the driver
-    (this process) writes the results into the Zarr store of
-    :func:`eli5_keras.explain_dataset` (chunk ``c`` = rows ``c*B .. c*B+B-1`` in the
-    dataset's order), or Ray writes Parquet files from the workers.
-
-    Parameters
-    ----------
-    ds : ray.data.Dataset
-        Rows with a ``column`` of inputs (see :class:`BatchExplainer`).
-    model : str, os.PathLike or callable
-        A saved model's path or a loader function (never a live model). The driver loads
-        it too, for the store's attributes (method options, layer, weights fingerprint).
-    method, column, rows, targets, top_k, layer, output_index, preprocess, ids, **options
-        See :class:`BatchExplainer`; ``targets="label"`` explains the ``label`` column,
-        ``column=["image", "meta"]`` feeds a two-input model.
-    out : str or path
-        ``*.zarr``: a Zarr store (layout: :mod:`eli5_keras.datasets`); otherwise, with
-        ``format="parquet"`` (or a path ending in ``.parquet``), a folder of Parquet files
-        whose rows hold ``maps``, ``targets``, ``scores``, ``empty``, ``error`` and the
-        ``ids`` column, in no particular order.
-    workers : int, default 1
-        Actors in the pool (``ActorPoolStrategy(size=workers)``); each sets TensorFlow's
-        thread pools to ``cpus_per_worker`` threads.
-    gpus_per_worker, cpus_per_worker : float
-        Ray resources of each actor (``num_gpus``, ``num_cpus``).
-    batch_size : int, default 32
-        Rows per call of an actor, the store's chunk length, and the bound on work in
-        flight per actor.
-    on_error : {"raise", "skip"}
-        A bad item stops the run with a ValueError naming it (its position in the
-        dataset, and its id); ``"skip"`` writes a zero map flagged empty and lists it in
-        ``store.skipped``.
-    resume : bool, default True
-        A store made with the same arguments is continued: a finished one is returned as
-        it is; of an unfinished one only the rows of chunks not done go to the workers
-        (the rows are counted and numbered first, :func:`unfinished_rows`), so finished
-        chunks are never recomputed. A store made with other arguments is refused with a
-        ValueError naming the difference. False replaces it.
-    progress : bool, default True
-        A progress line on stderr (store output).
-
-    Returns
-    -------
-    ExplanationStore or str
-        The store (``store.run``, ``store.skipped``), or the Parquet folder's path.
-    """
-    ray = _ray()
-    workers = check.integer("workers", workers, 1)
-    gpus_per_worker = check.real("gpus_per_worker", gpus_per_worker, low=0)
-    cpus_per_worker = check.real("cpus_per_worker", cpus_per_worker, low=0)
-    batch_size = check.integer("batch_size", batch_size, 1)
-    on_error = check.choice("on_error", on_error, ON_ERROR)
-    resume = check.boolean("resume", resume)
-    check.exclusive("targets", targets, "top_k", top_k)
-    top_k = check.optional_integer("top_k", top_k, 1)
-    if targets is not None and not isinstance(targets, str):
-        targets = check.integer("targets", targets, 0)
-    check_columns(column)
-    check_model(model)
-    if not isinstance(ds, ray.data.Dataset):
-        raise TypeError(f"ds must be a ray.data.Dataset; got {type(ds).__name__}.")
-    out = check_out(out)
-    format = format or ("zarr" if out.rstrip("/\\").lower().endswith(".zarr") else
-                        "parquet" if out.rstrip("/\\").lower().endswith(".parquet") else None)
-    if format is None:
-        raise ValueError(f"out {out!r} must end in .zarr (a Zarr store) or .parquet, or pass format='zarr' or "
-                         "'parquet'.")
-    format = check.choice("format", format, ("zarr", "parquet"))
-    kwargs = dict(options, method=method, column=column, rows=rows, targets=targets, top_k=top_k, layer=layer,
-                  output_index=output_index, batch_size=batch_size, preprocess=preprocess, ids=ids,
-                  threads=max(1, int(cpus_per_worker)), model=model)
-    mapped_args = dict(
-        fn_constructor_kwargs=kwargs, batch_size=batch_size, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker,
-        **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}),
-    )
-    if format == "parquet":
-        kwargs["on_error"] = on_error
-        ds.map_batches(BatchExplainer, **mapped_args).write_parquet(out)
-        return out
-    kwargs["on_error"] = "skip"  # the driver raises, naming the item's position
-    loaded = load_model(model)
-    explainer = get_explainer(loaded, method, layer, **options)
-    writer = open_store(out, loaded, explainer, None, None, targets, top_k, output_index, batch_size, resume,
-                        target_names)
-    if writer.complete:
-        stored = int(writer.group["maps"].shape[0])
-        return ExplanationStore(writer.group, RunSummary(explained=0, skipped=stored, interrupted=False))
-    ds, length = _ordered(ds), None
-    done = writer.done_chunks()
-    if done:
-        ds, length = unfinished_rows(ds, done, batch_size, int(writer.group["maps"].shape[0]), out)
-    batches: Iterable[Dict[str, np.ndarray]] = ()
-    if length is None or len(done) < -(-length // batch_size):  # else only the run's end was not recorded
-        batches = ds.map_batches(BatchExplainer, **mapped_args).iter_batches(batch_size=batch_size,
-                                                                             batch_format="numpy")
-    return write_batches(batches, writer, explainer, length=length, progress=progress, ids=ids, on_error=on_error)
-
-
-def unfinished_rows(ds: Any, done: Set[int], batch_size: int, stored: int, out: str) -> Tuple[Any, int]:
-    """``(the rows of ds in chunks not in done, numbered (column INDEX), ds's length)``.
-
-    Ray Data has no row positions: the rows are counted (``ds.count()``, a pass over the
-    data unless its blocks know their lengths) and zipped with ``0 .. N-1``; Ray's zip
-    holds ``ds``'s blocks in the object store (spilled to disk beyond its size) before
-    the first batch goes on. Chunk ``c`` is rows ``c*B .. c*B+B-1``.
-
-    Raises
-    ------
-    ValueError
-        ``ds`` has fewer rows than the store ``out`` holds: it is another dataset.
-    """
-    ray = _ray()
-    length = ds.count()
-    if length < stored:
-        raise ValueError(f"out {out!r} holds explanations of {stored} rows, but ds has {length}: it was made from "
-                         "another dataset; pass resume=False to replace it, or choose another out.")
-    numbers = ray.data.range(length, override_num_blocks=1).rename_columns({"id": INDEX})
-    with warnings.catch_warnings():  # zip is deprecated in Ray 2.60 (removal planned in 2.64; see docs/scale.md)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        numbered = ds.zip(numbers)
-    # an expression, evaluated by Ray Data itself: the read tasks need not import this module
-    from ray.data.expressions import col
-
-    return numbered.filter(expr=(col(INDEX) // batch_size).not_in(sorted(done))), length
-
-
-def write_batches(
-    batches: Iterable[Dict[str, np.ndarray]], writer: _Writer, explainer: Explainer, *, length: Optional[int] = None,
-    progress: bool = True, ids: Optional[str] = None, on_error: str = "raise",
-) -> ExplanationStore:
-    """Write :class:`BatchExplainer`'s output batches as the store's chunks, then mark
-    the store complete.
-
-    Parameters
-    ----------
-    batches : iterable of dict
-        Batches of ``writer.batch_size`` rows in the dataset's order (the last one may be
-        short), from a ``BatchExplainer(on_error="skip")``; on a resumed store, the rows of
-        its unfinished chunks numbered by the column :data:`INDEX`.
-    writer : datasets' store writer (:func:`eli5_keras.datasets.open_store`)
-    explainer : Explainer
-        The one that made the maps (its method's title for the empty-map warning).
-    length : int, optional
-        Rows of the dataset, when known (the progress line's total).
-    progress : bool
-        A progress line on stderr.
-    ids : str, optional
-        The column naming items in ``store.skipped``.
-    on_error : {"raise", "skip"}
-        A batch row with an error raises ValueError naming its position in the dataset,
-        or is kept in the store's ``skipped`` attribute, before its chunk is written, so
-        a resumed run keeps those of finished chunks.
-    """
-    on_error = check.choice("on_error", on_error, ON_ERROR)
-    batch_size = writer.batch_size
-    done = writer.done_chunks()
-    kept = writer.rows(done)
-    skipped = [s for s in writer.group.attrs.get("skipped", []) if s["index"] // batch_size in done]
-    bar = _progress(length, kept, check.boolean("progress", progress))
-    explained, empty = 0, []
-    try:
-        for number, batch in enumerate(batches):
-            chunk = _chunk(batch, number, batch_size)
-            start = chunk * batch_size
-            bad = []
-            for row in np.flatnonzero(batch[ERROR] != ""):
-                item = dict(index=int(start + row), error=str(batch[ERROR][row]))
-                if ids is not None:
-                    item["id"] = _plain(batch[ids][row])
-                if on_error == "raise":
-                    raise ValueError(f"input {start + row} of the dataset: {item['error']}")
-                bad.append(item)
-            if bad:
-                skipped.extend(bad)
-                writer.wait()  # the writer thread may be updating the group's attributes
-                writer.group.attrs.update(dict(skipped=skipped))
-            fields = {k: v for k, v in batch.items() if k not in (ERROR, "probabilities", ids, INDEX)}
-            writer.write_fields(chunk, fields, bool(batch["probabilities"][0]))
-            explained += len(fields["maps"])
-            bad_rows = {i["index"] - start for i in bad}
-            empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if i not in bad_rows)
-            bar.advance(len(fields["maps"]))
-        writer.close()
-    except BaseException:
-        bar.close(draw=False)
-        _close_quietly(writer)
-        raise
-    bar.close()
-    writer.finish(skipped=skipped)
-    warn_empty_maps(explainer.method.title, empty, explained)
-    return ExplanationStore(writer.group, RunSummary(explained=explained, skipped=kept, interrupted=False))
-
-
-def _chunk(batch: Dict[str, np.ndarray], number: int, batch_size: int) -> int:
-    """The store chunk of the ``number``-th batch the driver reads: by its rows' numbers
-    when the run resumes (whole chunks, the last one of the data possibly short)."""
-    if INDEX not in batch:
-        return number
-    first = int(batch[INDEX][0])
-    if first % batch_size or np.any(np.diff(batch[INDEX]) != 1):
-        raise RuntimeError(f"rows {batch[INDEX][:3]}... of a resumed run do not start a chunk of {batch_size}: "
-                           "Ray did not keep the dataset's order.")
-    return first // batch_size
 
 
 def _plain(value: Any) -> Any:
