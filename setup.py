@@ -113,7 +113,8 @@ setup(
         # `concurrency=`); an extra because Ray is a ~80 MB wheel with daemons most users never need.
         "ray": ["ray[data]>=2.50", "zarr>=3"],
         # NIfTI volumes (.nii, .nii.gz) as inputs and `--format nii` outputs: nibabel reads them
-        # lazily and writes maps with the scan's affine.
+        # lazily and writes maps with the scan's affine; the AUCMEDI facade's xai_decoder writes
+        # its .nii/.nii.gz volume pictures with it.
         "nifti": ["nibabel>=5"],
         # show_prediction returns IPython HTML for explanations without an image.
         "notebook": ["ipython>=7"],

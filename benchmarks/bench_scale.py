@@ -11,8 +11,10 @@ Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
 ``throughput``
     One process: the floor (the model's compiled forward + backward to the explained
     layer, batch by batch), ``explain()`` on the whole array in memory, and
-    ``explain_dataset`` from the same array and from the ``tf.data`` pipeline (reading
-    overlaps explaining: the next batch is prefetched while this one is explained).
+    ``explain_dataset`` from the same array, from a ``tf.data`` pipeline over it
+    (``from_tensor_slices``) and from the generating ``tf.data`` pipeline (reading
+    overlaps explaining: the next batch is prefetched while this one is explained), each
+    run into a new store.
 ``ray``
     ``eli5_keras.ray.explain_dataset`` on a local runtime (``ray.init(num_cpus=...)``)
     with 1 and 2 workers over the same array (``from_numpy``, 16 blocks), against
@@ -20,9 +22,11 @@ Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
     load, first trace): the pool's batches are timed as they arrive, the first one paying
     that start, the rest giving the steady throughput; a whole ``explain_dataset`` run
     (store included) is timed too. Ray's overhead per batch = steady time per batch with
-    one worker - ``explain()``'s time per batch. Then the first store is resumed with its
-    second half marked not done: the rows' numbering (count, zip, filter) is timed alone,
-    and the resumed run whole.
+    one worker - ``explain()``'s time per batch, and measured alone: the same pool over the
+    same data with a pass-through stage (``Echo``) that returns arrays of the explainer's
+    output shapes, so only Ray's scheduling, serialisation and ordering are timed. Then the
+    first store is resumed with its second half marked not done: the rows' numbering
+    (count, zip, filter) is timed alone, and the resumed run whole.
 
 Run::
 
@@ -34,6 +38,7 @@ and paste the tables into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -123,19 +128,49 @@ def throughput(n: int, batch: int, repeats: int) -> dict:
         for start in range(0, n, batch):
             floor(tf.constant(x[start:start + batch])).numpy()
 
+    fresh = itertools.count()  # a new store per run: deleting the last one is not part of the work
+
     runs = dict(
         floor=run_floor,
         explain=lambda: eli5_keras.explain(model, x, batch_size=batch),
         dataset_array=lambda: eli5_keras.explain_dataset(
-            model, x, out=f"{folder}/a.zarr", batch_size=batch, resume=False, progress=False),
+            model, x, out=f"{folder}/a{next(fresh)}.zarr", batch_size=batch, progress=False),
+        dataset_tfdata_slices=lambda: eli5_keras.explain_dataset(
+            model, tf.data.Dataset.from_tensor_slices(x), out=f"{folder}/s{next(fresh)}.zarr", batch_size=batch,
+            progress=False),
         dataset_tfdata=lambda: eli5_keras.explain_dataset(
-            model, generated(n), out=f"{folder}/t.zarr", batch_size=batch, resume=False, progress=False),
+            model, generated(n), out=f"{folder}/t{next(fresh)}.zarr", batch_size=batch, progress=False),
     )
     # wall time, and CPU time of the process (all its threads): on a machine shared with other
     # jobs the wall time of the threaded runs suffers most; the CPU time says what the work costs
     wall = {k: _median(fn, repeats) / n for k, fn in runs.items()}
     cpu = {k: _median(fn, repeats, time.process_time) / n for k, fn in runs.items()}
     return dict(wall=wall, cpu=cpu)
+
+
+class Echo:
+    """A pass-through stage for ``map_batches``: returns, for each batch, arrays of the
+    shapes and dtypes ``BatchExplainer`` returns (``template``'s rows), so timing a pool of
+    these measures what Ray itself costs per batch (scheduling, serialising the inputs to
+    the actor and the outputs back, ordering) without any explaining."""
+
+    def __init__(self, template: dict) -> None:
+        self.template = template
+
+    def __call__(self, batch: dict) -> dict:
+        n = len(next(iter(batch.values())))
+        return {k: v[:n] for k, v in self.template.items()}
+
+
+def _steady(mapped, batch: int):
+    """``(first, steady)``: seconds to the first batch, then seconds per input after it."""
+    start = time.perf_counter()
+    arrivals, rows_seen = [], 0
+    for out in mapped.iter_batches(batch_size=batch, batch_format="numpy"):
+        arrivals.append((time.perf_counter(), len(out["maps"])))
+        rows_seen += len(out["maps"])
+    first = arrivals[0][0] - start
+    return first, (arrivals[-1][0] - arrivals[0][0]) / (rows_seen - arrivals[0][1])
 
 
 def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
@@ -158,20 +193,21 @@ def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
     os.environ["RAY_worker_niceness"] = "0"  # as this process (Ray's default 15 loses to any other job)
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     rows = {}
+    template = BatchExplainer(str(path), column="data")({"data": x[:batch]})  # the outputs Ray carries
     try:
+        echo = ray.data.from_numpy(np.array_split(x, 16)).map_batches(
+            Echo, fn_constructor_kwargs=dict(template=template), batch_size=batch, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=1), num_cpus=1)
+        _steady(echo, batch)  # warm: the pool's start
+        echo_steady = statistics.median(_steady(echo, batch)[1] for _ in range(3))
+        print(f"  ray pass-through: {1e3 * echo_steady * batch:.2f} ms per batch", file=sys.stderr)
         for count in workers:
             # the pool as explain_dataset runs it, its batches timed as they arrive: the first
             # one pays the actors' start (TensorFlow import, model load, first trace)
             mapped = ray.data.from_numpy(np.array_split(x, 16)).map_batches(
                 BatchExplainer, fn_constructor_kwargs=dict(model=str(path), column="data", threads=1),
                 batch_size=batch, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=count), num_cpus=1)
-            start = time.perf_counter()
-            arrivals, rows_seen = [], 0
-            for out in mapped.iter_batches(batch_size=batch, batch_format="numpy"):
-                arrivals.append((time.perf_counter(), len(out["maps"])))
-                rows_seen += len(out["maps"])
-            first = arrivals[0][0] - start
-            steady = (arrivals[-1][0] - arrivals[0][0]) / (rows_seen - arrivals[0][1])
+            first, steady = _steady(mapped, batch)
             whole_start = time.perf_counter()
             explain_dataset(ray.data.from_numpy(np.array_split(x, 16)), path, out=folder / f"w{count}.zarr",
                             column="data", workers=count, batch_size=batch, resume=False, progress=False)
@@ -183,12 +219,12 @@ def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
         resumed = resume(x, path, folder / f"w{workers[0]}.zarr", batch, workers[0])
     finally:
         ray.shutdown()
-    return dict(explain_per_image=explain_time, workers=rows, resume=resumed)
+    return dict(explain_per_image=explain_time, workers=rows, echo_per_batch=echo_steady * batch, resume=resumed)
 
 
 def resume(x, path: Path, store: Path, batch: int, workers: int) -> dict:
-    """A finished store with its second half marked not done (as a run stopped there leaves
-    it), resumed: the rows' numbering alone (count, zip with range(N), filter; iterated
+    """A finished store with its second half of batches marked not done (as a run stopped
+    there leaves it), resumed: the rows' numbering alone (count, zip with range(N), filter; iterated
     without explaining) and the whole resumed run."""
     import numpy as np
     import ray
@@ -197,10 +233,10 @@ def resume(x, path: Path, store: Path, batch: int, workers: int) -> dict:
     from eli5_keras.ray import INDEX, explain_dataset, unfinished_rows
     from eli5_keras.ray.driver import _ordered
 
-    chunks = -(-len(x) // batch)
-    done = set(range(chunks // 2))
+    batches = -(-len(x) // batch)
+    done = set(range(batches // 2))
     group = zarr.open_group(store, mode="a")
-    group["done"][chunks // 2:] = False
+    group["done"][batches // 2:] = False
     group.attrs.update(dict(complete=False))
     ds = ray.data.from_numpy(np.array_split(x, 16))
     start = time.perf_counter()
@@ -239,7 +275,7 @@ def main() -> None:
         w, c = t["wall"], t["cpu"]
         print(f"\n{args.images} inputs\n\n| what | ms / image | ratio to floor | ratio to explain() | CPU ms / image "
               "| CPU ratio to explain() |\n|---|---:|---:|---:|---:|---:|")
-        for name in ("floor", "explain", "dataset_array", "dataset_tfdata"):
+        for name in ("floor", "explain", "dataset_array", "dataset_tfdata_slices", "dataset_tfdata"):
             print(f"| {name} | {1e3 * w[name]:.3f} | {w[name] / w['floor']:.2f} | {w[name] / w['explain']:.2f} | "
                   f"{1e3 * c[name]:.3f} | {c[name] / c['explain']:.2f} |")
     if "ray" in args.parts:
@@ -256,8 +292,11 @@ def main() -> None:
                   f"{s / e:.2f} |")
         one = r["workers"].get(1)
         if one:
-            print(f"\nRay overhead per batch of {args.batch} (1 worker, steady): "
+            print(f"\nRay overhead per batch of {args.batch} (1 worker, steady minus explain()): "
                   f"{1e3 * one['overhead_per_batch']:.1f} ms")
+        print(f"Ray overhead per batch of {args.batch}, measured alone (a pass-through actor returning "
+              f"the explainer's output arrays): {1e3 * r['echo_per_batch']:.2f} ms "
+              f"({r['echo_per_batch'] / (e * args.batch):.1%} of explain()'s time per batch)")
         z = r["resume"]
         print(f"\nResumed with the second half not done ({args.workers[0]} worker(s)): numbering the rows "
               f"{z['numbering_s']:.2f} s ({1e3 * z['numbering_s'] / args.images:.3f} ms / input of the dataset, "

@@ -38,11 +38,12 @@ keras.utils.disable_interactive_logging()  # AUCMEDI's occlusion calls model.pre
 SIZE, CLASSES = 32, 5
 
 
-def build_model(logits: bool = False) -> keras.Model:
+def build_model(logits: bool = False, free: bool = False) -> keras.Model:
     """A small CNN, ReLUs as ``activation="relu"`` (what AUCMEDI's guided backprop
-    replaces); softmax output, or logits (keras-explainable's docs)."""
+    replaces); softmax output, or logits (keras-explainable's docs); ``free``: any
+    spatial size (the same weights), for test-time augmentation."""
     keras.utils.set_random_seed(0)
-    inp = keras.Input((SIZE, SIZE, 3))
+    inp = keras.Input((None, None, 3) if free else (SIZE, SIZE, 3))
     h = L.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
     h = L.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="c2")(h)
     h = L.Conv2D(16, 3, padding="same", activation="relu", name="c3")(h)
@@ -97,6 +98,31 @@ def xplique_rows(model, x, y, repeats):
         original = getattr(xa, name)(model, **options)
         facade = getattr(xq, name)(model, **options)
         row("Xplique", name, lambda: original.explain(x, y), lambda: facade.explain(x, y), n, repeats, note)
+
+
+def xplique_gsa_rows(model, x, y, repeats):
+    """Sobol and HSIC: deterministic designs (Sobol sequence), so the maps agree number by
+    number; ``options(module)`` builds each side's arguments from its own module (Xplique's
+    ``global_sensitivity_analysis`` or ``eli5_keras.compat.xplique``), except where
+    Xplique's own sampler is handed to the facade."""
+    import xplique.attributions as xa
+    import xplique.attributions.global_sensitivity_analysis as xg
+    from eli5_keras.compat import xplique as xq
+
+    cases = [
+        ("SobolAttributionMethod", lambda m: {}, "defaults: grid 8, 32 designs, Jansen, inpainting"),
+        ("SobolAttributionMethod", lambda m: {"grid_size": 4, "nb_design": 16, "estimator": m.JanonEstimator(),
+                                              "perturbation_function": "blurring"},
+         "grid 4, 16 designs, Janon, blurring"),
+        ("HsicAttributionMethod", lambda m: {}, "defaults: grid 8, 500 binary Sobol designs, inpainting"),
+        ("HsicAttributionMethod", lambda m: {"grid_size": 4, "nb_design": 256, "perturbation_function": "amplitude",
+                                             "sampler": xg.TFSobolSequence(binary=True)},
+         "grid 4, 256 designs, amplitude; Xplique's own sampler object given to both"),
+    ]
+    for name, options, note in cases:
+        original = getattr(xa, name)(model, **options(xg))
+        facade = getattr(xq, name)(model, **options(xq))
+        row("Xplique", name, lambda: original.explain(x, y), lambda: facade.explain(x, y), len(x), repeats, note)
 
 
 def aucmedi_rows(model, x, classes, repeats):
@@ -183,8 +209,48 @@ def ke_reference(model, layer):
             return maps / repetitions
         return apply
 
+    inters = [layer for layer in model.layers[1:-1] if getattr(layer, "bias", None) is not None]
+    exposed = keras.Model(model.inputs, [model.output] + [layer.output for layer in inters])
+
+    def full_gradients(x, y):
+        """layers_with_biases(model, exclude=[logits]) exposed; _resized_psi_dfx summed."""
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)
+            logits, *intermediates = exposed(x, training=False)
+            logits = gather(logits, y)
+        grad_input, *grad_inter = tape.gradient(logits, [x, *intermediates])
+
+        def resized_psi_dfx(inputs, outputs):
+            t = normalize(tf.abs(outputs * inputs))
+            return tf.image.resize(tf.reduce_mean(t, axis=-1, keepdims=True), x.shape[1:3])
+
+        maps = resized_psi_dfx(x, grad_input)
+        for layer, g in zip(inters, grad_inter):
+            maps += resized_psi_dfx(layer.bias, g)
+        return maps
+
+    def tta(method, scales, hflip):
+        """meta.tta's _forward: flip, resize to int(s * size), the method, flip back,
+        resize onto the input; summed, divided by len(scales) * (2 if hflip else 1)."""
+        def apply(x, y):
+            sizes = x.shape[1:3]
+            maps = 0.0
+            for scale in [None] + scales:
+                for flip in ([False, True] if hflip else [False]):
+                    z = tf.image.flip_left_right(x) if flip else x
+                    if scale is not None:
+                        z = tf.image.resize(z, tf.cast(scale * tf.cast(sizes, tf.float32), tf.int32))
+                    m = method(z, y)
+                    m = tf.image.flip_left_right(m) if flip else m
+                    maps += tf.image.resize(m, sizes)
+            return maps / (len(scales) * (2 if hflip else 1))
+        return apply
+
     return {"cam": cam, "gradcam": gradcam, "gradcampp": gradcampp, "scorecam": scorecam,
-            "gradients": gradients, "smooth(gradcam)": smooth(tf.function(gradcam), 200, 0.1)}
+            "gradients": gradients, "full_gradients": full_gradients,
+            "tta(gradcam)": tta(gradcam, [0.5, 1.5, 2.0], True),
+            "smooth(gradcam)": smooth(tf.function(gradcam), 200, 0.1)}
 
 
 def ke_rows(x, y, repeats):
@@ -192,12 +258,19 @@ def ke_rows(x, y, repeats):
 
     model = build_model(logits=True)
     reference = ke_reference(model, "c3")
-    exposed = ke.inspection.expose(model)
+    reference["tta(gradcam)"] = ke_reference(build_model(logits=True, free=True), "c3")["tta(gradcam)"]
+    logits = ke.inspection.get_logits_layer(model)
+    inters, biases = ke.inspection.layers_with_biases(model, exclude=[logits])
+    free = build_model(logits=True, free=True)
     facades = {
         "cam": ke.methods.cams.cam, "gradcam": ke.methods.cams.gradcam, "gradcampp": ke.methods.cams.gradcampp,
         "scorecam": ke.methods.cams.scorecam, "gradients": ke.methods.gradient.gradients,
+        "full_gradients": lambda m, x, y: ke.methods.gradient.full_gradients(
+            ke.inspection.expose(model, inters, logits), x, y, biases=biases),
+        "tta(gradcam)": lambda m, x, y: ke.methods.meta.tta(ke.methods.cams.gradcam)(ke.inspection.expose(free), x, y),
         "smooth(gradcam)": ke.methods.meta.smooth(ke.methods.cams.gradcam, repetitions=200, noise=0.1),
     }
+    exposed = ke.inspection.expose(model)
     for name, method in facades.items():
         note = "random: Monte Carlo error" if name.startswith("smooth") else "original: its formulas (no Keras 3 build)"
         compiled = reference[name] if name.startswith("smooth") else tf.function(reference[name])
@@ -209,7 +282,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--libraries", nargs="+", default=["xplique", "aucmedi", "keras-explainable"])
+    parser.add_argument("--libraries", nargs="+", default=["xplique", "xplique-gsa", "aucmedi", "keras-explainable"],
+                        help="xplique-gsa: Xplique's SobolAttributionMethod and HsicAttributionMethod")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (args.images, SIZE, SIZE, 3)).astype(np.float32)
@@ -221,6 +295,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     if "xplique" in args.libraries:
         xplique_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
+    if "xplique-gsa" in args.libraries:
+        xplique_gsa_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
     if "aucmedi" in args.libraries:
         aucmedi_rows(model, x, classes, args.repeats)
     if "keras-explainable" in args.libraries:

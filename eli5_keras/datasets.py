@@ -8,19 +8,23 @@ does not grow with the dataset's length. The store (read it with :func:`open_res
 or with plain ``zarr``)::
 
     maps.zarr/
-      maps          float32 (N, T, *S)   chunks (B, T, *S): one batch, one chunk
+      maps          float32 (N, T, *S)   chunks (R, T, *S): R inputs per chunk
       targets       int64   (N, T)       the explained class of each map
       scores        float32 (N, T)       the model's output for each target
       empty         bool    (N, T)       constant maps, which show nothing
       extras/NAME   float32 (N, T, ...)  per-map numbers of some methods
-      done          bool    (ceil(N / B),)  done[c]: rows c*B .. c*B+B-1 are written
+      done          bool    (ceil(N / B),)  done[b]: rows b*B .. b*B+B-1 are written
 
-``B`` is ``batch_size``; the group's attributes say how the maps were made (method,
-options, layer, model and a fingerprint of its weights, targets, library version) and
-whether the run finished (``complete``). A batch's data is written before its ``done``
-entry, so an interrupted run leaves no chunk marked finished that is not; running again
-with the same arguments explains only the chunks not done. A store made with other
-arguments is refused rather than mixed.
+``B`` is ``batch_size`` and ``R`` (``chunk_size``) a whole number of batches: by default
+as many batches as keep a chunk of maps within :data:`CHUNK_BYTES`, at least one
+(Zarr's fixed cost per write, 1-2 ms of CPU per array, is then small beside the
+compression). The group's attributes say how the maps were made (method, options,
+layer, model and a fingerprint of its weights, targets, library version) and whether
+the run finished (``complete``). A chunk is written at once when its batches are
+explained, and their ``done`` entries after the data, so an interrupted run leaves no
+batch marked finished that is not; running again with the same arguments explains only
+the batches not done (those a killed run was still gathering are explained again). A
+store made with other arguments is refused rather than mixed.
 """
 from __future__ import annotations
 
@@ -55,13 +59,28 @@ STORE_FORMAT = 1
 RECORD_CHUNK = 1024
 """Entries of the ``done`` record per chunk (a few bytes each)."""
 
+CHUNK_BYTES = 4 * 2**20
+"""Bytes of maps per chunk the default ``chunk_size`` aims at: the most whole batches
+that fit, at least one. Larger chunks mean fewer writes (Zarr costs 1-2 ms of CPU per
+array written, whatever its size: with one 32-map batch of 64x64 maps per chunk the
+store cost about as much as explaining a small CNN); reading one input decompresses
+its whole chunk, and an interrupted run explains an unfinished chunk's batches again."""
+
+COMPRESSOR = dict(cname="lz4", clevel=5, shuffle="shuffle")
+"""Blosc (LZ4, byte shuffle) for every array: on smooth float32 maps it keeps ~79% of
+the bytes for ~0.04 ms of CPU per 64x64 map written, where Zarr's default (Zstandard)
+keeps ~73% for ~0.1 ms; any Zarr reader decodes it (numcodecs' Blosc)."""
+
+MAX_BATCHES_PER_CHUNK = 64
+"""Cap on the default chunk length in batches (tiny maps)."""
+
 ARGUMENTS = ("model", "model_weights", "method", "options", "layer", "targets", "top_k", "output_index",
-             "batch_size", "length", "inputs")
+             "batch_size", "chunk_size", "length", "inputs")
 """The attributes a resumed run must match: what the maps are made of."""
 
 Preprocess = Callable[[np.ndarray], np.ndarray]
 Batch = Tuple[int, Any, Optional[np.ndarray]]
-"""``(chunk index, model inputs of the chunk, labels or None)``."""
+"""``(batch index, model inputs of the batch, labels or None)``."""
 
 
 def _zarr() -> Any:
@@ -99,7 +118,7 @@ class _Source(abc.ABC):
 
     @abc.abstractmethod
     def batches(self, skip: Set[int]) -> Iterator[Batch]:
-        """``(chunk index, model inputs, labels or None)`` per batch, chunks in ``skip`` left out."""
+        """``(batch index, model inputs, labels or None)`` per batch, batches in ``skip`` left out."""
 
 
 def _prefetched(loads: Iterable[Tuple[int, Callable[[], Tuple[Any, Optional[np.ndarray]]]]]) -> Iterator[Batch]:
@@ -128,9 +147,9 @@ class _RowSource(_Source):
 
     def batches(self, skip: Set[int]) -> Iterator[Batch]:
         size = self.batch_size
-        chunks = range(-(-self.length // size))
+        batches = range(-(-self.length // size))
         return _prefetched(
-            (c, lambda c=c: self._load(c * size, min(self.length, (c + 1) * size))) for c in chunks if c not in skip
+            (b, lambda b=b: self._load(b * size, min(self.length, (b + 1) * size))) for b in batches if b not in skip
         )
 
 
@@ -199,7 +218,7 @@ class _TFSource(_Source):
     """A ``tf.data.Dataset`` of ``x``, ``(x, y)`` or ``(x, y, w)`` (Keras' convention;
     ``x`` a tensor or a dict of them, ``w`` ignored), batched or not: an element whose
     ``x`` has the model input's rank is a batch, one rank less a single input. It is
-    rebatched to ``batch_size`` (so each batch is one chunk of the store) and prefetched."""
+    rebatched to ``batch_size`` (so chunks of the store hold whole batches) and prefetched."""
 
     def __init__(self, data: tf.data.Dataset, model: keras.Model, batch_size: int) -> None:
         spec = data.element_spec
@@ -353,7 +372,7 @@ def weights_fingerprint(model: keras.Model) -> str:
 
 def _arguments(
     model: keras.Model, explainer: Explainer, length: Optional[int], names: Optional[List[str]], targets: Any,
-    top_k: Optional[int], output_index: int, batch_size: int,
+    top_k: Optional[int], output_index: int, batch_size: int, chunk_size: Optional[int] = None,
 ) -> Dict[str, Any]:
     options = dict(explainer.method.options(), **dataclasses.asdict(explainer.pipeline))
     return _jsonable(dict(
@@ -366,6 +385,7 @@ def _arguments(
         top_k=top_k,
         output_index=output_index,
         batch_size=batch_size,
+        chunk_size=chunk_size,
         length=length,
         inputs=names,
     ))
@@ -394,7 +414,8 @@ class RunSummary:
     """What one :func:`explain_dataset` call did."""
 
     explained: int
-    """Inputs explained by this call."""
+    """Inputs explained and written by this call (an interrupted run drops the batches of
+    its unfinished chunk)."""
     skipped: int
     """Inputs already done in the store, not recomputed."""
     interrupted: bool
@@ -433,8 +454,13 @@ class ExplanationStore:
 
     @property
     def batch_size(self) -> int:
-        """Inputs per chunk along N (``done`` has one entry per chunk)."""
+        """Inputs the run explained at once (``done`` has one entry per batch)."""
         return int(self.attrs["batch_size"])
+
+    @property
+    def chunk_size(self) -> int:
+        """Inputs per chunk of the arrays along N (a multiple of ``batch_size``)."""
+        return int(self.maps.chunks[0])
 
     def __len__(self) -> int:
         return int(self.maps.shape[0])
@@ -524,75 +550,137 @@ def open_results(path: Union[str, os.PathLike]) -> ExplanationStore:
 
 
 class _Writer:
-    """Creates the arrays on the first batch (their shapes come from its maps), grows
-    them along N when the length is unknown, writes a batch, then marks it done.
+    """Gathers explained batches into chunks and writes each chunk at once, then marks
+    its batches done. The arrays are created on the first write (their shapes and the
+    chunk length come from the first batch's maps); they grow along N when the length is
+    unknown.
 
-    A batch is written in a thread while the caller explains the next one (compressing
-    and storing a chunk costs about as much as explaining it); one write is in flight at
-    a time, so memory holds at most two batches' results, and an error of a write is
-    raised by the next call (``write_fields``, ``wait``, ``finish``)."""
+    Batches arrive by index (``write``); the gathered run of batches is written when the
+    next batch belongs to another chunk or does not follow it, when its chunk is full
+    (``chunk_size / batch_size`` batches), at the data's end (``finish``) and at a
+    requested stop (``close(flush=True)``), in a thread while the caller explains the next
+    batches. One write is in flight at a time, so memory holds at most two chunks'
+    results; an error of a write is raised by the next call (``write_fields``, ``wait``,
+    ``close``, ``finish``). Batches still gathering when the run dies are lost, not done.
 
-    def __init__(self, group: Any, batch_size: int, length: Optional[int], complete: bool = False) -> None:
+    A chunk part-written by an earlier run (it stopped mid-chunk) is completed by a
+    read-modify-write: its done batches are unmarked first and marked again after the
+    write, so a write cut short never leaves damaged rows marked done."""
+
+    def __init__(self, group: Any, batch_size: int, length: Optional[int], complete: bool = False,
+                 chunk_size: Optional[int] = None) -> None:
         self.group, self.batch_size, self.length = group, batch_size, length
         self.complete = complete
         """A resumed store that is already finished."""
+        self.chunk_size = int(group["maps"].chunks[0]) if "maps" in group else chunk_size
+        """Inputs per chunk: the store's, else ``chunk_size``, else set by the first batch."""
+        self.written = 0
+        """Inputs written (or in flight) by this writer."""
+        self._done = np.asarray(group["done"][:], bool) if "done" in group else np.zeros(0, bool)
+        self._mine: Set[int] = set()  # batches this writer wrote
         self._arrays: Dict[str, Any] = {}
         self._pool: Optional[ThreadPoolExecutor] = None
         self._pending: Any = None
+        self._gathered: List[Dict[str, np.ndarray]] = []
+        self._first = 0  # index of the first gathered batch
+        self._probabilities = False
 
-    def done_chunks(self) -> Set[int]:
-        if "done" not in self.group:
-            return set()
-        return {int(c) for c in np.flatnonzero(self.group["done"][:])}
+    def done_batches(self) -> Set[int]:
+        """Indices of the batches already written."""
+        return {int(b) for b in np.flatnonzero(self._done)}
 
-    def rows(self, chunks: Set[int]) -> int:
-        """Inputs in the chunks ``chunks`` (the last chunk may be short)."""
-        if not chunks:
+    def is_written(self, row: int) -> bool:
+        """Row ``row``'s batch was written (or is in flight) by this writer."""
+        return row // self.batch_size in self._mine
+
+    def rows(self, batches: Set[int]) -> int:
+        """Inputs in the batches ``batches`` (the last batch may be short)."""
+        if not batches:
             return 0
         stored = int(self.group["maps"].shape[0])
-        return sum(min(self.batch_size, stored - c * self.batch_size) for c in chunks)
+        return sum(min(self.batch_size, stored - b * self.batch_size) for b in batches)
 
     def _create(self, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
-        group, size = self.group, self.batch_size
+        group, size = self.group, self.chunk_size
         rows = self.length or 0
+        compressor = _zarr().codecs.BloscCodec(**COMPRESSOR)
         for name, value in fields.items():
             group.create_array(name, shape=(rows,) + value.shape[1:], chunks=(size,) + value.shape[1:],
-                               dtype=value.dtype, fill_value=False if value.dtype == bool else 0)
-        chunks = -(-rows // size)
-        group.create_array("done", shape=(chunks,), chunks=(RECORD_CHUNK,), dtype=bool, fill_value=False)
+                               dtype=value.dtype, fill_value=False if value.dtype == bool else 0,
+                               compressors=compressor)
+        batches = -(-rows // self.batch_size)
+        group.create_array("done", shape=(batches,), chunks=(RECORD_CHUNK,), dtype=bool, fill_value=False)
         group.attrs.update(dict(probabilities=bool(probabilities)))
 
-    def write(self, chunk: int, result: ExplanationBatch) -> None:
-        """Write one batch's result as chunk ``chunk``."""
-        self.write_fields(chunk, _fields(result), result.probabilities)
+    def write(self, batch: int, result: ExplanationBatch) -> None:
+        """Take batch ``batch``'s result (rows ``batch * batch_size`` onwards)."""
+        self.write_fields(batch, _fields(result), result.probabilities)
 
-    def write_fields(self, chunk: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
-        """Write chunk ``chunk`` from its arrays (path in the group -> ``(rows, ...)``
-        values), then mark it done: in the writer thread, once the previous write ended."""
+    def write_fields(self, batch: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
+        """Take batch ``batch`` as its arrays (path in the group -> ``(rows, ...)``
+        values); write the gathered batches when this one ends their chunk or the data."""
+        if self.chunk_size is None:
+            per = batches_per_chunk(fields["maps"], self.batch_size)
+            if self.length is not None:  # no chunk longer than the data
+                per = min(per, -(-self.length // self.batch_size))
+            self.chunk_size = self.batch_size * per
+        per = self.chunk_size // self.batch_size
+        if self._gathered and (batch != self._first + len(self._gathered) or batch // per != self._first // per):
+            self._submit()
+        if not self._gathered:
+            self._first = batch
+        self._gathered.append(fields)
+        self._probabilities = probabilities
+        if (batch + 1) % per == 0 or (self.length is not None and (batch + 1) * self.batch_size >= self.length):
+            self._submit()
+
+    def _submit(self) -> None:
+        """Write the gathered batches (one chunk or part of one) in the writer thread."""
+        gathered, self._gathered = self._gathered, []
+        if not gathered:
+            return
+        fields = {k: np.concatenate([g[k] for g in gathered]) if len(gathered) > 1 else gathered[0][k]
+                  for k in gathered[0]}
+        first, stop = self._first, self._first + len(gathered)
+        per = self.chunk_size // self.batch_size
+        start = first // per * per
+        if len(self._done) < stop:
+            self._done = np.concatenate([self._done, np.zeros(stop - len(self._done), bool)])
+        kept = [b for b in np.flatnonzero(self._done[start:start + per]) + start if not first <= b < stop]
+        self._done[first:stop] = True
+        self._mine.update(range(first, stop))
+        self.written += len(fields["maps"])
         self.wait()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eli5-keras-store")
-        self._pending = self._pool.submit(self._write_now, chunk, fields, probabilities)
+        self._pending = self._pool.submit(self._write_now, first, stop, kept, fields, self._probabilities)
 
     def _array(self, name: str) -> Any:
         if name not in self._arrays:
             self._arrays[name] = self.group[name]
         return self._arrays[name]
 
-    def _write_now(self, chunk: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
+    def _write_now(self, first: int, stop: int, kept: List[int], fields: Dict[str, np.ndarray],
+                   probabilities: bool) -> None:
+        """Write batches ``first .. stop - 1`` (``fields``), then mark them done; the
+        done batches ``kept`` of the same chunk are unmarked while it is rewritten."""
         if "maps" not in self._arrays and "maps" not in self.group:
             self._create(fields, probabilities)
-        start = chunk * self.batch_size
-        stop = start + len(fields["maps"])
+        done = self._array("done")
+        if done.shape[0] < stop:
+            done.resize((stop,))
+        for b in kept:
+            done[b] = False
+        begin = first * self.batch_size
+        end = begin + len(fields["maps"])
         for name, value in fields.items():
             array = self._array(name)
-            if array.shape[0] < stop:  # unknown length: grow by this batch
-                array.resize((stop,) + tuple(array.shape[1:]))
-            array[start:stop] = value
-        done = self._array("done")
-        if done.shape[0] <= chunk:
-            done.resize((chunk + 1,))
-        done[chunk] = True  # last: the chunk counts as finished only once its data is written
+            if array.shape[0] < end:  # unknown length: grow by these batches
+                array.resize((end,) + tuple(array.shape[1:]))
+            array[begin:end] = value
+        done[first:stop] = True  # last: rows count as finished only once their data is written
+        for b in kept:
+            done[b] = True
 
     def wait(self) -> None:
         """Wait for the write in flight; its error, if any, is raised here."""
@@ -600,21 +688,36 @@ class _Writer:
         if pending is not None:
             pending.result()
 
-    def close(self) -> None:
-        """Wait for the write in flight (its error raised) and end the writer thread."""
+    def close(self, flush: bool = False) -> None:
+        """Write the gathered batches when ``flush`` (else they are dropped), wait for the
+        write in flight (its error raised) and end the writer thread."""
         try:
+            if flush:
+                self._submit()
+            self._gathered = []
             self.wait()
         finally:
+            self._gathered = []
             if self._pool is not None:
                 self._pool.shutdown()
                 self._pool = None
 
     def finish(self, **attrs: Any) -> None:
-        """Wait for the last write, then mark the store complete (with ``attrs`` added)."""
-        self.close()
+        """At the data's end: write the last batches, wait for them, then mark the store
+        complete (with ``attrs`` added)."""
+        self.close(flush=True)
         if "maps" not in self.group:
             raise ValueError("data holds no inputs.")
         self.group.attrs.update(dict(attrs, complete=True))
+
+
+def batches_per_chunk(maps: np.ndarray, batch_size: int) -> int:
+    """The default chunk length in batches: as many as keep a chunk of maps within
+    :data:`CHUNK_BYTES`, between 1 and :data:`MAX_BATCHES_PER_CHUNK`.
+
+    ``maps`` is one batch's ``(n, T, *S)``; the bytes per input are ``maps[0].nbytes``."""
+    per_batch = max(1, batch_size * int(maps[0].nbytes))
+    return int(np.clip(CHUNK_BYTES // per_batch, 1, MAX_BATCHES_PER_CHUNK))
 
 
 def _fields(result: ExplanationBatch) -> Dict[str, np.ndarray]:
@@ -634,12 +737,14 @@ def check_out(out: Any) -> str:
 def open_store(
     out: str, model: keras.Model, explainer: Explainer, length: Optional[int], names: Optional[List[str]],
     targets: Any, top_k: Optional[int], output_index: int, batch_size: int, resume: bool,
-    target_names: TargetNames,
+    target_names: TargetNames, chunk_size: Optional[int] = None,
 ) -> _Writer:
     """The writer of the store ``out`` for these arguments: a new store (attributes
     written), or the one there reopened when ``resume`` and made with the same arguments
-    (``writer.complete`` when it is finished); one made otherwise is refused."""
-    arguments = _arguments(model, explainer, length, names, targets, top_k, output_index, batch_size)
+    (``writer.complete`` when it is finished); one made otherwise is refused.
+    ``chunk_size``: inputs per chunk, a multiple of ``batch_size`` (None: see
+    :func:`batches_per_chunk`)."""
+    arguments = _arguments(model, explainer, length, names, targets, top_k, output_index, batch_size, chunk_size)
     group, resumed = _open_store(out, arguments, resume)
     if not resumed:
         group.attrs.update(dict(
@@ -648,17 +753,27 @@ def open_store(
             signed=explainer.pipeline.signed, normalization=explainer.pipeline.describe(explainer._resizes()),
             target_names=_jsonable(_names_list(target_names)),
         ))
-    return _Writer(group, batch_size, length, complete=resumed and bool(group.attrs.get("complete")))
+    return _Writer(group, batch_size, length, complete=resumed and bool(group.attrs.get("complete")),
+                   chunk_size=chunk_size)
 
 
-def chunk_of(targets: Any, labels: Optional[np.ndarray], chunk: int, batch_size: int) -> Any:
-    """The targets of chunk ``chunk``: its labels' classes, its rows of a per-input
+def batch_targets(targets: Any, labels: Optional[np.ndarray], batch: int, batch_size: int) -> Any:
+    """The targets of batch ``batch``: its labels' classes, its rows of a per-input
     array, or ``targets`` as it is."""
     if isinstance(targets, str):
         return _label_targets(labels)
     if isinstance(targets, np.ndarray):
-        return targets[chunk * batch_size:(chunk + 1) * batch_size]
+        return targets[batch * batch_size:(batch + 1) * batch_size]
     return targets
+
+
+def check_chunk_size(chunk_size: Any, batch_size: int) -> Optional[int]:
+    """``chunk_size`` of :func:`explain_dataset`: None or a positive multiple of ``batch_size``."""
+    chunk_size = check.optional_integer("chunk_size", chunk_size, 1)
+    if chunk_size is not None and chunk_size % batch_size:
+        raise ValueError(f"chunk_size must be a multiple of batch_size={batch_size} (chunks hold whole batches); "
+                         f"got {chunk_size}.")
+    return chunk_size
 
 
 def _open_store(out: str, arguments: Dict[str, Any], resume: bool) -> Tuple[Any, bool]:
@@ -705,6 +820,7 @@ def explain_dataset(
     target_names: TargetNames = None,
     preprocess: Optional[Preprocess] = None,
     stop: Optional[Callable[[], bool]] = None,
+    chunk_size: Optional[int] = None,
     **options: Any,
 ) -> ExplanationStore:
     """Explain every input of ``data`` into the Zarr store ``out``: ``(N, *input_shape)
@@ -736,14 +852,14 @@ def explain_dataset(
         The ``top_k`` best classes of each input instead (``T = top_k``).
     layer : see :func:`eli5_keras.explain`.
     batch_size : int, default 32
-        Inputs read and explained at once, and the store's chunk length along N (one
-        batch writes whole chunks); also the bound on work in flight, as for ``explain``.
+        Inputs read and explained at once; also the bound on work in flight, as for
+        ``explain``.
     resume : bool, default True
         When ``out`` holds a store made with the same arguments, explain only the
-        batches it lacks (finished chunks are never recomputed). A store made with other
+        chunks it lacks (finished chunks are never recomputed). A store made with other
         arguments (method, options, layer, model or its weights, targets, batch size,
-        data length or files) is refused with a ValueError naming the difference.
-        False replaces an existing store.
+        chunk size, data length or files) is refused with a ValueError naming the
+        difference. False replaces an existing store.
     progress : bool, default True
         A progress line on stderr.
     output_index : int, default 0
@@ -756,6 +872,12 @@ def explain_dataset(
     stop : callable, optional
         Checked before each batch; when it returns True the run ends there and the store
         stays resumable (``store.complete`` is False).
+    chunk_size : int, optional
+        Inputs per chunk of the store along N, a multiple of ``batch_size``: each chunk
+        is written whole, once its batches are explained. Default: as many batches as keep
+        a chunk of maps within :data:`CHUNK_BYTES` (4 MiB), at least one and at most
+        :data:`MAX_BATCHES_PER_CHUNK`. Smaller chunks lose less work to an interruption
+        and read less per input; larger ones write less often.
 
     Returns
     -------
@@ -776,6 +898,7 @@ def explain_dataset(
     resume = check.boolean("resume", resume)
     progress = check.boolean("progress", progress)
     check.exclusive("targets", targets, "top_k", top_k)
+    chunk_size = check_chunk_size(chunk_size, batch_size)
     out = check_out(out)
     source = _source(data, model, batch_size, preprocess)
     targets = check_targets(targets, source.length)
@@ -788,36 +911,36 @@ def explain_dataset(
         ensure_built(model, source.first_inputs())
     explainer = get_explainer(model, method, layer, **options)
     writer = open_store(out, model, explainer, source.length, source.names, targets, top_k, output_index,
-                        batch_size, resume, target_names)
+                        batch_size, resume, target_names, chunk_size)
     group = writer.group
     if writer.complete:
         done_rows = int(group["maps"].shape[0])
         return ExplanationStore(group, RunSummary(explained=0, skipped=done_rows, interrupted=False))
-    done = writer.done_chunks()
+    done = writer.done_batches()
     skipped = writer.rows(done)
     bar = _progress(source.length, skipped, progress)
-    explained, interrupted, empty = 0, False, []
+    interrupted, empty = False, []
     try:
-        for chunk, inputs, labels in source.batches(done):
+        for batch, inputs, labels in source.batches(done):
             if stop is not None and stop():
                 interrupted = True
                 break
-            chunk_targets = chunk_of(targets, labels, chunk, batch_size)
-            result = explainer.explain(inputs, chunk_targets, top_k=top_k, output_index=output_index,
-                                       batch_size=batch_size, warn=False)
-            writer.write(chunk, result)
-            empty.extend(chunk * batch_size + i for i, _ in result.empty_maps())
-            explained += len(result)
+            result = explainer.explain(inputs, batch_targets(targets, labels, batch, batch_size), top_k=top_k,
+                                       output_index=output_index, batch_size=batch_size, warn=False)
+            writer.write(batch, result)
+            empty.extend(batch * batch_size + i for i, _ in result.empty_maps())
             bar.advance(len(result))
-        writer.close()  # an error of the last write is raised here
+        if interrupted:
+            writer.close(flush=True)  # the batches explained so far written; a write's error raised here
+        else:
+            writer.finish()
     except BaseException:
         bar.close(draw=False)
         _close_quietly(writer)
         raise
     bar.close()
-    if not interrupted:
-        writer.finish()
-    warn_empty_maps(explainer.method.title, empty, explained)
+    explained = writer.written
+    warn_empty_maps(explainer.method.title, [i for i in empty if writer.is_written(i)], explained)
     return ExplanationStore(group, RunSummary(explained=explained, skipped=skipped, interrupted=interrupted))
 
 

@@ -2,8 +2,11 @@
 memory map, tf.data batched or not, files), numbers equal to ``explain()`` on the same
 arrays, a store plain ``zarr`` reads, interrupted runs resumed without recomputing, stores
 of other arguments refused, and the command line's ``--out maps.zarr``."""
+import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import keras
@@ -17,7 +20,7 @@ import eli5_keras
 from eli5_keras import Explainer
 from eli5_keras.cli.main import main
 
-from helpers.cli import save_small_model, write_pngs
+from helpers.cli import cli_env, save_small_model, write_pngs
 from helpers.data import NUM_CLASSES, images
 from helpers.models import NEGATIVE_CLASS, seq_model
 
@@ -73,15 +76,18 @@ class CountingExplainer:
 # -- sources -----------------------------------------------------------------------------
 
 
-def test_an_array_store_equals_explain_chunk_by_batch(seq_model, x, tmp_path):
+@pytest.mark.parametrize("chunk_size, chunk", [(None, 3 * BATCH), (BATCH, BATCH), (2 * BATCH, 2 * BATCH)])
+def test_an_array_store_equals_explain(seq_model, x, tmp_path, chunk_size, chunk):
+    """Chunks hold whole batches: by default as many as keep a chunk of maps within
+    CHUNK_BYTES (these tiny maps: all the data's 3 batches), or ``chunk_size`` inputs."""
     store = eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "maps.zarr", top_k=2, batch_size=BATCH,
-                                       progress=False)
+                                       progress=False, chunk_size=chunk_size)
     expected = eli5_keras.explain(seq_model, x, top_k=2)
     assert_store_equals(store, expected)
     assert store.complete and store.run == eli5_keras.datasets.RunSummary(N, 0, False)
-    assert store.maps.shape == (N, 2, 12, 12) and store.maps.chunks == (BATCH, 2, 12, 12)
-    assert store.targets.chunks == (BATCH, 2)
-    assert store.done[:].tolist() == [True, True, True]
+    assert store.maps.shape == (N, 2, 12, 12) and store.maps.chunks == (chunk, 2, 12, 12)
+    assert store.targets.chunks == (chunk, 2) and store.chunk_size == chunk
+    assert store.done[:].tolist() == [True, True, True]  # one entry per batch
     attrs = store.attrs
     assert (attrs["method"], attrs["layer"], attrs["model"], attrs["top_k"]) == ("gradcam", "conv2", "seq_model", 2)
     assert attrs["version"] == eli5_keras.__version__ and attrs["options"]["relu"] is True
@@ -108,7 +114,7 @@ def test_store_items_are_the_explanations_of_explain(seq_model, x, tmp_path):
 
 def test_slicing_reads_only_the_chunks_it_needs(seq_model, x, tmp_path):
     out = tmp_path / "maps.zarr"
-    eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
+    eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False, chunk_size=BATCH)
     for chunk in (out / "maps" / "c").iterdir():
         if chunk.name != "1":
             for path in chunk.rglob("*"):
@@ -147,9 +153,9 @@ def test_a_tf_dataset_with_labels(seq_model, x, tmp_path, batched):
     if batched:
         data = data.batch(3)  # another size than the store's chunks
     store = eli5_keras.explain_dataset(seq_model, data, out=tmp_path / "maps.zarr", targets="label",
-                                       batch_size=BATCH, progress=False)
+                                       batch_size=BATCH, progress=False, chunk_size=2 * BATCH)
     assert_store_equals(store, eli5_keras.explain(seq_model, x, targets=labels))
-    assert store.maps.chunks[0] == BATCH
+    assert store.maps.chunks[0] == 2 * BATCH
     # unbatched: the length is known up front; batched: unknown, the arrays grew per batch
     assert store.attrs["length"] == (None if batched else N)
 
@@ -239,6 +245,15 @@ def test_empty_maps_warn_once(tmp_path):
     assert store.empty[:].all() and store[0].targets[0].empty
 
 
+def test_default_chunks_hold_the_batches_that_fit_in_chunk_bytes():
+    """``CHUNK_BYTES // (batch_size * bytes per input's maps)`` batches, within 1 and 64."""
+    per_chunk = eli5_keras.datasets.batches_per_chunk
+    limit = eli5_keras.datasets.CHUNK_BYTES
+    assert per_chunk(np.zeros((32, 1, 64, 64), np.float32), 32) == limit // (32 * 64 * 64 * 4) == 8
+    assert per_chunk(np.zeros((4, 2, 96, 96, 96), np.float32), 4) == 1  # 3-D maps: one batch is over the limit
+    assert per_chunk(np.zeros((2, 1, 3), np.float32), 2) == 64
+
+
 # -- resuming ----------------------------------------------------------------------------
 
 
@@ -249,7 +264,7 @@ def test_an_interrupted_run_resumes_without_recomputing(seq_model, x, tmp_path, 
             return x
         return tf.data.Dataset.from_tensor_slices(x).batch(3)
 
-    arguments = dict(top_k=2, batch_size=BATCH, progress=False)
+    arguments = dict(top_k=2, batch_size=BATCH, progress=False, chunk_size=BATCH)
     clean = tmp_path / "clean.zarr"
     eli5_keras.explain_dataset(seq_model, data(), out=clean, **arguments)
     out = tmp_path / "maps.zarr"
@@ -276,6 +291,59 @@ def test_an_interrupted_run_resumes_without_recomputing(seq_model, x, tmp_path, 
     assert again.calls == 0 and store.run.skipped == N
 
 
+KILLED_CHILD = r"""
+import sys, time
+import keras, numpy as np, tensorflow as tf
+import eli5_keras
+
+model = keras.saving.load_model(sys.argv[1], compile=False)
+x = np.load(sys.argv[2])
+
+
+def slow():  # the first two batches at once, then one input every 0.2 s: time to kill it mid-run
+    for i, row in enumerate(x):
+        if i >= 8:
+            time.sleep(0.2)
+        yield row
+
+
+data = tf.data.Dataset.from_generator(slow, output_signature=tf.TensorSpec(x.shape[1:], tf.float32))
+data = data.apply(tf.data.experimental.assert_cardinality(len(x)))
+eli5_keras.explain_dataset(model, data, out=sys.argv[3], batch_size=4, chunk_size=4, progress=False)
+"""
+
+
+def test_a_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """kill -9 of a real process mid-run: the batches marked done are kept, the next run
+    explains only the others, and the store equals explain()."""
+    model_path = save_small_model(tmp_path)
+    x = np.random.default_rng(3).random((24, 16, 16, 3), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "maps.zarr"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(model_path), str(tmp_path / "x.npy"), str(out)],
+                             env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            if (out / "done" / "zarr.json").is_file() and zarr.open_group(str(out), mode="r")["done"][:].sum() >= 2:
+                break
+            time.sleep(0.05)
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    done = zarr.open_group(str(out), mode="r")["done"][:]
+    assert 2 <= done.sum() < len(done) == 6 and not zarr.open_group(str(out), mode="r").attrs["complete"]
+    model = keras.saving.load_model(model_path, compile=False)
+    data = tf.data.Dataset.from_tensor_slices(x)
+    counted = CountingExplainer(monkeypatch)
+    store = eli5_keras.explain_dataset(model, data, out=out, batch_size=4, chunk_size=4, progress=False)
+    assert counted.calls == len(done) - done.sum() and store.complete
+    assert store.run.skipped == 4 * done.sum()
+    assert_store_equals(store, eli5_keras.explain(model, x))
+
+
 def test_a_half_written_chunk_is_not_finished(seq_model, x, tmp_path, monkeypatch):
     """The record is written after the data: a run killed while writing a chunk's data
     leaves it unmarked, and the next run writes it again."""
@@ -283,20 +351,73 @@ def test_a_half_written_chunk_is_not_finished(seq_model, x, tmp_path, monkeypatc
     original = eli5_keras.datasets._Writer._write_now
     writes = []
 
-    def dying(writer, chunk, fields, probabilities):  # runs in the writer thread
-        writes.append(chunk)
+    def dying(writer, first, stop, kept, fields, probabilities):  # runs in the writer thread
+        writes.append(first)
         if len(writes) == 2:
-            writer.group["maps"][chunk * BATCH:chunk * BATCH + 1] = fields["maps"][:1]  # part of the data
+            writer.group["maps"][first * BATCH:first * BATCH + 1] = fields["maps"][:1]  # part of the data
             raise KeyboardInterrupt
-        original(writer, chunk, fields, probabilities)
+        original(writer, first, stop, kept, fields, probabilities)
 
     monkeypatch.setattr(eli5_keras.datasets._Writer, "_write_now", dying)
     with pytest.raises(KeyboardInterrupt):
-        eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
+        eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False, chunk_size=BATCH)
     assert eli5_keras.open_results(out).done[:].tolist() == [True, False, False]
     monkeypatch.setattr(eli5_keras.datasets._Writer, "_write_now", original)
-    store = eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False)
+    store = eli5_keras.explain_dataset(seq_model, x, out=out, batch_size=BATCH, progress=False, chunk_size=BATCH)
     assert_store_equals(store, eli5_keras.explain(seq_model, x))
+
+
+def test_batches_of_an_unwritten_chunk_are_explained_again(seq_model, x, tmp_path, monkeypatch):
+    """Chunks of two batches: a run that dies after the first batch of a chunk has not
+    written it (the chunk is written at once), so the next run explains it again."""
+    out = tmp_path / "maps.zarr"
+    arguments = dict(batch_size=BATCH, progress=False, chunk_size=2 * BATCH)
+    failing = CountingExplainer(monkeypatch, fail_after=1)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        eli5_keras.explain_dataset(seq_model, x, out=out, **arguments)
+    assert failing.calls == 1  # batch 0 explained, then the run died before batch 1 ended chunk 0
+    with pytest.raises(ValueError, match="holds no maps yet"):
+        eli5_keras.open_results(out)
+    resumed = CountingExplainer(monkeypatch)
+    store = eli5_keras.explain_dataset(seq_model, x, out=out, **arguments)
+    assert resumed.calls == 3 and store.run == eli5_keras.datasets.RunSummary(N, 0, False)
+    assert_store_equals(store, eli5_keras.explain(seq_model, x))
+
+
+def test_a_stop_mid_chunk_writes_the_batches_done_and_resume_completes_the_chunk(seq_model, x, tmp_path,
+                                                                                 monkeypatch):
+    """A requested stop writes the batches explained so far (part of a chunk, marked
+    done per batch); the resumed run explains the chunk's other batch only and rewrites
+    the chunk, unmarking the kept batch while it does, so a write cut short never leaves
+    it marked done over damaged data."""
+    out, clean = tmp_path / "maps.zarr", tmp_path / "clean.zarr"
+    arguments = dict(batch_size=BATCH, progress=False, chunk_size=2 * BATCH)
+    eli5_keras.explain_dataset(seq_model, x, out=clean, **arguments)
+    asked = []
+    store = eli5_keras.explain_dataset(seq_model, x, out=out, stop=lambda: asked.append(1) or len(asked) > 1,
+                                       **arguments)
+    assert store.run == eli5_keras.datasets.RunSummary(BATCH, 0, True)
+    assert store.done[:].tolist() == [True, False, False]
+    np.testing.assert_allclose(store[1].targets[0].heatmap, eli5_keras.open_results(clean)[1].targets[0].heatmap)
+
+    class FullDisk:  # the rewrite of chunk 0 fails
+        def __init__(self, array):
+            self.array, self.shape = array, array.shape
+
+        def __setitem__(self, key, value):
+            raise OSError("No space left on device")
+
+    original = eli5_keras.datasets._Writer._array
+    monkeypatch.setattr(eli5_keras.datasets._Writer, "_array",
+                        lambda w, name: FullDisk(original(w, name)) if name == "maps" else original(w, name))
+    with pytest.raises(OSError, match="No space"):
+        eli5_keras.explain_dataset(seq_model, x, out=out, **arguments)
+    assert eli5_keras.open_results(out).done[:].tolist() == [False, False, False]  # batch 0 unmarked
+    monkeypatch.setattr(eli5_keras.datasets._Writer, "_array", original)
+    counted = CountingExplainer(monkeypatch)
+    store = eli5_keras.explain_dataset(seq_model, x, out=out, **arguments)
+    assert counted.calls == 3 and store.complete
+    assert_same_stores(out, clean)
 
 
 def test_stop_ends_the_run_after_a_batch(seq_model, x, tmp_path):
@@ -319,6 +440,7 @@ def _other_weights():
     (dict(targets=1), "targets='top' (now 1)"),
     (dict(top_k=2), "top_k=None (now 2)"),
     (dict(batch_size=5), "batch_size=4 (now 5)"),
+    (dict(chunk_size=2 * BATCH), "chunk_size=None (now 8)"),
     (dict(data=images(N + 1, seed=5)), "length=10 (now 11)"),
     (dict(model="func_model"), "model='seq_model' (now 'func_model')"),
     (dict(model="other weights"), "other model weights"),
@@ -397,6 +519,10 @@ def test_argument_errors(seq_model, x, tmp_path):
         eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", targets="labels")
     with pytest.raises(ValueError, match=r"as many inputs each; got lengths \[3, 10\]"):
         eli5_keras.explain_dataset(seq_model, [x, x[:3]], out=tmp_path / "h.zarr")
+    with pytest.raises(ValueError, match="chunk_size must be a multiple of batch_size=4 .*; got 6"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", batch_size=4, chunk_size=6)
+    with pytest.raises(TypeError, match="chunk_size"):
+        eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "h.zarr", chunk_size=8.0)
     with pytest.raises(ValueError, match="pass either targets or top_k"):
         eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "f.zarr", targets=1, top_k=2)
     with pytest.raises(ValueError, match="does not exist"):

@@ -1,7 +1,7 @@
 """``eli5_keras.ray`` on a real local Ray runtime (``ray.init(num_cpus=2)``, one for this
 module): maps equal to single-process ``explain()`` in the dataset's order, a worker
 process killed mid-run replaced with every item written exactly once, bad items named
-(or skipped and listed), a stopped run resumed without recomputing finished chunks,
+(or skipped and listed), a stopped run resumed without recomputing finished batches,
 ``read_images``' column beside a user's column feeding a two-input model, Parquet
 output, and ``eli5-keras explain --engine ray --address`` (a new process joining the
 module's runtime, reading images and a batch ``.npy``).
@@ -135,9 +135,9 @@ def test_killed_worker_is_replaced(runtime, model_path, model, tmp_path):
     assert_store_equals(store, eli5_keras.explain(model, x))
 
 
-def test_bad_item_raises_naming_it_and_resume_skips_done_chunks(runtime, model_path, model, tmp_path):
-    """A bad item stops the run with an error naming it, the chunks before it kept; the
-    same call on the fixed data sends only the rows of unfinished chunks to the workers
+def test_bad_item_raises_naming_it_and_resume_skips_done_batches(runtime, model_path, model, tmp_path):
+    """A bad item stops the run with an error naming it, the batches before it written; the
+    same call on the fixed data sends only the rows of unfinished batches to the workers
     (counted by a recording preprocess) and completes the store equal to explain(); a
     call with other arguments is refused naming the difference, before any work."""
     x = inputs(8, seed=2)
@@ -292,10 +292,10 @@ def _objects(arrays):
     return column
 
 
-def test_skipped_items_of_finished_chunks_survive_a_resume(model_path, model, tmp_path):
+def test_skipped_items_of_finished_batches_survive_a_resume(model_path, model, tmp_path):
     """The driver's writer, fed BatchExplainer's batches in this process: a run stopped
-    after two chunks keeps the item it skipped in the store; the resumed run, given the
-    rows of the last chunk numbered by INDEX, lists it too, and writes only that chunk."""
+    after two batches keeps the item it skipped in the store; the resumed run, given the
+    rows of the last batch numbered by INDEX, lists it too, and writes only that batch."""
     x = inputs(6, seed=8)
     items = list(x)
     items[1] = x[1][:4]
@@ -305,7 +305,9 @@ def test_skipped_items_of_finished_chunks_survive_a_resume(model_path, model, tm
     out = str(tmp_path / "maps.zarr")
 
     def writer(resume):
-        return open_store(out, model, get_explainer(model, "gradcam"), None, None, None, None, 0, 2, resume, None)
+        # one batch per chunk: each is written as it comes (a stopped run loses a chunk still gathering)
+        return open_store(out, model, get_explainer(model, "gradcam"), None, None, None, None, 0, 2, resume, None,
+                          chunk_size=2)
 
     def stopped():
         yield from batches[:2]
@@ -314,7 +316,7 @@ def test_skipped_items_of_finished_chunks_survive_a_resume(model_path, model, tm
     with pytest.raises(KeyboardInterrupt):
         write_batches(stopped(), writer(False), get_explainer(model, "gradcam"), progress=False, on_error="skip")
     resumed = writer(True)
-    assert resumed.done_chunks() == {0, 1} and not resumed.complete
+    assert resumed.done_batches() == {0, 1} and not resumed.complete
     store = write_batches(batches[2:], resumed, get_explainer(model, "gradcam"), length=6, progress=False,
                           on_error="skip")
     assert [(s["index"], "has shape (4, 16, 3)" in s["error"]) for s in store.skipped] == [(1, True)]

@@ -15,7 +15,7 @@ from eli5_keras.backend.layers import auto_layer, path_name
 
 from helpers.methods import gradient_cams
 from helpers.reference import grid_gradcam
-from helpers.vit import DIM, GRID, PATCH, SIZE, squares, vit
+from helpers.vit import DIM, GRID, SIZE, squares, vit
 
 
 def hand_gradcam(model, layer_name, x, prefix, grid, relu=True):

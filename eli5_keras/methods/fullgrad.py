@@ -37,6 +37,22 @@ normalises each channel separately (``scale_accross_batch_and_channels``, epsilo
 before the channel sum; pytorch-grad-cam's final normalisation of the total is the
 shared pipeline's min-max.
 
+keras-explainable's ``methods.gradient.full_gradients`` (its source, ``_resized_psi_dfx``)
+is reached with three more options:
+
+* ``scale="channel_mean"``: ``psi(t)_c = (|t_c| - min|t_c|) / (max|t_c| - min|t_c|)``
+  over the positions of channel ``c`` (0 for a constant channel: ``divide_no_nan``, no
+  epsilon; its ``filters.absolute_normalize``), then the *mean* over channels.
+* ``after_activation=True``: ``z_l`` is the layer's output *after* its fused activation
+  (the tensor the layer returns, which keras-explainable exposes), not before it.
+* ``sum_targets=True``: one backward pass of ``S = sum_t S_t`` (the sum of the input's
+  ``T`` target scores, keras-explainable's gradient of its gathered logits); the one
+  map is repeated for each target, as is the completeness gap of ``S``.
+
+``layers`` (names or ``"outer/inner"`` paths of bias layers) keeps only those layers'
+terms (keras-explainable: the layers its exposed model outputs); the others are then
+neither in the map nor in the completeness gap, which is no longer 0 in general.
+
 Deviations: upsampling uses half-pixel centres (the reference uses
 ``align_corners=True``); several targets are a loop of ``T`` backward passes through one
 recorded forward pass (``per_target_work = True``). Layers inside nested *subclassed*
@@ -45,14 +61,16 @@ up in the completeness gap.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Callable, List, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import keras
 import tensorflow as tf
 
 from ..backend.inputs import batch_spatial_size
-from ..backend.layers import iter_paths, output_shape, path_name
+from .. import validation as check
+from ..backend.layers import iter_paths, output_shape, path_name, resolve_layer
 from ..backend.probe import Forward, LinearCall, ModelProbe, as_float32
 from ..backend.topology import LayerPath, call_inference, is_container, is_graph_model
 from ..constants import EPSILON, FULLGRAD_PSI_EPSILON
@@ -60,7 +78,7 @@ from ..utils.resize import resize_linear
 from .base import Context, Method, MethodOutput
 from .perturbed import require_float_input
 
-SCALES = ("sample", "channel")
+SCALES = ("sample", "channel", "channel_mean")
 
 _BIASED = tuple(
     getattr(keras.layers, name)
@@ -150,22 +168,34 @@ def _sum_per_map(term: tf.Tensor) -> tf.Tensor:
 
 
 def fullgrad_terms(
-    probe: ModelProbe, inputs: Sequence[tf.Tensor], data: tf.Tensor, input_index: int = 0
+    probe: ModelProbe,
+    inputs: Sequence[tf.Tensor],
+    data: tf.Tensor,
+    input_index: int = 0,
+    paths: Optional[Sequence[LayerPath]] = None,
+    after_activation: bool = False,
+    sum_targets: bool = False,
 ) -> FullGradTerms:
-    """One forward pass recording every bias layer's pre-activation output ``z_l``,
-    then one backward pass per target: the raw terms ``dS/dx ⊙ x`` and ``dS/dz_l ⊙ b_l``.
-    Traceable."""
+    """One forward pass recording the output ``z_l`` of every bias layer in ``paths``
+    (default :func:`bias_layers`), before its fused activation (or after it, with
+    ``after_activation``), then one backward pass per target (one of the targets' sum
+    with ``sum_targets``: terms ``(N, 1, ...)``, ``forward.scores`` summed to ``(N, 1)``):
+    the raw terms ``dS/dx ⊙ x`` and ``dS/dz_l ⊙ b_l``. Traceable."""
     inputs = list(inputs)
     x = inputs[input_index]
     num_targets = data.shape[1]
     if num_targets is None:
         raise ValueError("FullGrad needs a known number of targets per input.")
     records: list = []
-    with tf.GradientTape(watch_accessed_variables=False, persistent=num_targets > 1) as tape:
+    paths = bias_layers(probe.model) if paths is None else paths
+    with tf.GradientTape(watch_accessed_variables=False, persistent=num_targets > 1 and not sum_targets) as tape:
         tape.watch(x)
-        overrides = {path: _recording_call(path, probe, tape, records) for path in bias_layers(probe.model)}
+        overrides = {path: _recording_call(path, probe, tape, records, after_activation) for path in paths}
         fwd = probe.forward(inputs, data, overrides=overrides)
-        scores = [fwd.scores[:, t] for t in range(num_targets)]
+        if sum_targets:
+            summed = tf.reduce_sum(fwd.scores, axis=1, keepdims=True)
+            fwd = dataclasses.replace(fwd, scores=summed)
+        scores = [fwd.scores[:, t] for t in range(fwd.scores.shape[1])]
     wrt = [x] + [z for _, z, _ in records]
     grads = [tape.gradient(s, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO) for s in scores]
     del tape
@@ -178,17 +208,21 @@ def fullgrad_terms(
     return FullGradTerms(input_term, biases, [path for path, _, _ in records], fwd)
 
 
-def _recording_call(path: LayerPath, probe: ModelProbe, tape: tf.GradientTape, records: list) -> Callable:
-    """Override of a bias layer: compute ``z`` (before the activation), watch and record
-    it with the layer's bias, and return what the layer would (the activation of ``z``;
-    ``z`` itself where the probe reads logits at the model's final layer)."""
+def _recording_call(
+    path: LayerPath, probe: ModelProbe, tape: tf.GradientTape, records: list, after_activation: bool = False
+) -> Callable:
+    """Override of a bias layer: compute ``z`` (before the activation, or the layer's
+    output with ``after_activation``), watch and record it with the layer's bias, and
+    return what the layer would (the activation of ``z``; ``z`` itself where the probe
+    reads logits at the model's final layer)."""
     layer = path[-1]
-    if isinstance(layer, keras.layers.BatchNormalization):
+    final = None if isinstance(layer, keras.layers.BatchNormalization) else probe.logit_override(path)
+    if final is not None:  # the final layer, read before its softmax/sigmoid
+        linear, squash = final, None
+    elif isinstance(layer, keras.layers.BatchNormalization) or after_activation:
         linear, squash = None, None
     else:
-        final = probe.logit_override(path)  # the final layer, read before its softmax/sigmoid
-        linear = final if final is not None else LinearCall(layer)
-        squash = None if final is not None else layer.activation
+        linear, squash = LinearCall(layer), layer.activation
 
     def call(layer, *args, **kwargs):
         z = call_inference(layer, args, kwargs) if linear is None else linear(layer, *args, **kwargs)
@@ -206,9 +240,18 @@ class FullGrad(Method):
 
     Parameters
     ----------
-    scale : {"sample", "channel"}, default "sample"
+    scale : {"sample", "channel", "channel_mean"}, default "sample"
         Min-max of ``|term|`` over all positions and channels of each map (the
-        reference), or per channel (pytorch-grad-cam).
+        reference), or per channel, summed over channels (pytorch-grad-cam, epsilon
+        1e-7) or averaged (keras-explainable, ``divide_no_nan``).
+    after_activation : bool, default False
+        Differentiate with respect to each layer's output after its fused activation
+        (keras-explainable) instead of before it (the paper's ``z_l``).
+    sum_targets : bool, default False
+        One map for the sum of each input's target scores, repeated per target.
+    layers : tuple of str, optional
+        Names (or ``"outer/inner"`` paths) of the bias layers whose terms count;
+        None: every bias layer.
     """
 
     name = "fullgrad"
@@ -216,10 +259,34 @@ class FullGrad(Method):
     summary = "input-gradient x input plus bias-gradient x bias of every conv/BN layer"
     uses_layer = False
 
-    def __init__(self, scale: str = "sample") -> None:
-        if scale not in SCALES:
-            raise ValueError(f"scale must be one of {SCALES}; got {scale!r}.")
-        self.scale = scale
+    def __init__(
+        self,
+        scale: str = "sample",
+        after_activation: bool = False,
+        sum_targets: bool = False,
+        layers: Optional[Sequence[str]] = None,
+    ) -> None:
+        self.scale = check.choice("scale", scale, SCALES)
+        self.after_activation = check.boolean("after_activation", after_activation)
+        self.sum_targets = check.boolean("sum_targets", sum_targets)
+        self.per_target_work = not self.sum_targets
+        self.layers = None if layers is None else _layer_names(layers)
+
+    def paths(self, model: keras.Model) -> List[LayerPath]:
+        """The bias layers whose terms count (``layers``, else all of them)."""
+        every = bias_layers(model)
+        if self.layers is None:
+            return every
+        chosen = []
+        for i, name in enumerate(self.layers):
+            path = resolve_layer(model, name)
+            if path not in every:
+                raise ValueError(
+                    f"layers[{i}] must be a layer that adds a bias (a biased convolution or Dense, or "
+                    f"BatchNormalization); got {name!r}, a {type(path[-1]).__name__}."
+                )
+            chosen.append(path)
+        return chosen
 
     def setup(self, context: Context) -> None:
         if not context.channels_last:
@@ -228,7 +295,7 @@ class FullGrad(Method):
                 "token ids; explain an embedding layer's output with a CAM method instead."
             )
         require_float_input(context, f"method {self.name!r}", "differentiates the input")
-        for path in bias_layers(context.probe.model):
+        for path in self.paths(context.probe.model):
             _check_channels_last(path)
 
     def psi(self, term: tf.Tensor) -> tf.Tensor:
@@ -247,11 +314,16 @@ class FullGrad(Method):
             return (tf.reduce_sum(term, axis=-1) - channels * low) / (high - low + FULLGRAD_PSI_EPSILON)
         low = tf.reduce_min(term, axis=list(range(2, last)), keepdims=True)
         high = tf.reduce_max(term, axis=list(range(2, last)), keepdims=True)
+        if self.scale == "channel_mean":
+            return tf.reduce_mean(tf.math.divide_no_nan(term - low, high - low), axis=-1)
         return tf.reduce_sum((term - low) / (high - low + EPSILON), axis=-1)
 
     def compute(self, context, inputs, data, block):
         x = inputs[context.input_index]
-        terms = fullgrad_terms(context.probe, inputs, data, context.input_index)
+        terms = fullgrad_terms(
+            context.probe, inputs, data, context.input_index, self.paths(context.probe.model),
+            self.after_activation, self.sum_targets,
+        )
         size = batch_spatial_size(x)
         maps = self.psi(terms.inputs)
         # Resizing is linear: the terms of one grid are summed first and resized once
@@ -265,5 +337,18 @@ class FullGrad(Method):
                 grids[key] = grids[key] + psi if key in grids else psi
         for summed in grids.values():
             maps += resize_linear(summed, size, first_axis=2)
-        extras = {"completeness_gap": terms.completeness_gap()}
-        return MethodOutput(maps, terms.forward.labels, terms.forward.reported, extras)
+        gap = terms.completeness_gap()
+        if self.sum_targets:  # one map (and gap) for all targets
+            count = tf.shape(data)[1]
+            maps, gap = tf.repeat(maps, count, axis=1), tf.repeat(gap, count, axis=1)
+        return MethodOutput(maps, terms.forward.labels, terms.forward.reported, {"completeness_gap": gap})
+
+
+def _layer_names(layers: Any) -> Tuple[str, ...]:
+    """``layers`` as a non-empty tuple of layer names / paths."""
+    if isinstance(layers, str) or not isinstance(layers, (tuple, list)) or not layers:
+        raise TypeError(f"layers must be None or a non-empty tuple of layer names; got {layers!r}.")
+    for i, name in enumerate(layers):
+        if not isinstance(name, str):
+            raise TypeError(f"layers[{i}] must be a layer name (str); got {type(name).__name__}: {name!r}.")
+    return tuple(layers)

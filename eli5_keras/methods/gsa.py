@@ -14,7 +14,8 @@ constant stays ``(d + 1) / 2`` times smaller than the design), and how the score
 copies of each input as compiled blocks of at most ``batch_size`` copies
 (:func:`~eli5_keras.methods.base.concat_over_blocks`) and resizes the ``(n, T, *g)``
 indices onto the input linearly (half-pixel centres, rank-generic; Xplique resizes
-2-D maps bicubically).
+2-D maps bicubically), or returns them as they are with ``upsample=False`` (maps
+``(N, T, *g)``: the compat facade applies Xplique's own resize to them).
 
 ``segments=`` (:mod:`.segments`, shared with the other black-box methods) replaces the
 grid by features: a label array, a segmentation function, ``"slic"``, ``"quickshift"``.
@@ -69,9 +70,13 @@ class GSAMethod(SegmentedMethod):
         Seed of the random samplers (``"scrambled_sobol"``, ``"lhs"``; ``"sobol"`` is deterministic).
     segments : None, int array, callable, "slic" or "quickshift"
         Features in place of the grid (:func:`~.segments.resolve`); None: the grid.
+    upsample : bool
+        Resize the grid's indices onto the input (True) or return the grid-level indices
+        (False; the grid only, not with ``segments``).
 
     Output: maps ``(N, T, *S)``: the ``(N, T, *grid)`` indices resized linearly onto the
-    input; with ``segments``, each feature's index on its positions.
+    input (``(N, T, *grid)`` as they are with ``upsample=False``); with ``segments``, each
+    feature's index on its positions.
     """
 
     uses_layer = False
@@ -86,9 +91,16 @@ class GSAMethod(SegmentedMethod):
         perturbation: str,
         seed: int,
         segments: SegmentsSpec = None,
+        upsample: bool = True,
     ) -> None:
         self.grid = check.per_axis("grid", grid)
         self.segments = resolve(segments, self.grid)
+        self.upsample = check.boolean("upsample", upsample)
+        if not self.upsample and not self.on_grid():
+            raise ValueError(
+                "upsample=False returns the grid's indices, so it needs segments=None; "
+                f"got segments of kind {self.segments.kind!r}."
+            )
         self.designs = check.integer("designs", designs, 2)
         self.sampler = check.choice("sampler", sampler, SAMPLERS)
         self.perturbation = check.choice("perturbation", perturbation, PERTURBATIONS)
@@ -183,4 +195,6 @@ class GSAMethod(SegmentedMethod):
         if side is not None:
             return MethodOutput(per_feature(values, side[0]), fwd.labels, fwd.reported)
         maps = tf.reshape(values, tf.concat([tf.stack([n, t]), grid], axis=0))
-        return MethodOutput(resize_linear(maps, sizes, first_axis=2), fwd.labels, fwd.reported)
+        if self.upsample:
+            maps = resize_linear(maps, sizes, first_axis=2)
+        return MethodOutput(maps, fwd.labels, fwd.reported)

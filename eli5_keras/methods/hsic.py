@@ -87,8 +87,9 @@ class HSICAttribution(GSAMethod):
         Design points ``N`` (Xplique's ``nb_design``): ``N`` forward passes per input.
     sampler : {"sobol", "scrambled_sobol", "lhs"}, default "sobol"
         Sampler of the design, rounded to ``{0, 1}``.
-    perturbation, seed, segments
-        As :class:`~.gsa.GSAMethod`; defaults ``"inpainting"``, 0, None (the grid).
+    perturbation, seed, segments, upsample
+        As :class:`~.gsa.GSAMethod`; defaults ``"inpainting"``, 0, None (the grid), True
+        (``False``: the grid-level indices ``(N, T, *grid)``, not resized).
 
     Output: maps ``(N, T, *S)`` (:class:`~.gsa.GSAMethod`).
     """
@@ -105,8 +106,9 @@ class HSICAttribution(GSAMethod):
         perturbation: str = "inpainting",
         seed: int = 0,
         segments: SegmentsSpec = None,
+        upsample: bool = True,
     ) -> None:
-        super().__init__(grid, designs, sampler, perturbation, seed, segments)
+        super().__init__(grid, designs, sampler, perturbation, seed, segments, upsample)
 
     def points(self, dimension: int) -> np.ndarray:
         return binary_design(self.sampler, dimension, self.designs, self.seed)

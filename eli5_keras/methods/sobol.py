@@ -121,8 +121,9 @@ class SobolAttribution(GSAMethod):
         Sampler of the ``2d``-dimensional design giving ``A`` and ``B``.
     estimator : {"jansen", "homma", "janon", "glen", "saltelli"}, default "jansen"
         Total-index estimator (module docstring).
-    perturbation, seed, segments
-        As :class:`~.gsa.GSAMethod`; defaults ``"inpainting"``, 0, None (the grid).
+    perturbation, seed, segments, upsample
+        As :class:`~.gsa.GSAMethod`; defaults ``"inpainting"``, 0, None (the grid), True
+        (``False``: the grid-level indices ``(N, T, *grid)``, not resized).
 
     Output: maps ``(N, T, *S)`` (:class:`~.gsa.GSAMethod`).
     """
@@ -140,8 +141,9 @@ class SobolAttribution(GSAMethod):
         perturbation: str = "inpainting",
         seed: int = 0,
         segments: SegmentsSpec = None,
+        upsample: bool = True,
     ) -> None:
-        super().__init__(grid, designs, sampler, perturbation, seed, segments)
+        super().__init__(grid, designs, sampler, perturbation, seed, segments, upsample)
         if self.designs & (self.designs - 1):
             raise ValueError(f"designs must be a power of two (Sobol sequence); got {designs!r}.")
         self.estimator = check.choice("estimator", estimator, tuple(ESTIMATORS))

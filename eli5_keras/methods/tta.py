@@ -27,6 +27,12 @@ A flip is its own inverse, so flips map back exactly. Scales follow the model:
 The clean grid is the input's spatial shape for methods on the input (and for layer
 methods whose maps are at the input, Guided Grad-CAM), the explained layer's grid on
 the clean input for CAM methods (whose maps the pipeline then resizes onto the input).
+``grid="input"`` maps every augmentation's map straight onto the input's spatial shape
+instead (``B_a`` resizes from the augmented layer grid to the input:
+keras-explainable's ``meta.tta``, which resizes each CAM onto the input before
+averaging), and the maps are then at the input's resolution.
+``rounding="floor"`` sizes a resized copy ``floor(s * D)`` (keras-explainable's
+``int``) instead of ``round(s * D)``; either is at least 1.
 Raw maps are combined before the pipeline's ReLU / normalisation; the base's extras
 are averaged. Targets are resolved once on the clean input.
 Defaults: ``base="gradcam"``, ``flips=(-1,)``, ``scales=(0.75, 1.0, 1.25)``
@@ -70,8 +76,14 @@ class TTA(Wrapper):
         zoom its content at a fixed size; "auto" picks by the model's input.
     base_options : dict, optional
         Options of the base method when ``base`` is a name.
+    grid : {"base", "input"}, default "base"
+        Where the maps are averaged: the base method's grid for the clean input, or
+        the input's spatial shape (each augmentation's map resized onto it).
+    rounding : {"round", "floor"}, default "round"
+        How ``scaling="resize"`` sizes a copy: ``round(s * D)`` or ``floor(s * D)``.
 
-    Output: maps ``(N, T, *s)`` on the base method's grid for the clean input.
+    Output: maps ``(N, T, *s)`` on the base method's grid for the clean input (the
+    input's spatial shape with ``grid="input"``).
     """
 
     name = "tta"
@@ -85,11 +97,17 @@ class TTA(Wrapper):
         scales: Sequence[float] = DEFAULT_SCALES,
         scaling: str = "auto",
         base_options: Optional[Mapping[str, Any]] = None,
+        grid: str = "base",
+        rounding: str = "round",
     ) -> None:
         super().__init__(base, base_options)
         self.flips = check.int_tuple("flips", flips)
         self.scales = check.float_tuple("scales", scales)
         self.scaling = check.choice("scaling", scaling, ("auto", "resize", "zoom"))
+        self.grid = check.choice("grid", grid, ("base", "input"))
+        self.rounding = check.choice("rounding", rounding, ("round", "floor"))
+        if self.grid == "input":
+            self.maps_at_input = True
 
     def copies(self, context: Context) -> int:
         return len(self.scales) * 2 ** len(self.flips)
@@ -168,7 +186,8 @@ class TTA(Wrapper):
             shapes = sizes
         else:
             scale = tf.constant(group[0][0], tf.float32)
-            shapes = [tf.maximum(tf.cast(tf.round(scale * tf.cast(d, tf.float32)), tf.int32), 1) for d in sizes]
+            rounded = tf.round if self.rounding == "round" else tf.floor
+            shapes = [tf.maximum(tf.cast(rounded(scale * tf.cast(d, tf.float32)), tf.int32), 1) for d in sizes]
         forward = axis_matrices(group, sizes, shapes, zoom, False, start, size)
         tiled = tf.repeat(x[:, None], size, axis=1)
         augmented = apply_axis_matrices(tiled, forward, first_axis=2, batch_axis=1)

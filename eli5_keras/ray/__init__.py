@@ -18,7 +18,7 @@ and NIfTI files that the actor reads with the command line's readers; a multi-in
 model takes one column per input. A bad item (a file that does not decode, an array of
 the wrong shape) is named in a ValueError, or skipped and listed with
 ``on_error="skip"``. A rerun on an unfinished store explains only the rows of its
-unfinished chunks (:func:`unfinished_rows`).
+unfinished batches (:func:`unfinished_rows`).
 """
 from .driver import explain_dataset, unfinished_rows, write_batches
 from .worker import (

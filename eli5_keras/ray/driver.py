@@ -1,8 +1,8 @@
 """The driver's side of a Ray run: :func:`explain_dataset` maps a ``ray.data.Dataset``
 through :class:`~eli5_keras.ray.worker.BatchExplainer` on an actor pool and writes the
-batches, in the dataset's order, as the chunks of :mod:`eli5_keras.datasets`' Zarr store
+batches, in the dataset's order, into :mod:`eli5_keras.datasets`' Zarr store
 (:func:`write_batches`), or lets Ray write Parquet. A rerun on an unfinished store
-numbers the rows and sends only those of unfinished chunks (:func:`unfinished_rows`)."""
+numbers the rows and sends only those of unfinished batches (:func:`unfinished_rows`)."""
 from __future__ import annotations
 
 import os
@@ -94,7 +94,7 @@ def explain_dataset(
     Each actor holds one model and one compiled explainer
     (:class:`BatchExplainer`) and receives batches of ``batch_size`` rows; the driver
     (this process) writes the results into the Zarr store of
-    :func:`eli5_keras.explain_dataset` (chunk ``c`` = rows ``c*B .. c*B+B-1`` in the
+    :func:`eli5_keras.explain_dataset` (batch ``b`` = rows ``b*B .. b*B+B-1`` in the
     dataset's order), or Ray writes Parquet files from the workers.
 
     Parameters
@@ -118,7 +118,7 @@ def explain_dataset(
     gpus_per_worker, cpus_per_worker : float
         Ray resources of each actor (``num_gpus``, ``num_cpus``).
     batch_size : int, default 32
-        Rows per call of an actor, the store's chunk length, and the bound on work in
+        Rows per call of an actor, the store's unit of resuming, and the bound on work in
         flight per actor.
     on_error : {"raise", "skip"}
         A bad item stops the run with a ValueError naming it (its position in the
@@ -126,9 +126,9 @@ def explain_dataset(
         ``store.skipped``.
     resume : bool, default True
         A store made with the same arguments is continued: a finished one is returned as
-        it is; of an unfinished one only the rows of chunks not done go to the workers
+        it is; of an unfinished one only the rows of batches not done go to the workers
         (the rows are counted and numbered first, :func:`unfinished_rows`), so finished
-        chunks are never recomputed. A store made with other arguments is refused with a
+        batches are never recomputed. A store made with other arguments is refused with a
         ValueError naming the difference. False replaces it.
     progress : bool, default True
         A progress line on stderr (store output).
@@ -181,7 +181,7 @@ def explain_dataset(
         stored = int(writer.group["maps"].shape[0])
         return ExplanationStore(writer.group, RunSummary(explained=0, skipped=stored, interrupted=False))
     ds, length = _ordered(ds), None
-    done = writer.done_chunks()
+    done = writer.done_batches()
     if done:
         ds, length = unfinished_rows(ds, done, batch_size, int(writer.group["maps"].shape[0]), out)
     batches: Iterable[Dict[str, np.ndarray]] = ()
@@ -192,7 +192,7 @@ def explain_dataset(
 
 
 def unfinished_rows(ds: Any, done: Set[int], batch_size: int, stored: int, out: str) -> Tuple[Any, int]:
-    """``(the rows of ds in chunks not in done, numbered (column INDEX), ds's length)``.
+    """``(the rows of ds in batches not in done, numbered (column INDEX), ds's length)``.
 
     Ray Data has no row positions: the rows are counted (``ds.count()``, a pass over the
     data unless its blocks know their lengths) and zipped with ``0 .. N-1``; Ray's zip
@@ -223,15 +223,15 @@ def write_batches(
     batches: Iterable[Dict[str, np.ndarray]], writer: _Writer, explainer: Explainer, *, length: Optional[int] = None,
     progress: bool = True, ids: Optional[str] = None, on_error: str = "raise",
 ) -> ExplanationStore:
-    """Write :class:`BatchExplainer`'s output batches as the store's chunks, then mark
-    the store complete.
+    """Write :class:`BatchExplainer`'s output batches into the store (gathered into its
+    chunks), then mark the store complete.
 
     Parameters
     ----------
     batches : iterable of dict
         Batches of ``writer.batch_size`` rows in the dataset's order (the last one may be
         short), from a ``BatchExplainer(on_error="skip")``; on a resumed store, the rows of
-        its unfinished chunks numbered by the column :data:`INDEX`.
+        its unfinished batches numbered by the column :data:`INDEX`.
     writer : datasets' store writer (:func:`eli5_keras.datasets.open_store`)
     explainer : Explainer
         The one that made the maps (its method's title for the empty-map warning).
@@ -243,26 +243,28 @@ def write_batches(
         The column naming items in ``store.skipped``.
     on_error : {"raise", "skip"}
         A batch row with an error raises ValueError naming its position in the dataset,
-        or is kept in the store's ``skipped`` attribute, before its chunk is written, so
-        a resumed run keeps those of finished chunks.
+        or is kept in the store's ``skipped`` attribute, before its batch is written, so
+        a resumed run keeps those of finished batches. The batches before a bad item
+        are written before the error is raised.
     """
     on_error = check.choice("on_error", on_error, ON_ERROR)
     batch_size = writer.batch_size
-    done = writer.done_chunks()
+    done = writer.done_batches()
     kept = writer.rows(done)
     skipped = [s for s in writer.group.attrs.get("skipped", []) if s["index"] // batch_size in done]
     bar = _progress(length, kept, check.boolean("progress", progress))
     explained, empty = 0, []
     try:
         for number, batch in enumerate(batches):
-            chunk = _chunk(batch, number, batch_size)
-            start = chunk * batch_size
+            index = _batch_index(batch, number, batch_size)
+            start = index * batch_size
             bad = []
             for row in np.flatnonzero(batch[ERROR] != ""):
                 item = dict(index=int(start + row), error=str(batch[ERROR][row]))
                 if ids is not None:
                     item["id"] = _plain(batch[ids][row])
                 if on_error == "raise":
+                    writer.close(flush=True)  # the batches before it are written: a rerun continues there
                     raise ValueError(f"input {start + row} of the dataset: {item['error']}")
                 bad.append(item)
             if bad:
@@ -270,30 +272,29 @@ def write_batches(
                 writer.wait()  # the writer thread may be updating the group's attributes
                 writer.group.attrs.update(dict(skipped=skipped))
             fields = {k: v for k, v in batch.items() if k not in (ERROR, "probabilities", ids, INDEX)}
-            writer.write_fields(chunk, fields, bool(batch["probabilities"][0]))
+            writer.write_fields(index, fields, bool(batch["probabilities"][0]))
             explained += len(fields["maps"])
             bad_rows = {i["index"] - start for i in bad}
             empty.extend(start + int(i) for i in np.flatnonzero(fields["empty"].any(axis=1)) if i not in bad_rows)
             bar.advance(len(fields["maps"]))
-        writer.close()
+        writer.finish(skipped=skipped)  # the last chunk written; an error of a write is raised here
     except BaseException:
         bar.close(draw=False)
         _close_quietly(writer)
         raise
     bar.close()
-    writer.finish(skipped=skipped)
     warn_empty_maps(explainer.method.title, empty, explained)
     return ExplanationStore(writer.group, RunSummary(explained=explained, skipped=kept, interrupted=False))
 
 
-def _chunk(batch: Dict[str, np.ndarray], number: int, batch_size: int) -> int:
-    """The store chunk of the ``number``-th batch the driver reads: by its rows' numbers
-    when the run resumes (whole chunks, the last one of the data possibly short)."""
+def _batch_index(batch: Dict[str, np.ndarray], number: int, batch_size: int) -> int:
+    """The store's batch index of the ``number``-th batch the driver reads: by its rows'
+    numbers when the run resumes (whole batches, the last one of the data possibly short)."""
     if INDEX not in batch:
         return number
     first = int(batch[INDEX][0])
     if first % batch_size or np.any(np.diff(batch[INDEX]) != 1):
-        raise RuntimeError(f"rows {batch[INDEX][:3]}... of a resumed run do not start a chunk of {batch_size}: "
+        raise RuntimeError(f"rows {batch[INDEX][:3]}... of a resumed run do not start a batch of {batch_size}: "
                            "Ray did not keep the dataset's order.")
     return first // batch_size
 

@@ -244,8 +244,102 @@ def test_volumes_3d_heatmaps(volume_model, tmp_path):
     np.testing.assert_allclose(got, expected, **TOL)
     _, maps = au.xai_decoder([x], volume_model, preds=np.eye(3)[[0, 2]], method="gc")
     assert maps[1].shape == (6, 6, 6)
-    with pytest.raises(ValueError, match="2-D images"):
-        au.xai_decoder([x], volume_model, preds=np.eye(3)[[0, 2]], out_path=str(tmp_path / "vol"))
+
+
+class Scans(keras.utils.PyDataset):
+    """Volumes with AUCMEDI's file naming attributes (samples, image_format) only."""
+
+    def __init__(self, x, image_format):
+        super().__init__()
+        self.x, self.samples, self.image_format = x, [f"scan{i}" for i in range(len(x))], image_format
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, i):
+        return self.x
+
+
+def volume_picture(volume, heatmap, alpha):
+    """AUCMEDI's visualize_heatmap on a one-channel volume in [0, 255]: jet over RGB."""
+    jet = resolve_colormap("jet")(np.arange(256))[:, :3]
+    return jet[np.uint8(heatmap * 255)] * 255 * alpha + (1 - alpha) * np.concatenate([volume] * 3, axis=-1)
+
+
+def test_volumes_written_as_aucmedi_visualizer(volume_model, tmp_path):
+    """GIF (frames along axis 1), NIfTI in SimpleITK's layout (axes reversed, RGB as a
+    vector intent, affine diag(-1, -1, 1, 1)) and .npy; .mha refused before any work."""
+    import nibabel as nib  # the test extra installs it ([nifti])
+
+    x = volumes(2, seed=40) * 255
+    preds = np.eye(3)[[0, 2]]
+    _, maps = au.xai_decoder([x], volume_model, preds=preds, method="gc")
+    au.xai_decoder([x], volume_model, preds=preds, method="gc", overlay=False, out_path=str(tmp_path / "gif"))
+    gif = Image.open(tmp_path / "gif" / "sample_1.gif")
+    assert gif.n_frames == 6
+    gif.seek(4)
+    np.testing.assert_array_equal(np.asarray(gif.convert("L")), np.uint8(maps[1] * 255)[:, 4, :])
+    au.xai_decoder(Scans(x, "nii.gz"), volume_model, method="gc", alpha=0.3, out_path=str(tmp_path / "nii"))
+    assert sorted(os.listdir(tmp_path / "nii"))[:3] == [f"scan0.class_{c}.nii.gz" for c in range(3)]
+    scan = nib.load(tmp_path / "nii" / "scan1.class_2.nii.gz")
+    expected = volume_picture(x[1], maps[1], 0.3)
+    np.testing.assert_allclose(scan.get_fdata(), np.transpose(expected, (2, 1, 0, 3))[:, :, :, None, :], atol=1e-9)
+    np.testing.assert_array_equal(scan.affine, np.diag([-1.0, -1.0, 1.0, 1.0]))
+    assert scan.header.get_intent()[0] == "vector"
+    au.xai_decoder(Scans(x, "npy"), volume_model, preds=preds, alpha=0.3, out_path=str(tmp_path / "npy"))
+    np.testing.assert_allclose(np.load(tmp_path / "npy" / "scan1.npy"), expected, atol=1e-9)
+    calls = []
+    with pytest.raises(ValueError, match="mha.*SimpleITK"):
+        au.xai_decoder(Scans(x, "mha"), volume_model, method=Recording(calls), out_path=str(tmp_path / "mha"))
+    assert calls == []
+
+
+class Recording:
+    """An AUCMEDI-style method (compute_heatmap only) that records its calls."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def compute_heatmap(self, image, class_index, eps=1e-8):
+        self.calls.append(class_index)
+        return np.zeros(image.shape[1:-1])
+
+
+class FakeDataGenerator:
+    """AUCMEDI DataGenerator's interface: a loader, a subfunction (crop to 10 x 10 at
+    (1, 2)), resize to the model's 12 x 12, standardisation (/ 255)."""
+
+    def __init__(self, raw):
+        self.raw, self.samples, self.path_imagedir = raw, [f"img{i}" for i in range(len(raw))], "images"
+        self.image_format, self.grayscale, self.kwargs, self.batch_size = "png", False, {}, 2
+
+    def sample_loader(self, sample, path_imagedir, image_format=None, grayscale=False):
+        return self.raw[self.samples.index(sample)]
+
+    def preprocess_image(self, index, prepared_image=False, run_resize=True, run_aug=True, run_standardize=True):
+        img = self.sample_loader(self.samples[index], self.path_imagedir, image_format=self.image_format)
+        img = img[1:11, 2:12]
+        if run_resize:
+            img = tf.image.resize(img, (12, 12)).numpy()
+        return img / 255.0 if run_standardize else img
+
+
+def test_preprocess_overlay(au_model):
+    """With AUCMEDI's DataGenerator interface, each image explained as
+    preprocess_image(i, run_aug=False), its map resized onto (and returned with) the
+    cropped image (True) or the loaded one (False); a plain source has no originals."""
+    raw = np.random.default_rng(41).uniform(0, 255, size=(3, 14, 14, 3)).astype(np.float32)
+    gen = FakeDataGenerator(raw)
+    for flag, shape in ((True, (10, 10)), (False, (14, 14))):
+        imgs, maps = au.xai_decoder(gen, au_model, preds=np.eye(NUM_CLASSES)[[1, 0, 4]], method="sm",
+                                    preprocess_overlay=flag)
+        assert len(imgs) == 3 and imgs[2].shape == shape + (3,) and maps[2].shape == shape
+        np.testing.assert_array_equal(imgs[2], raw[2][1:11, 2:12] if flag else raw[2])
+        x = gen.preprocess_image(2, run_aug=False)[None]
+        expected = minmax(input_gradient(au_model, x, 4).max(-1)[0])
+        np.testing.assert_allclose(maps[2], tf.image.resize(expected[..., None], shape).numpy()[..., 0], **TOL)
+    with pytest.raises(ValueError, match="preprocess_overlay=False draws the heat maps over the original"):
+        au.xai_decoder([images(1)], au_model, preprocess_overlay=False)
 
 
 @pytest.mark.parametrize("negative", [False, True], ids=["pro", "con"])

@@ -203,8 +203,6 @@ def test_tta_keras_explainable_count(variable_model, hflip, scales):
     _, maps = augmented(variable_model, x, y)
     assert augmented.__name__ == "gradients_tta"
     np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-6)
-    with pytest.raises(ValueError, match="methods on the input"):
-        ke.methods.meta.tta(ke.methods.cams.gradcam)
     with pytest.raises(ValueError, match="resize_method"):
         ke.methods.meta.tta(ke.methods.gradient.gradients, resize_method="nearest")
 
@@ -224,3 +222,155 @@ def test_scorecam_normalised_masks_raw_logits(logits_model):
     assert maps.shape == (3, 12, 12, 2)
     np.testing.assert_allclose(np.asarray(scores), logits, **TOL)
     np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-5)
+
+
+def run_layers(model, x, keep=()):
+    """``model`` (a chain) run layer by layer on ``x``: its output and the outputs of the
+    layers named in ``keep`` (after their fused activations), under the caller's tape."""
+    h, kept = x, {}
+    for layer in model.layers[1:]:
+        h = layer(h)
+        if layer.name in keep:
+            kept[layer.name] = h
+    return h, kept
+
+
+def gap_gradcam(model, x, y):
+    """keras-explainable's Grad-CAM written plainly at the layer feeding global pooling:
+    ``sum_k mean_ij(dy_c/dA^k) A^k`` ``(B, h, w, L)`` for the units ``y`` ``(B, L)``."""
+    name = model.get_layer(index=-2).input._keras_history[0].name
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        out, kept = run_layers(model, xt, keep=(name,))
+        units = tf.gather(out, y, axis=-1, batch_dims=1)
+    A = kept[name]
+    J = tape.batch_jacobian(units, A).numpy()  # (B, L, h, w, K)
+    return np.einsum("bhwk,bck->bhwc", A.numpy(), J.mean(axis=(2, 3)))
+
+
+def test_tta_of_a_cam_resizes_each_map_onto_the_input(variable_model):
+    """keras-explainable's tta source written out: each copy resized to int(s * size)
+    (13 * 0.7 = 9.1 -> 9), its CAM (at the copy's layer grid: 7 x 7 and 5 x 5) flipped
+    back and resized bilinearly onto the input, summed, divided by
+    len(scales) * (2 if hflip else 1)."""
+    size, scales, hflip = 13, [0.7], True
+    x, y = images(2, seed=24, size=size), np.array([[1, 0], [3, 2]])
+    total = np.zeros((2, size, size, 2), np.float32)
+    for scale in [None] + scales:
+        for flip in ([False, True] if hflip else [False]):
+            z = tf.image.flip_left_right(x) if flip else tf.convert_to_tensor(x)
+            if scale is not None:
+                z = tf.image.resize(z, (int(size * scale),) * 2, method="bilinear")
+            m = gap_gradcam(variable_model, z.numpy(), y)
+            if flip:
+                m = tf.image.flip_left_right(m).numpy()
+            total += tf.image.resize(m, (size, size), method="bilinear").numpy()
+    expected = total / (len(scales) * (2 if hflip else 1))
+    augmented = ke.methods.meta.tta(ke.methods.cams.gradcam, scales=scales, hflip=hflip)
+    scores, maps = augmented(ke.inspection.expose(variable_model), x, y)
+    assert augmented.__name__ == "gradcam_tta" and maps.shape == (2, size, size, 2)
+    np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(scores), np.take_along_axis(variable_model(x).numpy(), y, -1), **TOL)
+
+
+def test_tta_of_scorecam(variable_model):
+    """cams.scorecam (maps at the copy's input size) through tta without flips: the
+    written-out tta over the facade's own (formula-tested) method on the clean input and
+    one half-size copy."""
+    x, y = images(1, seed=25), np.array([[2]])
+    model = ke.inspection.expose(variable_model)
+    expected = 0.0
+    for size in (12, 6):
+        m = np.asarray(ke.methods.cams.scorecam(model, tf.image.resize(x, (size, size)).numpy(), y)[1])
+        expected = expected + tf.image.resize(m, (12, 12)).numpy()
+    _, maps = ke.methods.meta.tta(ke.methods.cams.scorecam, scales=[0.5], hflip=False)(model, x, y)
+    np.testing.assert_allclose(np.asarray(maps), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def biased_model():
+    """Convolutions with fused ReLUs, a batch normalisation with moving statistics and
+    nonzero biases (one bias entry 0), a linear Dense of logits."""
+    model = conv_classifier(12, "biased_model", (12, 12, 3), lambda: [
+        L.Conv2D(4, 3, padding="same", activation="relu", name="c1"), L.BatchNormalization(name="bn"),
+        L.Conv2D(6, 3, strides=2, padding="same", activation="relu", name="c2"),
+        L.GlobalAveragePooling2D(name="gap"), L.Dense(NUM_CLASSES, name="logits"),
+    ])
+    rng = np.random.default_rng(12)
+    model.get_layer("bn").set_weights(
+        [rng.uniform(0.5, 1.5, 4), rng.normal(size=4), rng.normal(size=4) * 0.3, rng.uniform(0.5, 2.0, 4)]
+    )
+    for name, bias in (("c1", [0.2, -0.1, 0.0, 0.3]), ("c2", rng.normal(size=6) * 0.2)):
+        layer = model.get_layer(name)
+        layer.set_weights([layer.get_weights()[0], np.asarray(bias, np.float32)])
+    return model
+
+
+def full_gradients_reference(model, x, y, names):
+    """keras-explainable's full_gradients written plainly: S = the sum of the gathered
+    units, psi(t) = channel mean of |t| min-maxed per channel over (h, w) (0 where
+    constant), psi(dS/dx * x) + sum_l resize(psi(dS/dz_l * b_l)), z_l the layer outputs
+    after their activations, b_l the bias (batch normalisation folded by hand)."""
+
+    def psi(t):
+        t = np.abs(t)
+        low, high = t.min(axis=(1, 2), keepdims=True), t.max(axis=(1, 2), keepdims=True)
+        return np.divide(t - low, high - low, out=np.zeros_like(t), where=high > low).mean(-1, keepdims=True)
+
+    def bias(layer):
+        if isinstance(layer, L.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            return beta - mean * gamma / np.sqrt(var + 1e-7)
+        return layer.bias.numpy()
+
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out, kept = run_layers(model, xt, keep=names)
+        units = tf.gather(out, y, axis=-1, batch_dims=1)
+        total = tf.reduce_sum(units)
+    grads = tape.gradient(total, [xt] + [kept[n] for n in names])
+    maps = psi((grads[0] * xt).numpy())
+    for name, g in zip(names, grads[1:]):
+        maps = maps + tf.image.resize(psi(g.numpy() * bias(model.get_layer(name))), x.shape[1:3]).numpy()
+    return units.numpy(), maps
+
+
+def test_full_gradients_formula(biased_model):
+    x, y = labels_and_inputs()
+    units, expected = full_gradients_reference(biased_model, x, y, ("c1", "bn", "c2"))
+    # keras-explainable's docs form, with the import changed
+    logits = ke.inspection.get_logits_layer(biased_model)
+    inters, biases = ke.inspection.layers_with_biases(biased_model, exclude=[logits])
+    model = ke.inspection.expose(biased_model, inters, logits)
+    scores, maps = ke.methods.gradient.full_gradients(model, x, y, biases=biases)
+    assert maps.shape == (3, 12, 12, 1)
+    np.testing.assert_allclose(np.asarray(scores), units, **TOL)
+    np.testing.assert_allclose(np.asarray(maps), expected, **TOL)
+    _, explained = ke.explain(ke.methods.gradient.full_gradients, model, x, y, biases=biases,
+                              postprocessing=ke.filters.normalize)
+    np.testing.assert_allclose(explained, ke.filters.normalize(expected).numpy(), **TOL)
+    _, shortcut = ke.full_gradients(model, x, y)  # normalize, no resizing: its defaults
+    np.testing.assert_allclose(shortcut, explained, **TOL)
+    # the default exposure: the layer feeding global pooling only
+    _, default = ke.methods.gradient.full_gradients(biased_model, x, y)
+    np.testing.assert_allclose(np.asarray(default), full_gradients_reference(biased_model, x, y, ("c2",))[1], **TOL)
+
+
+def test_full_gradients_smooth_and_checks(biased_model):
+    x, y = labels_and_inputs()
+    x, y = x[:2], y[:2]
+    model = ke.inspection.expose(biased_model, ["c2"])
+    copies = [x, x + 0.2 * engine_noise(x.shape[1:], 0, seed=4)[None]]
+    expected = sum(full_gradients_reference(biased_model, c, y, ("c2",))[1] for c in copies) / 2
+    smoothed = ke.methods.meta.smooth(ke.methods.gradient.full_gradients, repetitions=2, noise=0.2, seed=4)
+    _, maps = smoothed(model, x, y, biases=[biased_model.get_layer("c2").bias])
+    np.testing.assert_allclose(np.asarray(maps), expected, **TOL)
+    with pytest.raises(ValueError, match="psi"):
+        ke.methods.gradient.full_gradients(model, x, y, psi=ke.filters.normalize)
+    with pytest.raises(ValueError, match="has none"):
+        ke.methods.gradient.full_gradients(ke.inspection.expose(biased_model, ["gap"]), x, y)
+    with pytest.raises(ValueError, match="zero"):
+        ke.methods.gradient.full_gradients(model, x, y, biases=[np.zeros(6, np.float32)])
+    with pytest.raises(ValueError, match="one activation layer"):
+        ke.methods.cams.gradcam(ke.inspection.expose(biased_model, ["c1", "c2"]), x, y)

@@ -281,5 +281,52 @@ def test_channels_first_layers_are_rejected():
 
 
 def test_bad_scale():
-    with pytest.raises(ValueError, match=r"scale must be one of \('sample', 'channel'\); got 'pixel'"):
+    with pytest.raises(ValueError, match=r"scale must be one of 'sample', 'channel', 'channel_mean'; got 'pixel'"):
         get("fullgrad", scale="pixel")
+
+
+def test_keras_explainable_options_against_numpy(tiny):
+    """scale="channel_mean", after_activation, sum_targets and layers, written out:
+    S = sum_t logit[c_t], z_l the outputs of c1 (after its fused ReLU) and bn only,
+    psi = channel mean of |t| min-maxed per channel (0 where constant), one map repeated
+    per target; the gap is S minus the kept terms' sums."""
+    x = inputs(seed=10)
+    classes = np.array([[0, 2], [1, 0], [2, 2]])
+    c1, bn, head = (tiny.get_layer(n) for n in ("c1", "bn", "head"))
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        a1 = c1(xt)  # relu(conv): the layer's output
+        zbn = bn(a1, training=False)
+        pooled = tf.reduce_mean(tiny.get_layer("c2")(tf.nn.relu(zbn)), axis=[1, 2])
+        logits = tf.matmul(pooled, head.kernel) + head.bias  # before the softmax
+        total = tf.reduce_sum(tf.gather(logits, classes, batch_dims=1), axis=1)
+    grads = tape.gradient(total, [xt, a1, zbn])
+
+    def psi(t):
+        t = np.abs(np.asarray(t, np.float64))
+        low, high = t.min(axis=(1, 2), keepdims=True), t.max(axis=(1, 2), keepdims=True)
+        return np.divide(t - low, high - low, out=np.zeros_like(t), where=high > low).mean(axis=-1)
+
+    terms = [(grads[0] * xt).numpy(), grads[1].numpy() * c1.bias.numpy(), grads[2].numpy() * folded_bn_bias(bn)]
+    expected = sum(psi(t) for t in terms)  # every grid is the input's (6 x 6)
+    gap = total.numpy() - sum(t.reshape(3, -1).sum(axis=1) for t in terms)
+    result = eli5.explain(
+        tiny, x, method="fullgrad", targets=classes, relu=False, normalize=False,
+        scale="channel_mean", after_activation=True, sum_targets=True, layers=("c1", "bn"),
+    )
+    assert result.maps.shape == (3, 2, 6, 6)
+    for t in range(2):
+        np.testing.assert_allclose(result.maps[:, t], expected, atol=1e-5)
+        np.testing.assert_allclose(result.extras["completeness_gap"][:, t], gap, atol=1e-4)
+    assert head.activation.__name__ == "softmax"  # the model is unchanged
+
+
+def test_keras_explainable_options_are_checked(tiny):
+    x = inputs()
+    with pytest.raises(ValueError, match="layers\\[0\\] must be a layer that adds a bias"):
+        eli5.explain(tiny, x, method="fullgrad", layers=(tiny.layers[-2].name,))
+    with pytest.raises(TypeError, match="layers\\[0\\] must be a layer name"):
+        get("fullgrad", layers=(1,))
+    with pytest.raises(TypeError, match="after_activation"):
+        get("fullgrad", after_activation="yes")

@@ -289,3 +289,13 @@ def test_options_checked_against_the_model(seq_model, options, error, match):
 def test_bad_options(options, error, match):
     with pytest.raises(error, match=match):
         get("tta", **options)
+
+
+def test_grid_and_rounding_options_are_checked():
+    """grid="input" (maps averaged at the input's shape, keras-explainable's tta of a CAM;
+    its numbers: tests/compat/test_keras_explainable.py) and rounding="floor"."""
+    with pytest.raises(ValueError, match="grid must be one of 'base', 'input'; got 'layer'"):
+        get("tta", grid="layer")
+    with pytest.raises(ValueError, match="rounding must be one of 'round', 'floor'; got 'ceil'"):
+        get("tta", rounding="ceil")
+    assert get("tta", grid="input").maps_at_input and not get("tta").maps_at_input

@@ -3,7 +3,7 @@ engine call per batch instead of one per image and class."""
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import keras
 import numpy as np
@@ -12,18 +12,8 @@ from ... import validation as check
 from ...utils.resize import resize_array
 from .methods import XAIMethod, xai_dict
 from .overlay import save_overlay
-
-
-def batches(data_gen: Any) -> Iterator[np.ndarray]:
-    """The input batches ``(B, *S, C)`` of a Keras ``PyDataset``/``Sequence`` (indexed
-    ``0..len-1``) or any iterable of batches; a batch may be ``x`` or ``(x, y[, w])``."""
-    if hasattr(data_gen, "__getitem__") and hasattr(data_gen, "__len__") and not isinstance(data_gen, np.ndarray):
-        source = (data_gen[i] for i in range(len(data_gen)))
-    else:
-        source = iter(data_gen)
-    for batch in source:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        yield np.asarray(x, np.float32)
+from .sources import batches, overlay_images
+from .volume import volume_format
 
 
 def keras_model(model: Any) -> keras.Model:
@@ -59,21 +49,28 @@ def batch_heatmaps(method: Any, x: np.ndarray, classes: np.ndarray) -> np.ndarra
     ])
 
 
-def file_name(data_gen: Any, index: int) -> str:
+def file_name(data_gen: Any, index: int, volume: bool = False) -> str:
     """AUCMEDI's file name: ``samples[i] + "." + image_format`` when the generator
-    has them (path separators turned into dots), else ``sample_<i>.png``."""
+    has them (path separators turned into dots), else ``sample_<i>.png`` (``.gif`` for
+    a volume)."""
     samples = getattr(data_gen, "samples", None)
     if samples is None:
-        return f"sample_{index}.png"
+        return f"sample_{index}.{'gif' if volume else 'png'}"
     image_format = getattr(data_gen, "image_format", None)
     name = str(samples[index]) + ("." + image_format if image_format else "")
     return name.replace(os.sep, ".")
 
 
-def class_path(path: str, c: int) -> str:
-    """``name.class_<c>.<suffix>`` (AUCMEDI's per-class file when ``preds`` is None)."""
-    stem, suffix = os.path.splitext(path)
-    return f"{stem}.class_{c}{suffix}"
+def class_path(path: str, c: int, image_format: Optional[str] = None) -> str:
+    """AUCMEDI's per-class file when ``preds`` is None: ``.class_<c>`` inserted before
+    the ``image_format`` suffix (``scan.class_0.nii.gz``), else before the last suffix."""
+    if image_format is None:
+        cut = len(path.split(".")[-1]) + 1
+    elif image_format == ".gz":
+        cut = 7
+    else:
+        cut = len(image_format) + 1
+    return f"{path[:-cut]}.class_{c}{path[-cut:]}"
 
 
 def xai_decoder(
@@ -84,14 +81,16 @@ def xai_decoder(
     layerName: Optional[str] = None,
     overlay: bool = True,
     alpha: float = 0.25,
+    preprocess_overlay: bool = True,
     out_path: Optional[str] = None,
 ) -> Optional[Tuple[List[np.ndarray], List[np.ndarray]]]:
     """Heat maps of every image of ``data_gen``, returned or drawn over the images.
 
     Parameters
     ----------
-    data_gen : keras.utils.PyDataset, Sequence or iterable of batches
-        Batches ``x`` or ``(x, y[, w])`` of images ``(B, H, W, C)`` (or volumes).
+    data_gen : keras.utils.PyDataset, Sequence, iterable of batches or AUCMEDI DataGenerator
+        Batches ``x`` or ``(x, y[, w])`` of images ``(B, H, W, C)`` (or volumes); an
+        AUCMEDI ``DataGenerator`` is read as AUCMEDI reads it (:mod:`.sources`).
     model : keras.Model or AUCMEDI NeuralNetwork (``.model``)
     preds : array (N, classes), optional
         Predictions; each image is explained for ``argmax preds[i]``. None: every class.
@@ -102,15 +101,21 @@ def xai_decoder(
     overlay, alpha : bool, float
         Drawing of the saved pictures: ``jet`` heat map with opacity ``alpha`` over
         the image, or the heat map alone.
+    preprocess_overlay : bool, default True
+        The images drawn over (and returned): with an AUCMEDI ``DataGenerator``, its
+        image with subfunctions applied, not resized nor standardised (True), or as
+        loaded (False); with any other source, the batch images as yielded (True;
+        False raises ValueError: such a source has no original images).
     out_path : str, optional
         Folder for the pictures (``<sample>.png``, ``<sample>.class_<c>.png`` without
-        ``preds``); None returns the arrays instead.
+        ``preds``; volumes as GIF, NIfTI or ``.npy`` by their suffix, ``sample_<i>.gif``
+        by default, :mod:`.volume`); None returns the arrays instead.
 
     Returns
     -------
     (images, heatmaps) : two lists, one entry per image, when ``out_path`` is None:
-    the image as given and its heat map resized (bilinear) to the image's spatial
-    shape, ``(H, W)`` with ``preds``, ``(classes, H, W)`` without.
+    the image drawn over (``preprocess_overlay``) and its heat map resized (linear) to
+    that image's spatial shape, ``(*S)`` with ``preds``, ``(classes, *S)`` without.
 
     Each batch is explained in one engine call for all its images (and classes);
     AUCMEDI calls ``compute_heatmap`` once per image and class.
@@ -118,6 +123,9 @@ def xai_decoder(
     net = keras_model(model)
     n_classes = int(net.outputs[0].shape[-1])
     alpha = check.real("alpha", alpha, 0.0, 1.0)
+    preprocess_overlay = check.boolean("preprocess_overlay", preprocess_overlay)
+    original = overlay_images(data_gen, preprocess_overlay)
+    image_format = getattr(data_gen, "image_format", None)
     explainer = xai_method(method, net, layerName)
     chosen = None if preds is None else np.argmax(np.asarray(preds), axis=-1)
     if out_path is not None:
@@ -133,20 +141,26 @@ def xai_decoder(
             if seen + b > len(chosen):
                 raise ValueError(f"preds has {len(chosen)} rows but data_gen yields more images.")
             classes = chosen[seen:seen + b, None].astype(np.int32)
+        volume = x.ndim == 5
+        paths = [] if out_path is None else [
+            os.path.join(out_path, file_name(data_gen, seen + i, volume)) for i in range(b)
+        ]
+        if volume:
+            for path in paths:  # an unwritable format is refused before any work
+                volume_format(path)
         maps = batch_heatmaps(explainer, x, classes)
         for i in range(b):
-            resized = np.stack([resize_array(m, x.shape[1:-1]) for m in maps[i]])
+            image = x[i] if original is None else original(seen + i)
+            resized = np.stack([resize_array(m, image.shape[:-1]) for m in maps[i]])
             heatmap = resized[0] if chosen is not None else resized
             if out_path is None:
-                res_img.append(x[i])
+                res_img.append(image)
                 res_xai.append(heatmap)
-                continue
-            path = os.path.join(out_path, file_name(data_gen, seen + i))
-            if chosen is not None:
-                save_overlay(x[i], heatmap, path, overlay, alpha)
+            elif chosen is not None:
+                save_overlay(image, heatmap, paths[i], overlay, alpha)
             else:
                 for c in range(n_classes):
-                    save_overlay(x[i], heatmap[c], class_path(path, c), overlay, alpha)
+                    save_overlay(image, heatmap[c], class_path(paths[i], c, image_format), overlay, alpha)
         seen += b
     if out_path is None:
         return res_img, res_xai

@@ -10,8 +10,10 @@ Change ``import keras_explainable as ke`` into
 
 Methods return ``(scores (B, L), maps (B, *S, L))``, labels last; :func:`explain` applies
 ``postprocessing(maps, axis=spatial_axis)``, then (``resizing=True``) a bilinear
-``tf.image.resize`` onto the input, and returns numpy arrays. docs/compat.md lists what
-is supported and every difference.
+``tf.image.resize`` onto the input, and returns numpy arrays. ``cam``, ``gradcam``,
+``gradcampp``, ``scorecam``, ``gradients`` and ``full_gradients`` are :func:`explain`
+bound to each method with keras-explainable's default ``postprocessing`` /
+``resizing``. docs/compat.md lists what is supported and every difference.
 """
 from __future__ import annotations
 
@@ -57,9 +59,15 @@ def partial_explain(method: Callable, **default_params: Any) -> Callable:
     return bound
 
 
-cam = partial_explain(methods.cams.cam)
-gradcam = partial_explain(methods.cams.gradcam)
-gradcampp = partial_explain(methods.cams.gradcampp)
-gradients = partial_explain(methods.gradient.gradients)
+# keras-explainable's shortcuts, with its default post-processing
+cam = partial_explain(methods.cams.cam, postprocessing=filters.positive_normalize)
+gradcam = partial_explain(methods.cams.gradcam, postprocessing=filters.positive_normalize)
+gradcampp = partial_explain(methods.cams.gradcampp, postprocessing=filters.positive_normalize)
+scorecam = partial_explain(methods.cams.scorecam, postprocessing=filters.positive_normalize, resizing=False)
+gradients = partial_explain(methods.gradient.gradients, postprocessing=filters.normalize, resizing=False)
+full_gradients = partial_explain(methods.gradient.full_gradients, postprocessing=filters.normalize, resizing=False)
 
-__all__ = ["explain", "partial_explain", "filters", "inspection", "methods", "cam", "gradcam", "gradcampp", "gradients"]
+__all__ = [
+    "explain", "partial_explain", "filters", "inspection", "methods",
+    "cam", "gradcam", "gradcampp", "scorecam", "gradients", "full_gradients",
+]

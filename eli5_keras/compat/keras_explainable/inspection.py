@@ -26,11 +26,23 @@ BATCH_NORM_EPSILON = 1e-07
 
 class ExposedModel:
     """A model with the layers an explaining method reads: ``logits_layer`` (whose
-    output is the score) and ``activation_layer`` (whose output CAM methods explain)."""
+    output is the score) and ``argument_layers`` (the layers whose outputs keras-explainable
+    exposes: the one CAM methods explain, ``activation_layer``, or the bias layers of
+    ``methods.gradient.full_gradients``)."""
 
     def __init__(self, model: keras.Model, logits_layer: keras.layers.Layer,
-                 activation_layer: Optional[keras.layers.Layer]) -> None:
-        self.model, self.logits_layer, self.activation_layer = model, logits_layer, activation_layer
+                 argument_layers: Sequence[keras.layers.Layer]) -> None:
+        self.model, self.logits_layer, self.argument_layers = model, logits_layer, tuple(argument_layers)
+
+    @property
+    def activation_layer(self) -> keras.layers.Layer:
+        """The one exposed layer CAM methods explain; ValueError when several are exposed."""
+        if len(self.argument_layers) != 1:
+            raise ValueError(
+                "CAM methods explain one activation layer; this model exposes "
+                f"{[layer.name for layer in self.argument_layers]}: expose(model, arguments=<one layer>)."
+            )
+        return self.argument_layers[0]
 
     def __call__(self, inputs, training=False):
         return self.model(inputs, training=training)
@@ -86,7 +98,7 @@ def _endpoint_layer(model: keras.Model, endpoint: Any) -> keras.layers.Layer:
         return endpoint
     if isinstance(endpoint, int) and not isinstance(endpoint, bool):
         return model.layers[endpoint]
-    if isinstance(endpoint, (str, tuple, list)):
+    if isinstance(endpoint, (str, tuple)):
         return get_nested_layer(model, endpoint)
     if isinstance(endpoint, dict):
         layer = endpoint["layer"] if "layer" in endpoint else get_nested_layer(model, endpoint["name"])
@@ -102,7 +114,9 @@ def expose(model: keras.Model, arguments: Any = None, outputs: Any = None) -> Ex
     ``outputs``: the logits layer (default: the last layer with a kernel), which must
     be the model's output layer (the engine scores the model's output as it is).
     ``arguments``: the activation layer (default: the input of the last global pooling
-    layer); an index, a name, a layer or ``{"name"|"layer": ..., "link": "input"|"output"}``.
+    layer); an index, a name (a tuple of names: a nested path), a layer or
+    ``{"name"|"layer": ..., "link": "input"|"output"}``; or a *list* of them (the layers
+    ``methods.gradient.full_gradients`` reads, e.g. ``layers_with_biases(model)[0]``).
     """
     if isinstance(model, ExposedModel):
         model = model.model
@@ -114,7 +128,13 @@ def expose(model: keras.Model, arguments: Any = None, outputs: Any = None) -> Ex
         )
     if arguments is None:
         arguments = {"layer": get_global_pooling_layer(model), "link": "input"}
-    return ExposedModel(model, logits, _endpoint_layer(model, arguments))
+    endpoints = arguments if isinstance(arguments, list) else [arguments]
+    return ExposedModel(model, logits, [_endpoint_layer(model, endpoint) for endpoint in endpoints])
+
+
+def as_exposed(model: Any) -> ExposedModel:
+    """``model`` if exposed, else :func:`expose` with the defaults."""
+    return model if isinstance(model, ExposedModel) else expose(model)
 
 
 def layers_with_biases(model: keras.Model, exclude: Sequence[keras.layers.Layer] = (),

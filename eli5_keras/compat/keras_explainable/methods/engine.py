@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from ....explain import explain as _explain
-from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, ExposedModel, expose
+from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, ExposedModel, as_exposed
 
 SUPPORTED_SPATIAL_AXES = ((-3, -2), (1, 2))
 
@@ -20,12 +20,31 @@ class EngineSpec:
     (:mod:`.meta`) that wrap it: the engine ``method`` and its ``options``, whether
     it explains the exposed activation layer (``at_layer``), and ``scale(x)``, the
     constant factor the facade multiplies the raw maps by (a linear post-processing,
-    so it commutes with averaging over copies)."""
+    so it commutes with averaging over copies).
+
+    ``configure(exposed, **params) -> options``, when set, builds the options from the
+    exposed model and the method's own keyword arguments (``full_gradients``: its
+    layers, ``psi`` and ``biases``); ``single_map``: the engine repeats one map per
+    target and the method returns it once, ``(B, H, W, 1)``."""
 
     method: str
     at_layer: bool
     options: Dict[str, Any] = field(default_factory=dict)
     scale: Callable[[Any], float] = lambda x: 1.0
+    configure: Optional[Callable[..., Dict[str, Any]]] = None
+    single_map: bool = False
+
+    def engine_options(self, exposed: ExposedModel, **params: Any) -> Dict[str, Any]:
+        """The engine options for ``exposed`` and the method's keyword arguments."""
+        if self.configure is not None:
+            return {**self.options, **self.configure(exposed, **params)}
+        if params:
+            raise TypeError(f"method {self.method!r} takes no further arguments here; got {sorted(params)}.")
+        return dict(self.options)
+
+    def finish(self, maps: tf.Tensor, x: np.ndarray) -> tf.Tensor:
+        """The facade's maps from the engine's raw ``(B, H, W, L)``."""
+        return (maps[..., :1] if self.single_map else maps) * self.scale(x)
 
 
 def with_spec(spec: EngineSpec) -> Callable:
@@ -55,7 +74,7 @@ def run(
         raise ValueError("only indices_axis=-1 and indices_batch_dims=-1 (the defaults) are supported.")
     if tuple(spatial_axis) not in SUPPORTED_SPATIAL_AXES:
         raise ValueError(f"spatial_axis must be {SPATIAL_AXIS} (2-D images); got {spatial_axis!r}.")
-    exposed = model if isinstance(model, ExposedModel) else expose(model)
+    exposed = as_exposed(model)
     x = np.asarray(inputs, np.float32)
     units = exposed.logits_layer.output.shape[-1]
     if indices is None:

@@ -7,6 +7,8 @@ Both return ``(scores (B, L), maps)`` where the scores are the clean input's
 (keras-explainable averages the logits of the noisy / augmented copies too) and the
 maps keep keras-explainable's numbers (docs/compat.md). Methods without an engine spec
 (``cams.gradcampp``, whose ``exp(y_c)`` factor is per copy) raise ``ValueError``.
+The wrapped function's own keyword arguments (``full_gradients``' ``psi``, ``biases``)
+pass through, as in keras-explainable.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from .... import validation as check
-from ..inspection import KERNEL_AXIS, SPATIAL_AXIS
+from ..inspection import KERNEL_AXIS, SPATIAL_AXIS, as_exposed
 from .engine import EngineSpec, run
 
 
@@ -26,7 +28,8 @@ def engine_spec(method: Callable, meta: str) -> EngineSpec:
     if not isinstance(spec, EngineSpec):
         raise ValueError(
             f"methods.meta.{meta} wraps the method functions of this facade whose maps are linear in the "
-            f"engine's (cams.cam, cams.gradcam, gradient.gradients); got {getattr(method, '__name__', method)!r}."
+            f"engine's (cams.cam, cams.gradcam, cams.scorecam, gradient.gradients, gradient.full_gradients); "
+            f"got {getattr(method, '__name__', method)!r}."
         )
     return spec
 
@@ -46,14 +49,17 @@ def smooth(method: Callable, repetitions: int = 20, noise: float = 0.1, seed: in
     seed = check.integer("seed", seed, 0)
 
     def apply(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
-              indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
-        common = (model, inputs, indices, indices_axis, indices_batch_dims, spatial_axis, batch_size, spec.at_layer)
-        scores, clean, x = run(spec.method, *common, **spec.options)
+              indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32,
+              **params: Any):
+        exposed = as_exposed(model)
+        options = spec.engine_options(exposed, **params)
+        common = (exposed, inputs, indices, indices_axis, indices_batch_dims, spatial_axis, batch_size, spec.at_layer)
+        scores, clean, x = run(spec.method, *common, **options)
         if repetitions == 1:
-            return scores, clean * spec.scale(x)
-        _, noisy, _ = run("smoothgrad", *common, base=spec.method, base_options=spec.options,
+            return scores, spec.finish(clean, x)
+        _, noisy, _ = run("smoothgrad", *common, base=spec.method, base_options=options,
                           samples=repetitions - 1, sigma=noise, seed=seed)
-        return scores, (clean + (repetitions - 1) * noisy) / repetitions * spec.scale(x)
+        return scores, spec.finish((clean + (repetitions - 1) * noisy) / repetitions, x)
 
     apply.__name__ = f"{method.__name__}_smooth"
     return apply
@@ -62,21 +68,20 @@ def smooth(method: Callable, repetitions: int = 20, noise: float = 0.1, seed: in
 def tta(method: Callable, scales: Sequence[float] = (0.5, 1.5, 2.0), hflip: bool = True,
         resize_method: str = "bilinear") -> Callable:
     """Test-time augmentation, as keras-explainable: ``method`` on the input and on
-    copies resized to ``s * size`` for ``s`` in ``scales``, each also flipped
-    horizontally when ``hflip``; each map flipped back, resized bilinearly onto the
-    input and summed, the sum divided by ``len(scales) * (2 if hflip else 1)`` (not by
-    the number of passes, ``(1 + len(scales)) * (2 if hflip else 1)``: keras-explainable's
-    count, kept).
+    copies resized to ``int(s * size)`` for ``s`` in ``scales``, each also flipped
+    horizontally when ``hflip``; each map (a CAM at its copy's layer grid) flipped
+    back, resized bilinearly onto the input and summed, the sum divided by
+    ``len(scales) * (2 if hflip else 1)`` (not by the number of passes,
+    ``(1 + len(scales)) * (2 if hflip else 1)``: keras-explainable's count, kept)::
 
-    Methods on the input only (``gradient.gradients``); the model must take any
-    spatial size. Maps ``(B, H, W, L)``; scores the clean input's."""
+        M = sum_{s in {1} + scales} sum_{f} resize(F_f E(resize(F_f x, int(s * size))), size)
+            / (len(scales) * (2 if hflip else 1))
+
+    (``F_f`` the identity or the horizontal flip). The engine's ``tta`` with
+    ``grid="input"``, ``rounding="floor"``, ``scaling="resize"``; the model must take
+    any spatial size. Maps ``(B, H, W, L)`` (``(B, H, W, 1)`` for ``full_gradients``);
+    scores the clean input's."""
     spec = engine_spec(method, "tta")
-    if spec.at_layer:
-        raise ValueError(
-            "methods.meta.tta is offered for methods on the input (gradient.gradients): keras-explainable resizes "
-            "each CAM from its augmented grid onto the input, which the engine's TTA (explain(method='tta')) "
-            f"does on the layer's grid; got {method.__name__!r}."
-        )
     scales = check.float_tuple("scales", scales)
     hflip = check.boolean("hflip", hflip)
     check.choice("resize_method", resize_method, ("bilinear",))
@@ -84,11 +89,15 @@ def tta(method: Callable, scales: Sequence[float] = (0.5, 1.5, 2.0), hflip: bool
     factor = (1 + len(scales)) * copies / (len(scales) * copies)
 
     def apply(model: Any, inputs: Any, indices: Optional[Any] = None, indices_axis: int = KERNEL_AXIS,
-              indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32):
-        scores, maps, x = run("tta", model, inputs, indices, indices_axis, indices_batch_dims, spatial_axis,
-                              batch_size, False, base=spec.method, base_options=spec.options,
-                              flips=(-1,) if hflip else (), scales=(1.0,) + scales, scaling="resize")
-        return scores, maps * spec.scale(x) * factor
+              indices_batch_dims: int = -1, spatial_axis: Tuple[int, ...] = SPATIAL_AXIS, *, batch_size: int = 32,
+              **params: Any):
+        exposed = as_exposed(model)
+        options = spec.engine_options(exposed, **params)
+        scores, maps, x = run("tta", exposed, inputs, indices, indices_axis, indices_batch_dims, spatial_axis,
+                              batch_size, spec.at_layer, base=spec.method, base_options=options,
+                              flips=(-1,) if hflip else (), scales=(1.0,) + scales, scaling="resize",
+                              grid="input", rounding="floor")
+        return scores, spec.finish(maps * factor, x)
 
     apply.__name__ = f"{method.__name__}_tta"
     return apply
