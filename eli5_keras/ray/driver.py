@@ -197,7 +197,7 @@ def unfinished_rows(ds: Any, done: Set[int], batch_size: int, stored: int, out: 
     Ray Data has no row positions: the rows are counted (``ds.count()``, a pass over the
     data unless its blocks know their lengths) and zipped with ``0 .. N-1``; Ray's zip
     holds ``ds``'s blocks in the object store (spilled to disk beyond its size) before
-    the first batch goes on. Chunk ``c`` is rows ``c*B .. c*B+B-1``.
+    the first batch goes on. Batch ``b`` is rows ``b*B .. b*B+B-1``.
 
     Raises
     ------
