@@ -24,7 +24,9 @@ Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
     (store included) is timed too. Ray's overhead per batch = steady time per batch with
     one worker - ``explain()``'s time per batch, and measured alone: the same pool over the
     same data with a pass-through stage (``Echo``) that returns arrays of the explainer's
-    output shapes, so only Ray's scheduling, serialisation and ordering are timed.
+    output shapes, so only Ray's scheduling, serialisation and ordering are timed. Then the
+    first store is resumed with its second half marked not done: the rows' numbering
+    (count, zip, filter) is timed alone, and the resumed run whole.
 
 Run::
 
@@ -214,9 +216,38 @@ def ray_scale(n: int, batch: int, workers: list, cpus: int) -> dict:
                                overhead_per_batch=(steady - explain_time) * batch if count == 1 else None)
             print(f"  ray {count} worker(s): first batch {first:.1f} s, steady {1e3 * steady:.3f} ms/image, "
                   f"explain_dataset {whole:.1f} s", file=sys.stderr)
+        resumed = resume(x, path, folder / f"w{workers[0]}.zarr", batch, workers[0])
     finally:
         ray.shutdown()
-    return dict(explain_per_image=explain_time, workers=rows, echo_per_batch=echo_steady * batch)
+    return dict(explain_per_image=explain_time, workers=rows, echo_per_batch=echo_steady * batch, resume=resumed)
+
+
+def resume(x, path: Path, store: Path, batch: int, workers: int) -> dict:
+    """A finished store with its second half of batches marked not done (as a run stopped
+    there leaves it), resumed: the rows' numbering alone (count, zip with range(N), filter; iterated
+    without explaining) and the whole resumed run."""
+    import numpy as np
+    import ray
+    import zarr
+
+    from eli5_keras.ray import INDEX, explain_dataset, unfinished_rows
+    from eli5_keras.ray.driver import _ordered
+
+    batches = -(-len(x) // batch)
+    done = set(range(batches // 2))
+    group = zarr.open_group(store, mode="a")
+    group["done"][batches // 2:] = False
+    group.attrs.update(dict(complete=False))
+    ds = ray.data.from_numpy(np.array_split(x, 16))
+    start = time.perf_counter()
+    numbered, _ = unfinished_rows(_ordered(ds), done, batch, 0, str(store))
+    kept = sum(len(b[INDEX]) for b in numbered.iter_batches(batch_size=batch, batch_format="numpy"))
+    numbering = time.perf_counter() - start
+    start = time.perf_counter()
+    run = explain_dataset(ds, path, out=store, column="data", workers=workers, batch_size=batch, progress=False).run
+    whole = time.perf_counter() - start
+    print(f"  resume: numbering {numbering:.2f} s ({kept} rows kept), resumed run {whole:.1f} s", file=sys.stderr)
+    return dict(numbering_s=numbering, kept=kept, whole_s=whole, explained=run.explained, skipped=run.skipped)
 
 
 def main() -> None:
@@ -266,6 +297,11 @@ def main() -> None:
         print(f"Ray overhead per batch of {args.batch}, measured alone (a pass-through actor returning "
               f"the explainer's output arrays): {1e3 * r['echo_per_batch']:.2f} ms "
               f"({r['echo_per_batch'] / (e * args.batch):.1%} of explain()'s time per batch)")
+        z = r["resume"]
+        print(f"\nResumed with the second half not done ({args.workers[0]} worker(s)): numbering the rows "
+              f"{z['numbering_s']:.2f} s ({1e3 * z['numbering_s'] / args.images:.3f} ms / input of the dataset, "
+              f"{z['kept']} kept); the resumed explain_dataset run {z['whole_s']:.1f} s ({z['explained']} explained, "
+              f"{z['skipped']} already done)")
 
 
 if __name__ == "__main__":

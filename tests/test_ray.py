@@ -1,8 +1,10 @@
 """``eli5_keras.ray`` on a real local Ray runtime (``ray.init(num_cpus=2)``, one for this
 module): maps equal to single-process ``explain()`` in the dataset's order, a worker
 process killed mid-run replaced with every item written exactly once, bad items named
-(or skipped and listed), Parquet output, and ``eli5-keras explain --engine ray`` (run
-in this process, which joins the module's runtime).
+(or skipped and listed), a stopped run resumed without recomputing finished batches,
+``read_images``' column beside a user's column feeding a two-input model, Parquet
+output, and ``eli5-keras explain --engine ray --address`` (a new process joining the
+module's runtime, reading images and a batch ``.npy``).
 
 The workers load the model from a file saved in a tmp folder; they import this checkout
 (``PYTHONPATH``, restored afterwards), and the small functions they call from this module
@@ -24,9 +26,11 @@ from PIL import Image
 
 import eli5_keras
 from eli5_keras.cli.main import main
-from eli5_keras.ray import BatchExplainer, explain_dataset
+from eli5_keras.datasets import open_store
+from eli5_keras.explain import get_explainer
+from eli5_keras.ray import INDEX, BatchExplainer, explain_dataset, write_batches
 
-from helpers.cli import SIZE, save_small_model, write_pngs
+from helpers.cli import SIZE, run_cli, save_small_model, write_pngs
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-6
@@ -131,14 +135,30 @@ def test_killed_worker_is_replaced(runtime, model_path, model, tmp_path):
     assert_store_equals(store, eli5_keras.explain(model, x))
 
 
-def test_bad_item_raises_naming_it(runtime, model_path, tmp_path):
-    x = list(inputs(6, seed=2))
-    x[4] = x[4][:8, :8]
-    ds = ray.data.from_items([dict(image=a, name=f"b{i}") for i, a in enumerate(x)])
-    with pytest.raises(ValueError, match=r"input 4 of the dataset: item 'b4' has shape \(8, 8, 3\); the model "
+def test_bad_item_raises_naming_it_and_resume_skips_done_batches(runtime, model_path, model, tmp_path):
+    """A bad item stops the run with an error naming it, the batches before it written; the
+    same call on the fixed data sends only the rows of unfinished batches to the workers
+    (counted by a recording preprocess) and completes the store equal to explain(); a
+    call with other arguments is refused naming the difference, before any work."""
+    x = inputs(8, seed=2)
+    bad = list(x)
+    bad[6] = x[6][:8, :8]
+    out = tmp_path / "maps.zarr"
+    run = functools.partial(explain_dataset, model=model_path, out=out, batch_size=2, ids="name", progress=False,
+                            workers=1)
+    with pytest.raises(ValueError, match=r"input 6 of the dataset: item 'b6' has shape \(8, 8, 3\); the model "
                                          r"takes inputs of shape \(16, 16, 3\)"):
-        explain_dataset(ds, model_path, out=tmp_path / "maps.zarr", batch_size=2, ids="name", progress=False,
-                        workers=1)
+        run(ray.data.from_items([dict(image=a, name=f"b{i}") for i, a in enumerate(bad)]))
+    assert list(eli5_keras.open_results(out).done[:]) == [True, True, True]
+    fixed = ray.data.from_items([dict(image=a, name=f"b{i}") for i, a in enumerate(x)], override_num_blocks=3)
+    with pytest.raises(ValueError, match=r"holds explanations made with targets='top' \(now 1\)"):
+        run(fixed, targets=1)
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    store = run(fixed, preprocess=functools.partial(_record, str(folder)))
+    assert sum(len(p.read_text().splitlines()) for p in folder.iterdir()) == 2  # rows 6 and 7 only
+    assert (store.run.explained, store.run.skipped, store.complete) == (2, 6, True)
+    assert_store_equals(store, eli5_keras.explain(model, x))
 
 
 def test_corrupt_image_skipped_and_listed(runtime, model_path, model, tmp_path):
@@ -160,6 +180,31 @@ def test_corrupt_image_skipped_and_listed(runtime, model_path, model, tmp_path):
     assert not store.maps[2].any() and store.empty[2].all()
 
 
+def _with_vectors(batch, vectors):
+    """A ``vector`` column beside read_images' columns: each file's own vector, by name."""
+    batch["vector"] = np.stack([vectors[Path(path).name] for path in batch["path"]])
+    return batch
+
+
+def test_read_images_two_columns(runtime, multi_input_model, tmp_path):
+    """read_images' ``image`` column (uint8 (H, W, C) as Ray decodes it: pixels / 255 by
+    default) and a column named by the user feed a two-input model: the store equals
+    explain() on the same files read by PIL, in the files' sorted order."""
+    size = multi_input_model.inputs[0].shape[1:3]
+    paths = write_pngs(tmp_path / "images", 5, seed=6, size=tuple(size))
+    model_file = tmp_path / "multi.keras"
+    multi_input_model.save(model_file)
+    vectors = {p.name: np.random.default_rng(i).normal(size=4).astype(np.float32) for i, p in enumerate(paths)}
+    ds = ray.data.read_images(str(tmp_path / "images"), mode="RGB", include_paths=True)
+    ds = ds.map_batches(_with_vectors, fn_kwargs=dict(vectors=vectors), batch_format="numpy")
+    store = explain_dataset(ds, model_file, out=tmp_path / "maps.zarr", column=["image", "vector"], ids="path",
+                            batch_size=2, progress=False)
+    pixels = np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) / 255 for p in paths])
+    expected = eli5_keras.explain(multi_input_model, [pixels, np.stack([vectors[p.name] for p in paths])])
+    assert_store_equals(store, expected)
+    assert store.run.explained == 5
+
+
 def test_parquet(runtime, model_path, model, tmp_path):
     """Parquet rows (any order) keyed by the ids column hold explain()'s maps."""
     x = inputs(6, seed=3)
@@ -172,18 +217,24 @@ def test_parquet(runtime, model_path, model, tmp_path):
     assert list(table["error"]) == [""] * 6
 
 
-def test_cli_engine_ray(runtime, model_path, model, tmp_path, capsys):
-    """``--engine ray`` in a process where Ray runs (the command joins it; a new process
-    would start or join one with --address): the workers read the files, the store equals
-    explain() on pixels / 255; Ray's options without --engine ray are refused."""
-    paths = write_pngs(tmp_path / "images", 4, seed=4)
+def test_cli_engine_ray_address(runtime, model_path, model, tmp_path, capsys):
+    """``eli5-keras explain --engine ray --address ADDRESS`` in a new process joins the
+    running runtime (its driver is listed in the runtime's jobs) and leaves it running;
+    the workers read the PNGs and the rows of a batch ``.npy`` file, and the store equals
+    explain() on pixels / 255 and the rows as they are. Ray's options without
+    --engine ray are refused."""
+    paths = write_pngs(tmp_path / "images", 3, seed=4)
+    rows = inputs(2, seed=7)
+    np.save(tmp_path / "batch.npy", rows)
     out = tmp_path / "maps.zarr"
-    assert main(["explain", str(model_path), str(tmp_path / "images"), "--out", str(out), "--engine", "ray",
-                 "--workers", "1", "--batch-size", "2", "--quiet"]) == 0
+    jobs = len(ray._private.state.jobs())  # no public listing without the dashboard
+    done = run_cli("explain", model_path, tmp_path / "images", tmp_path / "batch.npy", "--out", out, "--engine",
+                   "ray", "--address", runtime, "--workers", "1", "--batch-size", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert len(ray._private.state.jobs()) == jobs + 1
+    assert ray.get(ray.put(1)) == 1 and ray.cluster_resources()["CPU"] == 2  # still up, still ours
     pixels = np.stack([np.asarray(Image.open(p).convert("RGB"), np.float32) / 255 for p in paths])
-    assert_store_equals(eli5_keras.open_results(out), eli5_keras.explain(model, pixels))
-    assert ray.is_initialized()  # the command leaves a runtime it did not start
-    capsys.readouterr()
+    assert_store_equals(eli5_keras.open_results(out), eli5_keras.explain(model, np.concatenate([pixels, rows])))
     for args, message in ((["--workers", "2"], "--workers sets up --engine ray"),
                           (["--engine", "ray", "--out", str(tmp_path / "folder")], "--out must end in .zarr")):
         assert main(["explain", str(model_path), str(paths[0]), *args]) == 2
@@ -193,7 +244,7 @@ def test_cli_engine_ray(runtime, model_path, model, tmp_path, capsys):
 # -- the callable class in this process (no Ray runtime) ---------------------------------
 
 
-def test_batch_explainer_in_process(model_path, model):
+def test_batch_explainer_in_process(model_path, model, tmp_path):
     """Called directly: uint8 pixels become pixels / 255, outputs keyed as documented,
     a bad item named by its id; a live model, a missing column are refused."""
     explainer = BatchExplainer(model_path, batch_size=3)
@@ -209,6 +260,18 @@ def test_batch_explainer_in_process(model_path, model):
         BatchExplainer(model_path, column="pixels")({"image": pixels})
     with pytest.raises(TypeError, match="got a live keras.Model"):
         BatchExplainer(model)
+    np.save(tmp_path / "batch.npy", pixels / np.float32(255))  # .npy rows go to the model as they are
+    rows = BatchExplainer(model_path, column="path", rows="row", on_error="skip")(
+        {"path": np.array([str(tmp_path / "batch.npy")] * 2), "row": np.array([2, 3])})
+    np.testing.assert_allclose(rows["maps"][0], expected.maps[2], atol=TOL)
+    assert not np.allclose(expected.maps[2], expected.maps[:2], atol=1e-3)  # the row is the one asked for
+    assert list(rows["error"]) == ["", f"item {str(tmp_path / 'batch.npy')!r} has no row 3"]
+    with pytest.raises(ValueError, match=r"column must name one column per model input: model 'small_cnn' has 1 "
+                                         r"inputs \['input_layer'\]; got 2 columns \['a', 'b'\]"):
+        BatchExplainer(model_path, column=["a", "b"])
+    with pytest.raises(ValueError, match=r"preprocess as a dict maps columns \['image'\] to functions; got keys "
+                                         r"\['pixels'\] \(\['pixels'\] not among the columns\)"):
+        BatchExplainer(model_path, preprocess={"pixels": np.sqrt})
     with pytest.raises(ValueError, match="on_error must be one of 'raise', 'skip'; got 'ignore'"):
         BatchExplainer(model_path, on_error="ignore")
     with pytest.raises(TypeError, match="got a live keras.Model"):
@@ -219,3 +282,45 @@ def test_batch_explainer_in_process(model_path, model):
         explain_dataset([], model_path, out="maps.zarr")
     with pytest.raises(ValueError, match=r"workers must be an int >= 1; got 0"):
         explain_dataset([], model_path, out="maps.zarr", workers=0)
+
+
+def _objects(arrays):
+    """A column of arrays of any shapes, as Ray gives ragged items (an object array)."""
+    column = np.empty(len(arrays), object)
+    for i, array in enumerate(arrays):
+        column[i] = array
+    return column
+
+
+def test_skipped_items_of_finished_batches_survive_a_resume(model_path, model, tmp_path):
+    """The driver's writer, fed BatchExplainer's batches in this process: a run stopped
+    after two batches keeps the item it skipped in the store; the resumed run, given the
+    rows of the last batch numbered by INDEX, lists it too, and writes only that batch."""
+    x = inputs(6, seed=8)
+    items = list(x)
+    items[1] = x[1][:4]
+    explainer = BatchExplainer(model_path, on_error="skip")
+    batches = [dict(explainer({"image": _objects(items[i:i + 2])}), **{INDEX: np.arange(i, i + 2)})
+               for i in (0, 2, 4)]
+    out = str(tmp_path / "maps.zarr")
+
+    def writer(resume):
+        # one batch per chunk: each is written as it comes (a stopped run loses a chunk still gathering)
+        return open_store(out, model, get_explainer(model, "gradcam"), None, None, None, None, 0, 2, resume, None,
+                          chunk_size=2)
+
+    def stopped():
+        yield from batches[:2]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_batches(stopped(), writer(False), get_explainer(model, "gradcam"), progress=False, on_error="skip")
+    resumed = writer(True)
+    assert resumed.done_batches() == {0, 1} and not resumed.complete
+    store = write_batches(batches[2:], resumed, get_explainer(model, "gradcam"), length=6, progress=False,
+                          on_error="skip")
+    assert [(s["index"], "has shape (4, 16, 3)" in s["error"]) for s in store.skipped] == [(1, True)]
+    assert (store.run.explained, store.run.skipped, store.complete) == (2, 4, True)
+    good = [0, 2, 3, 4, 5]
+    np.testing.assert_allclose(store.maps[good], eli5_keras.explain(model, x[good]).maps, atol=TOL)
+    assert store.empty[1].all() and not store.maps[1].any()

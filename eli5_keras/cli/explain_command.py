@@ -72,8 +72,9 @@ def _single_input_shape(model: Any) -> Tuple:
     inputs = getattr(model, "inputs", None) or []
     if len(inputs) != 1:
         raise UsageError(
-            f"model {model.name!r} has {len(inputs)} inputs; the command line explains single-input models "
-            "(use eli5_keras.explain from Python for others)."
+            f"model {model.name!r} has {len(inputs)} inputs; the command line explains single-input models: each "
+            "input file is one example of one input (from Python, eli5_keras.explain_dataset takes a list of "
+            "arrays and eli5_keras.ray.explain_dataset one column per input)."
         )
     return tuple(inputs[0].shape)
 
@@ -154,10 +155,6 @@ class ExplainRun:
             other = next(e for e in self.examples if not is_nifti(e.path))
             raise UsageError(f"--format nii writes maps over NIfTI inputs with their affine; {str(other.path)!r} is "
                              "not a .nii/.nii.gz file (use --format npy).")
-        if args.engine == "ray" and any(e.row is not None for e in self.examples):
-            batch = next(e for e in self.examples if e.row is not None)
-            raise UsageError(f"--engine ray reads one example per file; {str(batch.path)!r} holds a batch: save its "
-                             "examples as separate .npy files, or leave out --engine ray.")
         self.loader = ExampleLoader(input_shape, self.loaded.preprocess)
         self.num_targets = args.top_k or 1
         self.out = writable_folder(args.out)  # last, so a mistake above leaves no folder behind
@@ -324,10 +321,11 @@ class ExplainRun:
         if started:
             ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
         try:
-            items = [dict(path=str(e.path), name=e.name) for e in self.examples]
+            # a batch .npy file's examples are its rows: "row" indexes its first axis (-1: one example)
+            items = [dict(path=str(e.path), name=e.name, row=-1 if e.row is None else e.row) for e in self.examples]
             ds = ray.data.from_items(items, override_num_blocks=min(len(items), 8 * args.workers))
             return eli5_ray.explain_dataset(
-                ds, self.loaded.path, self.method, out=str(self.out), column="path", ids="name",
+                ds, self.loaded.path, self.method, out=str(self.out), column="path", rows="row", ids="name",
                 workers=args.workers, gpus_per_worker=args.gpus_per_worker, targets=self.target,
                 top_k=args.top_k, layer=self.layer, batch_size=args.batch_size, resume=args.resume,
                 progress=not args.quiet, target_names=self.loaded.class_names, preprocess=self.loaded.preprocess,

@@ -27,6 +27,7 @@ from helpers.cli import (
     save_small_model,
     write_pngs,
 )
+from helpers.models import multi_input_model
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +156,11 @@ def bad_inputs(folder, model_path):
     (folder / "notes.txt").write_text("hello")
     (folder / "empty").mkdir()
     np.save(folder / "wrong.npy", np.zeros((SIZE, SIZE + 1, 3), np.float32))
+    multi_input_model().save(folder / "multi.keras")
     ok, m = str(folder / "ok" / "img_000.png"), str(model_path)
     return [
+        ([str(folder / "multi.keras"), ok, "--engine", "ray"],
+         ["has 2 inputs", "each input file is one example of one input", "one column per input"]),
         ([m, str(folder / "missing.png")], ["missing.png", "does not exist"]),
         ([m, str(folder / "broken.png")], ["cannot read image", "broken.png"]),
         ([m, str(folder / "notes.txt")], ["not a PNG/JPEG image, a .npy array or a NIfTI volume"]),
