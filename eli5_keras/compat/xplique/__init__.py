@@ -41,7 +41,7 @@ Modules: :mod:`.base` (operator targets, ``output_layer``, the class that makes 
 :mod:`.cams`, :mod:`.gradients`, :mod:`.perturbations` (Occlusion, RISE), :mod:`.surrogates`
 (Lime, KernelShap) and :mod:`.gsa` (Sobol, HSIC, their samplers, estimators, perturbations).
 """
-from .base import OperatorTarget
+from .operator_target import OperatorTarget
 from .cams import GradCAM, GradCAMPP
 from .gradients import (DeconvNet, GradientInput, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad,
                         SquareGrad, VarGrad)
@@ -50,11 +50,12 @@ from .gsa import (BinaryEstimator, GlenEstimator, HommaEstimator, HsicAttributio
                   TFSobolSequenceRS, amplitude, blurring, inpainting)
 from .perturbations import Occlusion, Rise
 from .surrogates import KernelShap, Lime
+from .tasks import Tasks
 
 __all__ = (
     "GradCAM", "GradCAMPP", "Saliency", "GradientInput", "IntegratedGradients", "GuidedBackprop", "DeconvNet",
     "Occlusion", "SmoothGrad", "VarGrad", "SquareGrad", "Rise", "Lime", "KernelShap",
     "SobolAttributionMethod", "HsicAttributionMethod", "TFSobolSequenceRS", "LatinHypercubeRS", "TFSobolSequence",
     "LatinHypercube", "JansenEstimator", "HommaEstimator", "JanonEstimator", "GlenEstimator", "SaltelliEstimator",
-    "BinaryEstimator", "inpainting", "blurring", "amplitude", "OperatorTarget",
+    "BinaryEstimator", "inpainting", "blurring", "amplitude", "OperatorTarget", "Tasks",
 )
