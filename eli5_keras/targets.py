@@ -488,8 +488,8 @@ class DRiseTarget(Target):
         width = self.references.shape[-1]
         if len(shape) != 3 or shape[-1] not in (None, width):
             raise ValueError(
-                f"targets: DRiseTarget needs proposals (N, P, 4 + 1 + K) with the references' {width} values per box; "
-                f"model output {self.output_index} has shape {shape}."
+                f"targets: the references have {width} values per box (4 + 1 + K), so DRiseTarget needs proposals "
+                f"(N, P, {width}); model output {self.output_index} has shape {shape}."
             )
         if self.references.ndim == 3 and len(self.references) not in (1, n):
             raise ValueError(f"targets: references has {len(self.references)} sets of boxes for {n} inputs.")

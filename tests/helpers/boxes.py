@@ -1,5 +1,20 @@
-"""The detection box score written plainly in numpy, for the tests' references."""
+"""The detection box scores written plainly in numpy, for the tests' references, and
+D-RISE's toy proposals and references."""
 import numpy as np
+
+# proposals (x1, y1, x2, y2, objectness, 2 class scores); the last row is padding
+PREDICTIONS = np.array(
+    [
+        [0, 0, 10, 10, 0.5, 0.6, 0.8],  # IoU 1 with r0, cosine 0.6: 0.3
+        [0, 0, 10, 5, 0.9, 1.0, 0.0],  # IoU 0.5 with r0, cosine 1: 0.45 (r0's best)
+        [20, 20, 30, 25, 1.0, 0.0, 1.0],  # IoU 0.5 with r1, cosine 1: 0.5 (r1's best)
+        [0, 0, 0, 0, 0, 0, 0],
+    ],
+    np.float32,
+)
+REFERENCES = np.array(
+    [[0, 0, 10, 10, 1, 1, 0], [20, 20, 30, 30, 1, 0, 1], [0, 0, 0, 0, 0, 0, 0]], np.float32
+)  # the third is padding: not in the mean
 
 
 def box_score(boxes, scores, references, labels, threshold=0.5):
