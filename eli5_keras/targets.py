@@ -518,7 +518,7 @@ class DRiseTarget(Target):
             pairs = pairs * predictions[:, None, :, 4]
         if self.class_similarity:
             classes, ref_classes = predictions[..., 5:], references[..., 5:]
-            dot = tf.einsum("nrk,npk->nrp", ref_classes, classes)
+            dot = tf.linalg.matmul(ref_classes, classes, transpose_b=True)  # (N, R, P)
             norms = _norm(classes)[:, None, :] * _norm(ref_classes)[:, :, None]
             pairs = pairs * (dot / (norms + self.epsilon) if self.epsilon else tf.math.divide_no_nan(dot, norms))
         best = tf.reduce_max(tf.where(kept[:, None, :], pairs, -np.inf), axis=2)  # (N, R): the matching
