@@ -3,7 +3,7 @@
 :func:`eli5_keras.explain` call."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 import keras
 import numpy as np
