@@ -131,6 +131,73 @@ def xplique_gsa_rows(model, x, y, repeats):
         row("Xplique", name, lambda: original.explain(x, y), lambda: facade.explain(x, y), len(x), repeats, note)
 
 
+def xplique_task_models():
+    """A small segmenter ``(N, 32, 32, 3) -> (N, 32, 32, 3)`` softmax per pixel, and a small
+    detector without NMS ``(N, 32, 32, 3) -> (N, 16, 4 + 1 + 3)``: xyxy boxes around a grid
+    of anchors (offsets and sizes from a CNN), a sigmoid objectness, softmax class scores."""
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((SIZE, SIZE, 3))
+    h = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    h = L.Conv2D(8, 3, padding="same", activation="relu")(h)
+    segmenter = keras.Model(inp, L.Conv2D(3, 1, activation="softmax")(h))
+
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((SIZE, SIZE, 3))
+    h = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inp)
+    h = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(h)
+    h = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(h)  # (4, 4): 16 proposals
+    raw = L.Reshape((16, 16))(h)
+    centres = np.stack(np.meshgrid(np.arange(4) * 8 + 4, np.arange(4) * 8 + 4), -1).reshape(1, 16, 2)
+    centre = L.Lambda(lambda t: t + centres.astype("float32"))(L.Dense(2, activation="tanh")(raw) * 4.0)
+    size = L.Dense(2, activation="sigmoid")(raw) * 12.0 + 2.0
+    boxes = L.Concatenate()([centre - size / 2, centre + size / 2])
+    objectness = L.Dense(1, activation="sigmoid")(raw)
+    classes = L.Dense(3, activation="softmax")(raw)
+    detector = keras.Model(inp, L.Concatenate()([boxes, objectness, classes]))
+    return segmenter, detector
+
+
+def xplique_task_rows(x, repeats):
+    """Xplique's Tasks: SEMANTIC_SEGMENTATION (each image's top-class zone of class 1, the
+    mask Xplique's get_class_zone makes) and OBJECT_DETECTION (each image's two most
+    confident proposals as references, one call with (N, 2, 8) targets; and its variants),
+    with Saliency and Occlusion; each side's own Tasks member."""
+    import xplique
+    import xplique.attributions as xa
+    from eli5_keras.compat import xplique as xq
+
+    n = len(x)
+    segmenter, detector = xplique_task_models()
+    predicted = np.asarray(segmenter(x)).argmax(-1)
+    masks = np.zeros((n, SIZE, SIZE, 3), np.float32)
+    masks[..., 1] = predicted == 1
+    masks[~masks.any(axis=(1, 2, 3)), :, :, 1] = 1.0  # an image without class 1: the whole image
+    proposals = np.asarray(detector(x))
+    top = np.argsort(-proposals[..., 4], axis=1)[:, :2]
+    references = np.take_along_axis(proposals, top[..., None], axis=1)
+    cases = [
+        ("SEMANTIC_SEGMENTATION", segmenter, masks),
+        ("OBJECT_DETECTION", detector, references),
+        ("OBJECT_DETECTION_BOX_POSITION", detector, references),
+        ("OBJECT_DETECTION_BOX_PROBA", detector, references),
+        ("OBJECT_DETECTION_BOX_CLASS", detector, references),
+    ]
+    for task, model, targets in cases:
+        for name, options in (("Saliency", {}), ("Occlusion", {"patch_size": 4, "patch_stride": 4})):
+            if task.startswith("OBJECT_DETECTION_") and name == "Occlusion":
+                continue
+            original = getattr(xa, name)(model, operator=getattr(xplique.Tasks, task), **options)
+            facade = getattr(xq, name)(model, operator=getattr(xq.Tasks, task), **options)
+            row("Xplique", f"{name} {task}", lambda: original.explain(x, targets), lambda: facade.explain(x, targets),
+                n, repeats, f"targets {targets.shape}")
+    for name, options in (("Saliency", {}), ("Occlusion", {"patch_size": 4, "patch_stride": 4})):
+        original = getattr(xa, name)(detector, operator=xplique.Tasks.OBJECT_DETECTION, **options)
+        facade = getattr(xq, name)(detector, operator=xplique.Tasks.OBJECT_DETECTION, **options)
+        row("Xplique", f"{name} OBJECT_DETECTION, one box per image", lambda: original.explain(x, references[:, 0]),
+            lambda: facade.explain(x, references[:, 0]), n, repeats,
+            f"targets {references[:, 0].shape}; the facade given Xplique's own Tasks.OBJECT_DETECTION")
+
+
 def engine_samples(sampling):
     """A ``pertub_func`` for Xplique that returns the rows the facade draws (seed 0), so
     both sides fit the same samples."""
@@ -329,9 +396,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--libraries", nargs="+", default=["xplique", "xplique-gsa", "aucmedi", "keras-explainable"],
+    parser.add_argument("--libraries", nargs="+",
+                        default=["xplique", "xplique-gsa", "xplique-tasks", "aucmedi", "keras-explainable"],
                         help="xplique-gsa: Xplique's SobolAttributionMethod and HsicAttributionMethod; "
-                             "xplique-surrogates: its Lime and KernelShap (also run by xplique)")
+                             "xplique-surrogates: its Lime and KernelShap (also run by xplique); "
+                             "xplique-tasks: its semantic segmentation and object detection operators")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (args.images, SIZE, SIZE, 3)).astype(np.float32)
@@ -345,6 +414,8 @@ def main() -> None:
         xplique_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
     if "xplique-gsa" in args.libraries:
         xplique_gsa_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
+    if "xplique-tasks" in args.libraries:
+        xplique_task_rows(x, args.repeats)
     if {"xplique", "xplique-surrogates"} & set(args.libraries):
         xplique_surrogate_rows(model, x, np.eye(CLASSES, dtype=np.float32)[classes], args.repeats)
     if "aucmedi" in args.libraries:

@@ -35,16 +35,20 @@ def to_corners(boxes: tf.Tensor, source: str) -> tf.Tensor:
     return keras.utils.bounding_boxes.convert_format(boxes, source=source, target="yxyx")
 
 
-def box_iou(boxes: tf.Tensor, references: tf.Tensor) -> tf.Tensor:
+def box_iou(boxes: tf.Tensor, references: tf.Tensor, epsilon: float = 0.0) -> tf.Tensor:
     """Pairwise intersection over union of ``yxyx`` boxes.
 
-    ``IoU(a, b) = |a ∩ b| / (|a| + |b| - |a ∩ b|)``, the intersection's sides clipped at 0
-    (0 for disjoint boxes and for a pair of empty boxes).
+    ``IoU(a, b) = |a ∩ b| / (|a| + |b| - |a ∩ b| + epsilon)``, the intersection's and the
+    areas' sides clipped at 0 (with ``epsilon = 0``: 0 for disjoint boxes and for a pair of
+    empty boxes). The formula is symmetric in the two axes, so ``xyxy`` corners give the
+    same numbers.
 
     Parameters
     ----------
     boxes : tensor (N, A, 4)
     references : tensor (N, B, 4)
+    epsilon : float
+        Added to the union (Xplique's ``_box_iou`` adds 1e-4); 0: no term, ``0 / 0 = 0``.
 
     Returns
     -------
@@ -60,6 +64,8 @@ def box_iou(boxes: tf.Tensor, references: tf.Tensor) -> tf.Tensor:
         return tf.nn.relu(x[..., 2] - x[..., 0]) * tf.nn.relu(x[..., 3] - x[..., 1])
 
     union = area(a) + area(b) - intersection
+    if epsilon:
+        return intersection / (union + epsilon)
     return tf.math.divide_no_nan(intersection, union)
 
 

@@ -22,6 +22,8 @@ Targets:
 * :class:`SegmentationTarget` - a class summed over a region of a dense output.
 * :class:`DetectionTarget` - reference boxes matched by a detector's boxes: IoU plus
   class score, summed (raw per-anchor outputs decoded inside the target).
+* :class:`DRiseTarget` - D-RISE's similarity of reference boxes to their best-matching
+  proposals (IoU x objectness x class cosine), averaged over the references.
 * :class:`OutputTarget` - any target, on one output of a multi-output model.
 * :class:`FunctionTarget` - a user function of the outputs.
 * :class:`NegatedTarget` - ``-S`` of another target (counterfactual explanations).
@@ -412,6 +414,127 @@ class DetectionTarget(Target):
         class_scores = tf.gather(scores, tf.maximum(labels, 0), axis=2, batch_dims=1)  # (N, A, B)
         score = tf.reduce_sum(tf.where(matched, iou + class_scores, 0.0), axis=[1, 2])
         return labels[:, :1], score[:, None]
+
+
+class DRiseTarget(Target):
+    """D-RISE's detection similarity (Petsiuk et al. 2021, "Black-box Explanation of Object
+    Detectors via Saliency Maps", CVPR, eq. 1-2), as Xplique's ``object_detection_operator``.
+
+    The model output ``(N, P, 4 + 1 + K)`` gives per proposal ``p`` its box corners ``L_p``,
+    its objectness ``O_p`` and its class scores ``C_p`` (``K`` values, soft). Each reference
+    ``r`` has the same layout (its objectness is not read: D-RISE takes it as 1)::
+
+        s(r, p) = IoU(L_r, L_p) * O_p * (C_r . C_p) / (||C_r|| ||C_p|| + epsilon)
+        S       = mean_r max_p s(r, p)
+
+    with ``IoU = |L_r ∩ L_p| / (|L_r ∪ L_p| + epsilon)`` (:func:`eli5_keras.boxes.box_iou`).
+    Rows that are all zero are padding, on both sides (Xplique's masks for zero-padded
+    batches): left out of the max and of the mean; ``S = 0`` when no reference or no
+    prediction is left. ``objectness=False`` drops ``O_p``, ``class_similarity=False`` the
+    cosine (Xplique's ``Tasks.OBJECT_DETECTION_BOX_POSITION`` / ``_BOX_PROBA`` / ``_BOX_CLASS``).
+    The max (the matching) selects a proposal; its IoU, objectness and class scores are
+    differentiated, so gradient methods see the box, the objectness and the class evidence.
+    Perturbation methods compare ``S`` of each perturbed copy against the same references
+    (D-RISE's weights). One score per input (``T = 1``), labelled with the first reference's
+    class (``argmax C_r``).
+
+    Parameters
+    ----------
+    references : array (4 + 1 + K,), (R, 4 + 1 + K) or (N, R, 4 + 1 + K)
+        The boxes to explain: the same for every input, or one set per input (all-zero rows
+        pad shorter sets).
+    box_format : str
+        Format of the four box values, of the references and of the model's boxes:
+        ``xyxy`` (Xplique's ``(x1, y1, x2, y2)``), ``yxyx``, ``xywh``, ``center_xywh`` or
+        ``center_yxhw``.
+    objectness, class_similarity : bool
+        Include ``O_p``; include the cosine of the class scores.
+    epsilon : float
+        Added to the IoU's union and to the cosine's denominator. 0 (the paper): no term
+        (``0 / 0 = 0``); Xplique adds 1e-4 to both.
+    output_index : int
+        The model output with the proposals.
+    """
+
+    def __init__(
+        self,
+        references: Any,
+        box_format: str = "xyxy",
+        objectness: bool = True,
+        class_similarity: bool = True,
+        epsilon: float = 0.0,
+        output_index: int = 0,
+    ) -> None:
+        refs = np.asarray(references, np.float32)
+        if refs.ndim == 1:
+            refs = refs[None]
+        if refs.ndim not in (2, 3) or refs.shape[-1] < 5:
+            raise ValueError(
+                f"references must have shape (4 + 1 + K,), (R, 4 + 1 + K) or (N, R, 4 + 1 + K) (box, objectness, "
+                f"class scores); got {np.shape(references)}."
+            )
+        if not np.all(np.isfinite(refs)):
+            raise ValueError("references must be finite.")
+        self.references = refs
+        self.box_format = check_box_format("box_format", box_format)
+        self.objectness = check.boolean("objectness", objectness)
+        self.class_similarity = check.boolean("class_similarity", class_similarity)
+        self.epsilon = check.real("epsilon", epsilon, 0.0)
+        self.output_index = output_index
+
+    def _bind(self, output_shapes, n):
+        self.output_index = _check_output_index(self.output_index, output_shapes)
+        shape = tuple(output_shapes[self.output_index])
+        width = self.references.shape[-1]
+        if len(shape) != 3 or shape[-1] not in (None, width):
+            raise ValueError(
+                f"targets: the references have {width} values per box (4 + 1 + K), so DRiseTarget needs proposals "
+                f"(N, P, {width}); model output {self.output_index} has shape {shape}."
+            )
+        if self.references.ndim == 3 and len(self.references) not in (1, n):
+            raise ValueError(f"targets: references has {len(self.references)} sets of boxes for {n} inputs.")
+
+    @property
+    def num_targets(self):
+        return 1
+
+    def encode(self, n):
+        refs = self.references if self.references.ndim == 3 else self.references[None]
+        return np.ascontiguousarray(np.broadcast_to(refs[:, None], (n, 1) + refs.shape[1:]), np.float32)
+
+    def key(self):
+        return ("drise", self.output_index, self.box_format, self.objectness, self.class_similarity, self.epsilon)
+
+    def _corners(self, boxes: tf.Tensor) -> tf.Tensor:
+        return boxes if self.box_format in ("xyxy", "yxyx") else to_corners(boxes, self.box_format)
+
+    def __call__(self, outputs, data, probabilities):
+        predictions = tf.cast(self._output(outputs), tf.float32)  # (N, P, D)
+        references = data[:, 0]  # (N, R, D)
+        kept = tf.reduce_any(tf.not_equal(predictions, 0), axis=-1)  # (N, P): not padding
+        kept_refs = tf.reduce_any(tf.not_equal(references, 0), axis=-1)  # (N, R)
+        pairs = box_iou(self._corners(references[..., :4]), self._corners(predictions[..., :4]), self.epsilon)
+        if self.objectness:
+            pairs = pairs * predictions[:, None, :, 4]
+        if self.class_similarity:
+            classes, ref_classes = predictions[..., 5:], references[..., 5:]
+            dot = tf.linalg.matmul(ref_classes, classes, transpose_b=True)  # (N, R, P)
+            norms = _norm(classes)[:, None, :] * _norm(ref_classes)[:, :, None]
+            pairs = pairs * (dot / (norms + self.epsilon) if self.epsilon else tf.math.divide_no_nan(dot, norms))
+        best = tf.reduce_max(tf.where(kept[:, None, :], pairs, -np.inf), axis=2)  # (N, R): the matching
+        counted = kept_refs & tf.reduce_any(kept, axis=1, keepdims=True)
+        total = tf.reduce_sum(tf.where(counted, best, 0.0), axis=1)
+        score = tf.math.divide_no_nan(total, tf.reduce_sum(tf.cast(counted, tf.float32), axis=1))
+        if self.references.shape[-1] > 5:
+            labels = tf.argmax(references[:, :1, 5:], axis=-1, output_type=tf.int32)
+        else:  # no class scores
+            labels = tf.zeros_like(kept_refs[:, :1], tf.int32)
+        return labels, score[:, None]
+
+
+def _norm(x: tf.Tensor) -> tf.Tensor:
+    """Euclidean norm over the last axis whose gradient is 0 (not NaN) at the zero vector."""
+    return tf.sqrt(tf.maximum(tf.reduce_sum(x * x, axis=-1), np.finfo(np.float32).tiny))
 
 
 class OutputTarget(Target):

@@ -23,6 +23,10 @@ def test_iou_of_hand_computed_pairs():
     # symmetric, and invariant to translating both
     np.testing.assert_allclose(box_iou(references, boxes).numpy()[0], iou.T, rtol=1e-6)
     np.testing.assert_allclose(box_iou(boxes + 7.0, references + 7.0).numpy()[0], iou, rtol=1e-5)
+    # epsilon added to the union (Xplique's 1e-4): |a ∩ b| / (|a ∪ b| + eps), 0 for empty pairs
+    eps = 1e-4
+    expected_eps = [[100 / (100 + eps), 50 / (150 + eps)], [50 / (150 + eps), 25 / (175 + eps)], [0, 0], [0, 0]]
+    np.testing.assert_allclose(box_iou(boxes, references, eps).numpy()[0], expected_eps, rtol=1e-6)
 
 
 def test_formats_become_yxyx_corners():

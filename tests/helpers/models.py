@@ -282,3 +282,19 @@ def residual_classifier():
     model = ResidualClassifier(name="residual_classifier")
     model(keras.ops.zeros((1, SIZE, SIZE, CHANNELS)))
     return model
+
+
+def linear_detector(base, side=6, scale=0.05, seed=13):
+    """A toy D-RISE-style detector without NMS: ``(N, side, side, 1)`` -> proposals
+    ``(N, P, 4 + 1 + K)`` = ``base`` (P, 4 + 1 + K) + a small linear function of the image
+    (a Dense with kernel ``scale * N(0, 1)`` and bias ``base``, reshaped), so that
+    ``outputs = x.reshape(N, -1) @ kernel + bias`` can be written in numpy."""
+    base = np.asarray(base, np.float32)
+    rng = np.random.default_rng(seed)
+    inp = keras.Input((side, side, 1))
+    flat = L.Flatten(name="det_flat")(inp)
+    dense = L.Dense(base.size, name="det_dense")
+    out = L.Reshape(base.shape, name="det_out")(dense(flat))
+    model = keras.Model(inp, out, name="linear_detector")
+    dense.set_weights([(scale * rng.normal(size=(side * side, base.size))).astype(np.float32), base.ravel()])
+    return model

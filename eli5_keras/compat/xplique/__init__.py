@@ -12,15 +12,20 @@ call; no attribution maths lives here. Conventions kept from Xplique 2.0:
 * The score is Xplique's default operator ``g(f, x, y) = sum(f(x) * y)`` on the model's
   output as it is (``use_logits=False``: a final softmax is *not* bypassed; pass
   ``output_layer`` to explain the logits). A one-hot row of ``y`` selects its class; any
-  other row weights the outputs. ``operator`` may be ``"classification"``,
-  ``"regression"`` (both that same sum) or a callable ``g(f, x, y) -> (N,)``: it is
+  other row weights the outputs. ``operator`` may be a :class:`Tasks` member (Xplique's
+  ``from xplique import Tasks`` becomes ``from eli5_keras.compat.xplique import Tasks``),
+  its name (``"classification"``, ``"regression"``: that same sum; ``"semantic
+  segmentation"``: ``sum(f(x) * y) / count_nonzero(y)`` on ``(N, h, w, c)`` masks;
+  ``"object detection"`` and its ``box position / proba / class`` variants: D-RISE on
+  ``(N, 5 + nc)`` or ``(N, R, 5 + nc)`` boxes, :mod:`.tasks`), Xplique's own
+  ``xplique.Tasks.X`` (recognised by name), or a callable ``g(f, x, y) -> (N,)``: it is
   called inside the compiled graph with ``f`` returning the outputs already computed on
   the (possibly perturbed) inputs and ``x=None``, so it may use ``x`` only through ``f``.
 * ``output_layer`` (an index or a name) scores that layer's output instead of the
   model's (Xplique: ``tf.keras.Model(model.input, layer.output)``; the same here).
 * ``inputs`` ``(N, H, W, C)`` as a numpy array, a tensor or a ``tf.data.Dataset`` of
-  ``(inputs, targets)`` (batched or not); ``targets`` ``(N, output_size)``, default each
-  input's top output, one-hot.
+  ``(inputs, targets)`` (batched or not); ``targets`` ``(N, output_size)`` (the task's
+  shape, above), default each input's top output, one-hot (classification, regression).
 * Returned shapes (images): every class returns ``(N, H, W, 1)`` (Xplique's
   ``_harmonize_channel_dimension``). Channel reductions (``reducer``): ``"mean"``
   (Xplique's default) and ``"sum"`` over ``C``; the gradient statistics (SmoothGrad,
@@ -37,11 +42,12 @@ call; no attribution maths lives here. Conventions kept from Xplique 2.0:
   indices with Xplique's ``tf.image.resize(..., BICUBIC)``; their deterministic default
   designs (the Sobol sequence) give Xplique's maps number by number.
 
-Modules: :mod:`.base` (operator targets, ``output_layer``, the class that makes the call),
+Modules: :mod:`.base` (``output_layer``, the class that makes the call), :mod:`.tasks` and
+:mod:`.operator_target` (operators and their engine targets),
 :mod:`.cams`, :mod:`.gradients`, :mod:`.perturbations` (Occlusion, RISE), :mod:`.surrogates`
 (Lime, KernelShap) and :mod:`.gsa` (Sobol, HSIC, their samplers, estimators, perturbations).
 """
-from .base import OperatorTarget
+from .operator_target import OperatorTarget
 from .cams import GradCAM, GradCAMPP
 from .gradients import (DeconvNet, GradientInput, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad,
                         SquareGrad, VarGrad)
@@ -50,11 +56,12 @@ from .gsa import (BinaryEstimator, GlenEstimator, HommaEstimator, HsicAttributio
                   TFSobolSequenceRS, amplitude, blurring, inpainting)
 from .perturbations import Occlusion, Rise
 from .surrogates import KernelShap, Lime
+from .tasks import Tasks
 
 __all__ = (
     "GradCAM", "GradCAMPP", "Saliency", "GradientInput", "IntegratedGradients", "GuidedBackprop", "DeconvNet",
     "Occlusion", "SmoothGrad", "VarGrad", "SquareGrad", "Rise", "Lime", "KernelShap",
     "SobolAttributionMethod", "HsicAttributionMethod", "TFSobolSequenceRS", "LatinHypercubeRS", "TFSobolSequence",
     "LatinHypercube", "JansenEstimator", "HommaEstimator", "JanonEstimator", "GlenEstimator", "SaltelliEstimator",
-    "BinaryEstimator", "inpainting", "blurring", "amplitude", "OperatorTarget",
+    "BinaryEstimator", "inpainting", "blurring", "amplitude", "OperatorTarget", "Tasks",
 )

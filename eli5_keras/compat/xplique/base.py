@@ -1,9 +1,9 @@
-"""Xplique's conventions shared by every class: the operator target (one-hot or weighting rows,
-``operator``), ``output_layer``, input and target sanitising, and the base class that makes
-one :func:`eli5_keras.explain` call."""
+"""Xplique's conventions shared by every class: ``operator`` (:mod:`.tasks`) and its target,
+``output_layer``, input and target sanitising, and the base class that makes one
+:func:`eli5_keras.explain` call."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 import keras
 import numpy as np
@@ -11,51 +11,10 @@ import tensorflow as tf
 
 from ... import validation as check
 from ...explain import explain as _explain
-from ...targets import Target
-
+from .tasks import Tasks, operator_target, resolve_operator
 
 LayerRef = Optional[Union[int, str]]
 REDUCERS = ("mean", "sum")
-OPERATOR_NAMES = ("classification", "regression")
-
-
-class OperatorTarget(Target):
-    """Xplique's operator as an engine target: ``g(f, x, y)`` with ``y`` ``(N, K)`` the
-    per-input data (chunked with the inputs); one score per input (``T = 1``).
-
-    The default operator is ``sum(f(x) * y)``; the label is ``argmax y``."""
-
-    def __init__(self, weights: np.ndarray, operator: Optional[Callable] = None) -> None:
-        self.weights = np.asarray(weights, np.float32)
-        self.operator = operator
-        self.output_index = 0
-
-    @property
-    def num_targets(self) -> int:
-        return 1
-
-    def _bind(self, output_shapes, n):
-        size = output_shapes[0][-1]
-        if self.weights.shape != (n, size):
-            raise ValueError(
-                f"targets must have shape (N, output_size) = ({n}, {size}); got {self.weights.shape}."
-            )
-
-    def encode(self, n):
-        return self.weights[:, None, :]
-
-    def key(self):
-        return ("xplique_operator", id(self.operator))
-
-    def __call__(self, outputs, data, probabilities):
-        y = data[:, 0]
-        out = self._output(outputs)
-        if self.operator is None:
-            scores = tf.reduce_sum(tf.cast(out, tf.float32) * y, axis=-1)
-        else:
-            scores = tf.cast(tf.convert_to_tensor(self.operator(lambda _x: out, None, y)), tf.float32)
-        labels = tf.cast(tf.argmax(y, axis=-1), tf.int32)
-        return labels[:, None], tf.reshape(scores, [-1, 1])
 
 
 def find_layer(model: keras.Model, ref: Union[int, str]) -> keras.layers.Layer:
@@ -76,14 +35,6 @@ def score_model(model: keras.Model, output_layer: LayerRef) -> keras.Model:
     if layer is model.layers[-1]:
         return model
     return keras.Model(model.inputs, layer.output)
-
-
-def operator_callable(operator: Any) -> Optional[Callable]:
-    if operator is None or (isinstance(operator, str) and operator in OPERATOR_NAMES):
-        return None
-    if callable(operator):
-        return operator
-    raise ValueError(f"operator must be one of {OPERATOR_NAMES} or a callable g(f, x, y); got {operator!r}.")
 
 
 def sanitize(inputs: Any, targets: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -118,7 +69,7 @@ class XpliqueMethod:
     ) -> None:
         self.model = score_model(model, output_layer)
         self.batch_size = batch_size
-        self.operator = operator_callable(operator)
+        self.operator = resolve_operator(operator)
         self.reducer = check.choice("reducer", reducer, REDUCERS)
 
     def options(self) -> dict:
@@ -126,8 +77,12 @@ class XpliqueMethod:
         return {}
 
     def inputs_and_targets(self, inputs: Any, targets: Any) -> Tuple[np.ndarray, np.ndarray]:
-        """Xplique's inputs and targets as arrays; default targets: each input's top output, one-hot."""
+        """Xplique's inputs and targets as arrays; default targets: each input's top output,
+        one-hot (classification, regression, callables; the other tasks need targets)."""
         x, y = sanitize(inputs, targets)
+        if y is None and isinstance(self.operator, Tasks) and self.operator.needs_targets:
+            raise ValueError(f"targets are required with operator {self.operator.value!r} (the "
+                             f"{'boxes' if self.operator.detection else 'masks'} to explain); got None.")
         if y is None:
             predictions = np.asarray(self.model(x, training=False))
             y = np.eye(predictions.shape[-1], dtype=np.float32)[predictions.argmax(-1)]
@@ -137,7 +92,7 @@ class XpliqueMethod:
         """One :func:`eli5_keras.explain` call: the raw maps ``(N, *S)`` of the operator's score
         (``options``: the engine options, default :meth:`options`)."""
         result = _explain(
-            model, x, method=self.method, targets=OperatorTarget(y, self.operator),
+            model, x, method=self.method, targets=operator_target(self.operator, y),
             batch_size=self.batch_size or len(x), use_logits=False,
             **(self.options() if options is None else options),
         )
