@@ -266,8 +266,9 @@ def test_batch_explainer_in_process(model_path, model, tmp_path):
     np.testing.assert_allclose(rows["maps"][0], expected.maps[2], atol=TOL)
     assert not np.allclose(expected.maps[2], expected.maps[:2], atol=1e-3)  # the row is the one asked for
     assert list(rows["error"]) == ["", f"item {str(tmp_path / 'batch.npy')!r} has no row 3"]
+    # Keras numbers layer names per process: input_layer_153 after other tests
     with pytest.raises(ValueError, match=r"column must name one column per model input: model 'small_cnn' has 1 "
-                                         r"inputs \['input_layer(_\d+)?'\]; got 2 columns \['a', 'b'\]"):  # Keras numbers names per process
+                                         r"inputs \['input_layer(_\d+)?'\]; got 2 columns \['a', 'b'\]"):
         BatchExplainer(model_path, column=["a", "b"])
     with pytest.raises(ValueError, match=r"preprocess as a dict maps columns \['image'\] to functions; got keys "
                                          r"\['pixels'\] \(\['pixels'\] not among the columns\)"):
