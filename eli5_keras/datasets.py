@@ -80,7 +80,7 @@ ARGUMENTS = ("model", "model_weights", "method", "options", "layer", "targets", 
 
 Preprocess = Callable[[np.ndarray], np.ndarray]
 Batch = Tuple[int, Any, Optional[np.ndarray]]
-"""``(batch index, model inputs of the batch, labels or None)``."""
+"""``(index of the first batch, model inputs of the batches, labels or None)``."""
 
 
 def _zarr() -> Any:
@@ -117,8 +117,31 @@ class _Source(abc.ABC):
         return next(self.batches(set()))[1]
 
     @abc.abstractmethod
-    def batches(self, skip: Set[int]) -> Iterator[Batch]:
-        """``(batch index, model inputs, labels or None)`` per batch, batches in ``skip`` left out."""
+    def batches(self, skip: Set[int], per: Callable[[], int] = lambda: 1) -> Iterator[Batch]:
+        """``(index of the first batch, model inputs, labels or None)`` per run of
+        consecutive batches not in ``skip`` that ends at the latest at the next multiple
+        of ``per()`` batches (``per`` is asked as the runs are read: it is known once the
+        first batch is explained)."""
+
+
+def _runs(total: int, skip: Set[int], per: Callable[[], int]) -> Iterator[Tuple[int, int]]:
+    """``(first, stop)`` batch ranges of :meth:`_Source.batches` among ``total`` batches."""
+    b = 0
+    while b < total:
+        if b in skip:
+            b += 1
+            continue
+        end = min(total, (b // per() + 1) * per())
+        stop = b + 1
+        while stop < end and stop not in skip:
+            stop += 1
+        yield b, stop
+        b = stop
+
+
+def _concatenated(parts: List[Any]) -> Any:
+    """Model inputs (an array, a list or a dict of arrays) of several batches, joined."""
+    return tf.nest.map_structure(lambda *arrays: np.concatenate(arrays), *parts) if len(parts) > 1 else parts[0]
 
 
 def _prefetched(loads: Iterable[Tuple[int, Callable[[], Tuple[Any, Optional[np.ndarray]]]]]) -> Iterator[Batch]:
@@ -145,11 +168,11 @@ class _RowSource(_Source):
     def _load(self, start: int, stop: int) -> Tuple[Any, None]:
         """The model inputs of rows ``start:stop`` (no labels)."""
 
-    def batches(self, skip: Set[int]) -> Iterator[Batch]:
+    def batches(self, skip: Set[int], per: Callable[[], int] = lambda: 1) -> Iterator[Batch]:
         size = self.batch_size
-        batches = range(-(-self.length // size))
         return _prefetched(
-            (b, lambda b=b: self._load(b * size, min(self.length, (b + 1) * size))) for b in batches if b not in skip
+            (b, lambda b=b, e=e: self._load(b * size, min(self.length, e * size)))
+            for b, e in _runs(-(-self.length // size), skip, per)
         )
 
 
@@ -248,17 +271,31 @@ class _TFSource(_Source):
             data = data.unbatch()
         self.dataset = data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
-    def batches(self, skip: Set[int]) -> Iterator[Batch]:
+    def batches(self, skip: Set[int], per: Callable[[], int] = lambda: 1) -> Iterator[Batch]:
         start = 0
         while start in skip:  # a finished prefix is skipped without explaining it
             start += 1
+        run: List[Tuple[Any, Optional[np.ndarray]]] = []
+        first = start
+
+        def joined() -> Batch:
+            labels = None if run[0][1] is None else np.concatenate([r[1] for r in run])
+            return first, _concatenated([r[0] for r in run]), labels
+
         for index, element in enumerate(self.dataset.skip(start).as_numpy_iterator(), start):
+            if run and (index in skip or index % per() == 0):
+                yield joined()
+                run = []
             if index in skip:
                 continue
-            if self.has_labels:
-                yield index, element[0], np.asarray(element[1])
-            else:
-                yield index, element, None
+            if not run:
+                first = index
+            run.append((element[0], np.asarray(element[1])) if self.has_labels else (element, None))
+            if (index + 1) % per() == 0:
+                yield joined()
+                run = []
+        if run:
+            yield joined()
 
 
 def _is_batched(x_spec: Any, model: keras.Model) -> bool:
@@ -610,11 +647,20 @@ class _Writer:
                                compressors=compressor)
         batches = -(-rows // self.batch_size)
         group.create_array("done", shape=(batches,), chunks=(RECORD_CHUNK,), dtype=bool, fill_value=False)
-        group.attrs.update(dict(probabilities=bool(probabilities)))
+        group.update_attributes(dict(probabilities=bool(probabilities)))
 
-    def write(self, batch: int, result: ExplanationBatch) -> None:
-        """Take batch ``batch``'s result (rows ``batch * batch_size`` onwards)."""
-        self.write_fields(batch, _fields(result), result.probabilities)
+    @property
+    def batches_per_chunk(self) -> Optional[int]:
+        """Batches per chunk, once known (the store's, ``chunk_size`` or the first batch's)."""
+        return None if self.chunk_size is None else self.chunk_size // self.batch_size
+
+    def write(self, first: int, result: ExplanationBatch) -> None:
+        """Take the result of batches ``first`` onwards (rows ``first * batch_size`` on;
+        any number of whole batches, the data's last one possibly short)."""
+        fields, size = _fields(result), self.batch_size
+        for j in range(-(-len(result) // size)):
+            self.write_fields(first + j, {k: v[j * size:(j + 1) * size] for k, v in fields.items()},
+                              result.probabilities)
 
     def write_fields(self, batch: int, fields: Dict[str, np.ndarray], probabilities: bool) -> None:
         """Take batch ``batch`` as its arrays (path in the group -> ``(rows, ...)``
@@ -708,7 +754,7 @@ class _Writer:
         self.close(flush=True)
         if "maps" not in self.group:
             raise ValueError("data holds no inputs.")
-        self.group.attrs.update(dict(attrs, complete=True))
+        self.group.update_attributes(dict(attrs, complete=True))
 
 
 def batches_per_chunk(maps: np.ndarray, batch_size: int) -> int:
@@ -747,7 +793,7 @@ def open_store(
     arguments = _arguments(model, explainer, length, names, targets, top_k, output_index, batch_size, chunk_size)
     group, resumed = _open_store(out, arguments, resume)
     if not resumed:
-        group.attrs.update(dict(
+        group.update_attributes(dict(
             arguments, library="eli5-keras", version=_version(), format=STORE_FORMAT, complete=False,
             method_title=explainer.method.title, normalized=explainer.pipeline.normalize,
             signed=explainer.pipeline.signed, normalization=explainer.pipeline.describe(explainer._resizes()),
@@ -757,13 +803,13 @@ def open_store(
                    chunk_size=chunk_size)
 
 
-def batch_targets(targets: Any, labels: Optional[np.ndarray], batch: int, batch_size: int) -> Any:
-    """The targets of batch ``batch``: its labels' classes, its rows of a per-input
-    array, or ``targets`` as it is."""
+def rows_targets(targets: Any, labels: Optional[np.ndarray], start: int, stop: int) -> Any:
+    """The targets of rows ``start:stop``: their labels' classes, their rows of a
+    per-input array, or ``targets`` as it is."""
     if isinstance(targets, str):
         return _label_targets(labels)
     if isinstance(targets, np.ndarray):
-        return targets[batch * batch_size:(batch + 1) * batch_size]
+        return targets[start:stop]
     return targets
 
 
@@ -921,14 +967,20 @@ def explain_dataset(
     bar = _progress(source.length, skipped, progress)
     interrupted, empty = False, []
     try:
-        for batch, inputs, labels in source.batches(done):
+        # runs of batches (up to a chunk's end, and CHUNK_BYTES of inputs), one explain() call each: a call's own
+        # cost (~1 ms) is then paid once per run; read one run ahead
+        run = RunLength(writer, batch_size)
+        for first, inputs, labels in source.batches(done, run):
             if stop is not None and stop():
                 interrupted = True
                 break
-            result = explainer.explain(inputs, batch_targets(targets, labels, batch, batch_size), top_k=top_k,
+            start = first * batch_size
+            rows = len(tf.nest.flatten(inputs)[0])
+            result = explainer.explain(inputs, rows_targets(targets, labels, start, start + rows), top_k=top_k,
                                        output_index=output_index, batch_size=batch_size, warn=False)
-            writer.write(batch, result)
-            empty.extend(batch * batch_size + i for i, _ in result.empty_maps())
+            run.saw(inputs)
+            writer.write(first, result)
+            empty.extend(start + i for i, _ in result.empty_maps())
             bar.advance(len(result))
         if interrupted:
             writer.close(flush=True)  # the batches explained so far written; a write's error raised here
@@ -942,6 +994,27 @@ def explain_dataset(
     explained = writer.written
     warn_empty_maps(explainer.method.title, [i for i in empty if writer.is_written(i)], explained)
     return ExplanationStore(group, RunSummary(explained=explained, skipped=skipped, interrupted=interrupted))
+
+
+class RunLength:
+    """Batches per explain() call of :func:`explain_dataset`: the store's chunk length in
+    batches, capped so that a run's inputs stay within :data:`CHUNK_BYTES` (at least one
+    batch); 1 until the first batch is explained (the chunk length and the input size are
+    then known)."""
+
+    def __init__(self, writer: _Writer, batch_size: int) -> None:
+        self.writer, self.batch_size, self.row_bytes = writer, batch_size, None
+
+    def saw(self, inputs: Any) -> None:
+        """Record the bytes per input of a run's model inputs."""
+        if self.row_bytes is None:
+            self.row_bytes = sum(int(np.asarray(a)[0].nbytes) for a in tf.nest.flatten(inputs))
+
+    def __call__(self) -> int:
+        per_chunk = self.writer.batches_per_chunk
+        if per_chunk is None or self.row_bytes is None:
+            return 1
+        return max(1, min(per_chunk, CHUNK_BYTES // max(1, self.batch_size * self.row_bytes)))
 
 
 def _close_quietly(writer: _Writer) -> None:

@@ -193,8 +193,33 @@ def test_a_generator_dataset_is_read_in_batches_as_it_goes(seq_model, x, tmp_pat
     monkeypatch.setattr(Explainer, "_explain", recording)
     store = eli5_keras.explain_dataset(seq_model, data, out=tmp_path / "maps.zarr", batch_size=2, progress=False)
     assert_store_equals(store, expected)
-    assert [n for n, _ in seen] == [2] * 5
+    # the first batch alone (it sets the chunk length), then the rest in one call: batches run together up to a
+    # chunk's end (this stream's length is unknown: 64 batches per chunk), within CHUNK_BYTES of inputs
+    assert [n for n, _ in seen] == [2, 8]
     assert seen[0][1] < N  # the first batch was explained before the whole stream was read
+
+
+def test_runs_of_batches_are_capped_by_the_chunks_and_the_input_bytes(seq_model, x, tmp_path, monkeypatch):
+    """One explain() call per run of batches: up to the end of a chunk of ``chunk_size``
+    inputs, and at most CHUNK_BYTES of inputs; the store is the same."""
+    seen = []
+    original = Explainer._explain
+
+    def recording(explainer, inputs, *args):
+        seen.append(len(inputs))
+        return original(explainer, inputs, *args)
+
+    monkeypatch.setattr(Explainer, "_explain", recording)
+    store = eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "a.zarr", batch_size=2, chunk_size=4,
+                                       progress=False)
+    assert seen == [2, 2, 4, 2] and store.chunk_size == 4  # batch 0, batch 1 (read ahead), then chunk by chunk
+    assert_store_equals(store, eli5_keras.explain(seq_model, x))
+    seen.clear()
+    monkeypatch.setattr(eli5_keras.datasets, "CHUNK_BYTES", 2 * x[0].nbytes)  # two inputs' worth
+    store = eli5_keras.explain_dataset(seq_model, x, out=tmp_path / "b.zarr", batch_size=2, chunk_size=4,
+                                       progress=False)
+    assert seen == [2] * 5
+    assert_store_equals(store, eli5_keras.explain(seq_model, x))
 
 
 def test_image_files_are_read_as_the_command_line_reads_them(tmp_path):
