@@ -13,8 +13,9 @@ Three measurements on the small CNN of ``bench_gradcam.py`` (64x64x3, Grad-CAM):
     layer, batch by batch), ``explain()`` on the whole array in memory, and
     ``explain_dataset`` from the same array, from a ``tf.data`` pipeline over it
     (``from_tensor_slices``) and from the generating ``tf.data`` pipeline (reading
-    overlaps explaining: the next batch is prefetched while this one is explained), each
-    run into a new store.
+    overlaps explaining: the next run of batches is prefetched while this one is
+    explained), each run into a new store; for 1,000 and 4,000 inputs, and the fixed cost
+    of a call (one batch).
 ``ray``
     ``eli5_keras.ray.explain_dataset`` on a local runtime (``ray.init(num_cpus=...)``)
     with 1 and 2 workers over the same array (``from_numpy``, 16 blocks), against
@@ -110,7 +111,9 @@ def _median(fn, repeats: int, clock=time.perf_counter) -> float:
     return statistics.median(times)
 
 
-def throughput(n: int, batch: int, repeats: int) -> dict:
+def throughput(sizes: list, batch: int, repeats: int) -> dict:
+    """Per size ``n``: seconds per input of each run (wall and CPU, medians of ``repeats``
+    rounds after a warm-up; the runs of a round in turn, so drift hits them alike)."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -120,32 +123,41 @@ def throughput(n: int, batch: int, repeats: int) -> dict:
 
     keras.utils.set_random_seed(0)
     model = small_cnn()
-    x = np.stack(list(generated(n).as_numpy_iterator()))
+    everything = np.stack(list(generated(max(sizes)).as_numpy_iterator()))
     floor = floor_function(model, "last_conv")
     folder = tempfile.mkdtemp()
-
-    def run_floor():
-        for start in range(0, n, batch):
-            floor(tf.constant(x[start:start + batch])).numpy()
-
     fresh = itertools.count()  # a new store per run: deleting the last one is not part of the work
+    results = {}
+    for n in sizes:
+        x = everything[:n]
 
-    runs = dict(
-        floor=run_floor,
-        explain=lambda: eli5_keras.explain(model, x, batch_size=batch),
-        dataset_array=lambda: eli5_keras.explain_dataset(
-            model, x, out=f"{folder}/a{next(fresh)}.zarr", batch_size=batch, progress=False),
-        dataset_tfdata_slices=lambda: eli5_keras.explain_dataset(
-            model, tf.data.Dataset.from_tensor_slices(x), out=f"{folder}/s{next(fresh)}.zarr", batch_size=batch,
-            progress=False),
-        dataset_tfdata=lambda: eli5_keras.explain_dataset(
-            model, generated(n), out=f"{folder}/t{next(fresh)}.zarr", batch_size=batch, progress=False),
-    )
-    # wall time, and CPU time of the process (all its threads): on a machine shared with other
-    # jobs the wall time of the threaded runs suffers most; the CPU time says what the work costs
-    wall = {k: _median(fn, repeats) / n for k, fn in runs.items()}
-    cpu = {k: _median(fn, repeats, time.process_time) / n for k, fn in runs.items()}
-    return dict(wall=wall, cpu=cpu)
+        def run_floor(x=x, n=n):
+            for start in range(0, n, batch):
+                floor(tf.constant(x[start:start + batch])).numpy()
+
+        runs = dict(
+            floor=run_floor,
+            explain=lambda x=x: eli5_keras.explain(model, x, batch_size=batch),
+            dataset_array=lambda x=x: eli5_keras.explain_dataset(
+                model, x, out=f"{folder}/a{next(fresh)}.zarr", batch_size=batch, progress=False),
+            dataset_tfdata_slices=lambda x=x: eli5_keras.explain_dataset(
+                model, tf.data.Dataset.from_tensor_slices(x), out=f"{folder}/s{next(fresh)}.zarr",
+                batch_size=batch, progress=False),
+            dataset_tfdata=lambda n=n: eli5_keras.explain_dataset(
+                model, generated(n), out=f"{folder}/t{next(fresh)}.zarr", batch_size=batch, progress=False),
+        )
+        for fn in runs.values():
+            fn()
+        wall, cpu = {k: [] for k in runs}, {k: [] for k in runs}
+        for _ in range(repeats):
+            for k, fn in runs.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                fn()
+                wall[k].append(time.perf_counter() - start)
+                cpu[k].append(time.process_time() - start_cpu)
+        results[n] = dict(wall={k: statistics.median(v) / n for k, v in wall.items()},
+                          cpu={k: statistics.median(v) / n for k, v in cpu.items()})
+    return results
 
 
 class Echo:
@@ -255,7 +267,9 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", default=["memory", "throughput", "ray"],
                         choices=["memory", "throughput", "ray"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000], help="memory: dataset lengths")
-    parser.add_argument("--images", type=int, default=1000, help="throughput and ray: inputs")
+    parser.add_argument("--images", type=int, default=1000, help="ray: inputs")
+    parser.add_argument("--stream-sizes", type=int, nargs="+", default=[1000, 4000],
+                        help="throughput: dataset lengths (a call's fixed cost weighs less on longer ones)")
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -271,13 +285,19 @@ def main() -> None:
             print(f"\npeak RSS difference {rows[-1]['n']} vs {rows[0]['n']} inputs: "
                   f"{rows[-1]['after_mib'] - rows[0]['after_mib']:.1f} MiB")
     if "throughput" in args.parts:
-        t = throughput(args.images, args.batch, args.repeats)
-        w, c = t["wall"], t["cpu"]
-        print(f"\n{args.images} inputs\n\n| what | ms / image | ratio to floor | ratio to explain() | CPU ms / image "
-              "| CPU ratio to explain() |\n|---|---:|---:|---:|---:|---:|")
-        for name in ("floor", "explain", "dataset_array", "dataset_tfdata_slices", "dataset_tfdata"):
-            print(f"| {name} | {1e3 * w[name]:.3f} | {w[name] / w['floor']:.2f} | {w[name] / w['explain']:.2f} | "
-                  f"{1e3 * c[name]:.3f} | {c[name] / c['explain']:.2f} |")
+        sizes = [args.batch] + args.stream_sizes
+        results = throughput(sizes, args.batch, args.repeats)
+        for n in args.stream_sizes:
+            w, c = results[n]["wall"], results[n]["cpu"]
+            print(f"\n{n} inputs\n\n| what | ms / image | ratio to floor | ratio to explain() | CPU ms / image "
+                  "| CPU ratio to explain() |\n|---|---:|---:|---:|---:|---:|")
+            for name in ("floor", "explain", "dataset_array", "dataset_tfdata_slices", "dataset_tfdata"):
+                print(f"| {name} | {1e3 * w[name]:.3f} | {w[name] / w['floor']:.2f} | "
+                      f"{w[name] / w['explain']:.2f} | {1e3 * c[name]:.3f} | {c[name] / c['explain']:.2f} |")
+        one = results[args.batch]["wall"]
+        print(f"\nfixed cost of an explain_dataset call (one batch of {args.batch} from an array, minus explain() "
+              f"of it: creating the store, its attributes, opening the result): "
+              f"{1e3 * args.batch * (one['dataset_array'] - one['explain']):.1f} ms")
     if "ray" in args.parts:
         r = ray_scale(args.images, args.batch, args.workers, args.cpus)
         e = r["explain_per_image"]
