@@ -582,6 +582,19 @@ def test_the_command_line_writes_a_store_and_resumes(tmp_path, capsys):
     assert ".zarr store" in capsys.readouterr().err
 
 
+def test_the_command_line_chooses_the_chunks(tmp_path, capsys):
+    model_path = save_small_model(tmp_path)
+    write_pngs(tmp_path / "pngs", 5, seed=4)
+    common = ["explain", str(model_path), str(tmp_path / "pngs"), "--batch-size", "2", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "a.zarr"), "--chunk-size", "4"]) == 0
+    assert eli5_keras.open_results(tmp_path / "a.zarr").chunk_size == 4
+    assert main([*common, "--out", str(tmp_path / "b.zarr"), "--chunk-size", "3"]) == 2
+    assert "chunk_size must be a multiple of batch_size=2" in capsys.readouterr().err
+    for other in (["--out", str(tmp_path / "files")], ["--out", str(tmp_path / "c.zarr"), "--engine", "ray"]):
+        assert main([*common, *other, "--chunk-size", "4"]) == 2
+        assert "--chunk-size sets the chunks of a .zarr store" in capsys.readouterr().err
+
+
 def test_the_command_line_stops_and_resumes_a_store(tmp_path, capsys, monkeypatch):
     from eli5_keras.cli import interrupt
 

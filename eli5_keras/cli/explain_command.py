@@ -109,6 +109,9 @@ def is_parquet(out: str) -> bool:
 
 def check_engine(args: argparse.Namespace) -> None:
     """``--engine`` and the options that go with it."""
+    if args.chunk_size is not None and (args.engine == "ray" or not is_store(args.out)):
+        raise UsageError("--chunk-size sets the chunks of a .zarr store written by this process (--out NAME.zarr, "
+                         "without --engine ray); leave it out.")
     if args.engine != "ray":
         for flag, value, default in (("--address", args.address, None), ("--workers", args.workers, 1),
                                      ("--gpus-per-worker", args.gpus_per_worker, 0)):
@@ -277,7 +280,7 @@ class ExplainRun:
                         self.loaded.model, list(args.inputs), self.method, out=str(self.out), targets=self.target,
                         top_k=args.top_k, layer=self.layer, batch_size=args.batch_size, resume=args.resume,
                         progress=not args.quiet, target_names=self.loaded.class_names,
-                        preprocess=self.loaded.preprocess, stop=lambda: stop.requested,
+                        preprocess=self.loaded.preprocess, stop=lambda: stop.requested, chunk_size=args.chunk_size,
                     )
         except ValueError as error:
             raise UsageError(one_line(error) + self.loaded.note) from None

@@ -104,6 +104,11 @@ def build_parser() -> ArgumentParser:
     explain.add_argument(
         "--gpus-per-worker", type=float, default=0, metavar="G", help="--engine ray: GPUs of each actor (default: 0)"
     )
+    explain.add_argument(
+        "--chunk-size", type=int, default=None, metavar="R",
+        help="--out NAME.zarr: inputs per chunk of the store, a multiple of --batch-size (default: as many batches as "
+             "keep a chunk of maps within 4 MiB)",
+    )
     explain.add_argument("--resume", action="store_true", help="skip inputs whose outputs all exist (a .zarr store: its finished batches)")
     explain.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     explain.set_defaults(run=_run_explain)
